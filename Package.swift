@@ -7,23 +7,50 @@ let package = Package(
     products: [
         .executable(name: "dyserve", targets: ["dyserve"]),
         .library(name: "DyNN", targets: ["DyNN"]),
+        .library(name: "DyServe", targets: ["DyServe"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.5.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.1.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "5.0.0"),
     ],
     targets: [
+        // The inference core: tensors, ops, model format, engine, traces. Knows nothing of HTTP.
         .target(name: "DyNN"),
+        // GNU libmicrohttpd (Debian libmicrohttpd-dev).
+        .systemLibrary(name: "CMicroHTTPD", pkgConfig: "libmicrohttpd",
+                       providers: [.apt(["libmicrohttpd-dev"])]),
+        // The service: config, registry, codecs, routes, metrics, the HTTP server.
+        .target(
+            name: "DyServe",
+            dependencies: [
+                "DyNN",
+                "CMicroHTTPD",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Yams", package: "Yams"),
+            ]
+        ),
         .executableTarget(
             name: "dyserve",
             dependencies: [
                 "DyNN",
+                "DyServe",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .testTarget(
             name: "DyNNTests",
             dependencies: ["DyNN"],
             resources: [.copy("Fixtures")]
+        ),
+        .testTarget(
+            name: "DyServeTests",
+            dependencies: ["DyServe", "DyNN"]
         ),
     ]
 )

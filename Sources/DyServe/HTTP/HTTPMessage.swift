@@ -1,0 +1,39 @@
+/// A complete HTTP request as the server hands it to the application: headers parsed, body read.
+public struct HTTPRequest: Sendable {
+    public var method: String
+    /// The path without the query string, e.g. `/infer`.
+    public var path: String
+    /// Decoded query parameters; the last value wins for a repeated key.
+    public var query: [String: String]
+    /// Header names lower-cased.
+    public var headers: [String: String]
+    public var body: [UInt8]
+
+    public init(method: String, path: String, query: [String: String] = [:],
+                headers: [String: String] = [:], body: [UInt8] = []) {
+        self.method = method
+        self.path = path
+        self.query = query
+        self.headers = headers
+        self.body = body
+    }
+}
+
+/// A complete response: status, headers in order, body.
+public struct HTTPResponse: Sendable {
+    public var status: Int
+    public var headers: [(name: String, value: String)]
+    public var body: [UInt8]
+
+    public init(status: Int, headers: [(name: String, value: String)] = [], body: [UInt8] = []) {
+        self.status = status
+        self.headers = headers
+        self.body = body
+    }
+}
+
+/// The application side of the server. `handle` runs on a server thread and must return quickly:
+/// it may call `respond` later from any thread, exactly once.
+public protocol HTTPHandler: Sendable {
+    func handle(_ request: HTTPRequest, respond: @escaping @Sendable (HTTPResponse) -> Void)
+}

@@ -1,0 +1,10 @@
+import ArgumentParser
+
+@main
+struct Dyserve: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "dyserve",
+        abstract: "Serve, run and inspect dynamic-convolution / DY-ReLU networks.",
+        subcommands: []
+    )
+}
