@@ -1,0 +1,66 @@
+import DyNN
+import Foundation
+import Testing
+@testable import DyServe
+
+@Suite struct WorkerPoolExecutorTests {
+    @Test func runsEveryJobOnceOffTheCallingThread() {
+        let pool = WorkerPoolExecutor(threads: 2, maxQueued: 1000)
+        let group = DispatchGroup()
+        let results = Collected()
+        let caller = UInt(pthread_self())
+        for i in 0..<100 {
+            group.enter()
+            let input = Tensor(shape: [1, 1, 2, 2], data: [Float(i), 0, 0, 0])
+            try? pool.submit(InferenceJob(modelName: "t", model: TestModel(), input: input, options: RunOptions())) { c in
+                #expect(UInt(pthread_self()) != caller)
+                if case .success(let o) = c.result { results.append(o.outputs[0].data[0]) }
+                group.leave()
+            }
+        }
+        group.wait()
+        #expect(results.values.count == 100)
+        pool.shutdown()
+    }
+
+    @Test func refusesBeyondTheQueueBoundAndAfterShutdown() {
+        let pool = WorkerPoolExecutor(threads: 1, maxQueued: 1)
+        let gate = DispatchSemaphore(value: 0)
+        let started = DispatchSemaphore(value: 0)
+        let blocker = BlockingModel(started: started, gate: gate)
+        let input = Tensor(shape: [1, 1, 2, 2], data: [0, 0, 0, 0])
+        let job = InferenceJob(modelName: "t", model: blocker, input: input, options: RunOptions())
+        let done = DispatchGroup()
+        done.enter()
+        try? pool.submit(job) { _ in done.leave() }
+        started.wait()  // the worker is busy with the first job
+        done.enter()
+        #expect(throws: Never.self) { try pool.submit(job) { _ in done.leave() } }
+        let refused = #expect(throws: RequestError.self) { try pool.submit(job) { _ in } }
+        #expect(refused?.status == 503)
+        gate.signal()
+        gate.signal()
+        done.wait()
+        pool.shutdown()
+        #expect(throws: RequestError.self) { try pool.submit(job) { _ in } }
+    }
+}
+
+/// Signals `started` and blocks until `gate` is signalled.
+struct BlockingModel: ServableModel {
+    let started: DispatchSemaphore
+    let gate: DispatchSemaphore
+    var info: ServedModelInfo { TestModel().info }
+    func infer(_ inputs: [Tensor], options: RunOptions) throws -> InferenceOutcome {
+        started.signal()
+        gate.wait()
+        return try TestModel().infer(inputs, options: options)
+    }
+}
+
+final class Collected: @unchecked Sendable {
+    private let lock = NSLock()
+    private var items: [Float] = []
+    func append(_ v: Float) { lock.withLock { items.append(v) } }
+    var values: [Float] { lock.withLock { items } }
+}
