@@ -13,7 +13,7 @@ struct InferRoute: Sendable {
 
     static func bodyFormat(_ contentType: String?) throws(RequestError) -> BodyFormat {
         guard let contentType else { return .json }
-        let media = contentType.split(separator: ";", maxSplits: 1).first.map { $0.trimmingSpaces().lowercased() } ?? ""
+        let media = contentType.split(separator: ";", maxSplits: 1).first.map { $0.strippingBlanks().lowercased() } ?? ""
         switch media {
         case "", "application/json": return .json
         case "application/x-npy", "application/npy": return .npy

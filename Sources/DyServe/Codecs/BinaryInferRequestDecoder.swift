@@ -70,7 +70,7 @@ struct BinaryInferRequestDecoder {
         }
         var shape: [Int] = []
         for (i, raw) in parts.enumerated() {
-            let part = raw.trimmingSpaces()
+            let part = raw.strippingBlanks()
             // 18 digits always fit in an Int64, so the conversion below cannot overflow.
             guard !part.isEmpty, part.count <= 18, part.utf8.allSatisfy({ JSONReader.isDigit($0) }),
                   let value = Int(part) else {
@@ -118,7 +118,7 @@ struct BinaryInferRequestDecoder {
 
 extension Substring {
     /// Without spaces and tabs at either end (Foundation-free).
-    func trimmingSpaces() -> Substring {
+    func strippingBlanks() -> Substring {
         var s = self
         while let f = s.first, f == " " || f == "\t" { s = s.dropFirst() }
         while let l = s.last, l == " " || l == "\t" { s = s.dropLast() }

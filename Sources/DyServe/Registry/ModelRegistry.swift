@@ -82,6 +82,41 @@ public final class ModelRegistry: @unchecked Sendable {
         }
     }
 
+    /// How loading one model went, for the start-up log.
+    public struct LoadReport: Sendable {
+        public var name: String
+        public var seconds: Double
+        /// The loaded model's description, or why it failed.
+        public var result: Result<ServedModelInfo, LoadFailure>
+    }
+
+    public struct LoadFailure: Error, Sendable, CustomStringConvertible {
+        public var description: String
+    }
+
+    /// Loads every configured model in order with `loader`, recording each outcome and calling
+    /// `report` after each (so the log shows progress on slow loads). Returns whether all loaded.
+    @discardableResult
+    public func loadAll(using loader: (String) throws -> any ServableModel,
+                        report: (LoadReport) -> Void = { _ in }) -> Bool {
+        var allLoaded = true
+        for name in names {
+            let start = DispatchTime.now().uptimeNanoseconds
+            let outcome = Result { try loader(name) }
+            let seconds = Double(DispatchTime.now().uptimeNanoseconds &- start) / 1e9
+            switch outcome {
+            case .success(let model):
+                setLoaded(name, model: model, loadSeconds: seconds)
+                report(LoadReport(name: name, seconds: seconds, result: .success(model.info)))
+            case .failure(let error):
+                allLoaded = false
+                setFailed(name, reason: "\(error)")
+                report(LoadReport(name: name, seconds: seconds, result: .failure(LoadFailure(description: "\(error)"))))
+            }
+        }
+        return allLoaded
+    }
+
     /// Loaded models in configuration order.
     public func loadedModels() -> [(name: String, model: any ServableModel)] {
         lock.withLock {
