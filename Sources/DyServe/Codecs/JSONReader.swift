@@ -137,32 +137,72 @@ struct JSONReader {
     mutating func readNumber() throws(JSONSyntaxError) -> Double {
         skipWhitespace()
         let start = offset
-        if offset < bytes.count, bytes[offset] == UInt8(ascii: "-") { offset += 1 }
+        var negative = false
+        if offset < bytes.count, bytes[offset] == UInt8(ascii: "-") {
+            negative = true
+            offset += 1
+        }
         guard offset < bytes.count, Self.isDigit(bytes[offset]) else { throw error("invalid number") }
+        // Accumulate the significant digits as we validate, for the fast path below.
+        var mantissa: UInt64 = 0
+        var digits = 0
+        var exponent = 0
         if bytes[offset] == UInt8(ascii: "0") {
             offset += 1
             if offset < bytes.count, Self.isDigit(bytes[offset]) { throw error("invalid number: leading zero") }
         } else {
-            while offset < bytes.count, Self.isDigit(bytes[offset]) { offset += 1 }
+            while offset < bytes.count, Self.isDigit(bytes[offset]) {
+                if digits < 19 { mantissa = mantissa &* 10 &+ UInt64(bytes[offset] &- 48) } else { exponent += 1 }
+                digits += 1
+                offset += 1
+            }
         }
         if offset < bytes.count, bytes[offset] == UInt8(ascii: ".") {
             offset += 1
             guard offset < bytes.count, Self.isDigit(bytes[offset]) else { throw error("invalid number: digit expected after '.'") }
-            while offset < bytes.count, Self.isDigit(bytes[offset]) { offset += 1 }
+            while offset < bytes.count, Self.isDigit(bytes[offset]) {
+                if mantissa == 0 && bytes[offset] == UInt8(ascii: "0") {
+                    exponent -= 1  // leading zeros of a fraction are not significant
+                } else if digits < 19 {
+                    mantissa = mantissa &* 10 &+ UInt64(bytes[offset] &- 48)
+                    digits += 1
+                    exponent -= 1
+                } else {
+                    digits += 1
+                }
+                offset += 1
+            }
         }
+        var explicitExponent = 0
         if offset < bytes.count, bytes[offset] == UInt8(ascii: "e") || bytes[offset] == UInt8(ascii: "E") {
             offset += 1
-            if offset < bytes.count, bytes[offset] == UInt8(ascii: "+") || bytes[offset] == UInt8(ascii: "-") { offset += 1 }
+            var exponentNegative = false
+            if offset < bytes.count, bytes[offset] == UInt8(ascii: "+") || bytes[offset] == UInt8(ascii: "-") {
+                exponentNegative = bytes[offset] == UInt8(ascii: "-")
+                offset += 1
+            }
             guard offset < bytes.count, Self.isDigit(bytes[offset]) else { throw error("invalid number: digit expected in exponent") }
-            while offset < bytes.count, Self.isDigit(bytes[offset]) { offset += 1 }
+            while offset < bytes.count, Self.isDigit(bytes[offset]) {
+                if explicitExponent < 100_000 { explicitExponent = explicitExponent * 10 + Int(bytes[offset] &- 48) }
+                offset += 1
+            }
+            if exponentNegative { explicitExponent = -explicitExponent }
         }
         let length = offset - start
         guard length <= Self.maxNumberLength else {
             offset = start
             throw error("number literal longer than \(Self.maxNumberLength) characters")
         }
-        // The grammar above is a subset of what Double(_:) accepts, so this parse cannot fail;
-        // short literals stay in a small string without allocating.
+        // Fast path (Clinger): a mantissa below 2^53 and a power of ten up to 10^22 are both exact
+        // doubles, so one multiplication or division gives the correctly rounded result.
+        let power = exponent + explicitExponent
+        if digits <= 19, mantissa < (1 << 53), abs(power) <= 22 {
+            let m = Double(mantissa)
+            let value = power < 0 ? m / Self.powersOfTen[-power] : m * Self.powersOfTen[power]
+            return negative ? -value : value
+        }
+        // Everything else goes through the standard library's correctly rounded parser. The grammar
+        // above is a subset of what it accepts; short literals stay in a small, unallocated string.
         let text = bytes.withUnsafeBufferPointer { buf in
             String(decoding: UnsafeBufferPointer(rebasing: buf[start..<offset]), as: UTF8.self)
         }
@@ -171,6 +211,12 @@ struct JSONReader {
             throw error("invalid number")
         }
         return value
+    }
+
+    private static let powersOfTen: [Double] = (0...22).map { e in
+        var v = 1.0
+        for _ in 0..<e { v *= 10 }
+        return v
     }
 
     /// Reads a string, decoding escapes; invalid UTF-8 and unpaired surrogates are errors.

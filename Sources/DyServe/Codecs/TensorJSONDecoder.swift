@@ -119,10 +119,12 @@ struct TensorJSONDecoder {
         }
     }
 
-    private func finiteFloat(_ value: Double, at place: String) throws(RequestError) -> Float {
+    /// `place` is only built when the value is rejected: formatting it per element would cost
+    /// more than parsing the number.
+    private func finiteFloat(_ value: Double, at place: @autoclosure () -> String) throws(RequestError) -> Float {
         let f = Float(value)
         guard f.isFinite else {
-            throw .badRequest("\(place): \(value) is not a finite FP32 number")
+            throw .badRequest("\(place()): \(value) is not a finite FP32 number")
         }
         return f
     }
@@ -195,12 +197,11 @@ struct TensorJSONDecoder {
         var data: [Float] = []
         if reader.consume(UInt8(ascii: "]")) { return data }
         repeat {
-            let place = "\(field).data[\(data.count)]"
             guard let b = reader.peek(), b == UInt8(ascii: "-") || JSONReader.isDigit(b) else {
                 let found = try reader.readValue(depth: depth + 1)
-                throw RequestError.badRequest("\(place) is \(found.kindName); expected a number")
+                throw RequestError.badRequest("\(field).data[\(data.count)] is \(found.kindName); expected a number")
             }
-            data.append(try finiteFloat(try reader.readNumber(), at: place))
+            data.append(try finiteFloat(try reader.readNumber(), at: "\(field).data[\(data.count)]"))
             if data.count > maxElements {
                 throw RequestError.payloadTooLarge("\(field).data has more than the limit of \(maxElements) elements")
             }

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import DyServe
 
@@ -52,5 +53,34 @@ import Testing
         let error = #expect(throws: JSONSyntaxError.self) { try parse("[1, 2, x]") }
         #expect(error?.offset == 7)
         #expect(error?.description.contains("byte 7") == true)
+    }
+}
+
+@Suite struct JSONNumberTests {
+    func number(_ text: String) throws -> Double {
+        var r = JSONReader(bytes: Array(text.utf8), maxDepth: 4)
+        return try r.readNumber()
+    }
+
+    /// The fast path and the fallback must both agree with the standard library's parser.
+    @Test func agreesWithTheStandardLibrary() throws {
+        let samples = ["0", "-0", "1", "-1", "0.1", "0.5372549295425415", "0.12345678901234567", "123456789012345678901234",
+                       "1e22", "1e23", "1.7976931348623157e308", "4.9e-324", "2.2250738585072014e-308", "9007199254740993",
+                       "0.000001", "1E5", "1e+5", "-2.5e-3", "3.14159", "100", "0.30000000000000004",
+                       "0.0000000000000000000000000001", "123.456e-10", "18446744073709551615", "18446744073709551616"]
+        for s in samples {
+            #expect(try number(s) == Double(s)!, "\(s)")
+            #expect(try number(s).sign == Double(s)!.sign, "\(s)")
+        }
+        var rng = SplitMix(seed: 3)
+        for _ in 0..<20_000 {
+            let f = Float(bitPattern: UInt32(truncatingIfNeeded: rng.next()))
+            guard f.isFinite else { continue }
+            let d = Double(bitPattern: rng.next())
+            for s in [f.description, d.isFinite ? d.description : "1", String(Double(f))] {
+                let json = s.replacingOccurrences(of: "+", with: "")
+                #expect(try number(json) == Double(json)!, "\(json)")
+            }
+        }
     }
 }
