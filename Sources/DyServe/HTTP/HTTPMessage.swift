@@ -1,4 +1,5 @@
 /// A complete HTTP request as the server hands it to the application: headers parsed, body read.
+/// Multiple headers with the same name are joined with ", " in arrival order.
 public struct HTTPRequest: Sendable {
     public var method: String
     /// The path without the query string, e.g. `/infer`.
@@ -8,14 +9,19 @@ public struct HTTPRequest: Sendable {
     /// Header names lower-cased.
     public var headers: [String: String]
     public var body: [UInt8]
+    /// Per-request facts from the connection: whether the client is gone, the peer address.
+    /// Requests built outside the server get a context that is never cancelled.
+    public var context: RequestContext
 
     public init(method: String, path: String, query: [String: String] = [:],
-                headers: [String: String] = [:], body: [UInt8] = []) {
+                headers: [String: String] = [:], body: [UInt8] = [],
+                context: RequestContext = RequestContext()) {
         self.method = method
         self.path = path
         self.query = query
         self.headers = headers
         self.body = body
+        self.context = context
     }
 }
 
