@@ -53,12 +53,11 @@ static inline struct MHD_Daemon *dyserve_mhd_start(unsigned int flags,
     if (connection_memory_limit != 0) {
         options[count++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_MEMORY_LIMIT, (intptr_t)connection_memory_limit, NULL };
     }
-    if (log_target != NULL) {
-        options[count++] = (struct MHD_OptionItem){ MHD_OPTION_EXTERNAL_LOGGER,
-                                                    (intptr_t)dyserve_mhd_log_trampoline, log_target };
-    }
     options[count++] = (struct MHD_OptionItem){ MHD_OPTION_END, 0, NULL };
+    /* The logger must be the very first option (not inside the array), or MHD reports problems
+     * with earlier options on stderr. A NULL logger keeps MHD quiet. */
     return MHD_start_daemon(flags, 0, NULL, NULL, handler, handler_context,
+                            MHD_OPTION_EXTERNAL_LOGGER, dyserve_mhd_log_trampoline, (void *)log_target,
                             MHD_OPTION_ARRAY, options, MHD_OPTION_END);
 }
 
@@ -66,6 +65,12 @@ static inline struct MHD_Daemon *dyserve_mhd_start(unsigned int flags,
 static inline uint16_t dyserve_mhd_bound_port(struct MHD_Daemon *daemon) {
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(daemon, MHD_DAEMON_INFO_BIND_PORT);
     return info == NULL ? 0 : info->port;
+}
+
+/* The socket of `connection`, or -1. MHD owns it: never close it. */
+static inline int dyserve_mhd_connection_fd(struct MHD_Connection *connection) {
+    const union MHD_ConnectionInfo *info = MHD_get_connection_info(connection, MHD_CONNECTION_INFO_CONNECTION_FD);
+    return info == NULL ? -1 : (int)info->connect_fd;
 }
 
 /* Writes the peer address of `connection` as "ip:port" ("[ip]:port" for IPv6) into `buffer`.

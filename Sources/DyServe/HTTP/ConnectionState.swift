@@ -19,7 +19,12 @@ final class ConnectionState: @unchecked Sendable {
     /// True once the application has been given the request.
     var handedToApplication = false
 
+    /// Names this request to the hang-up watcher.
+    let token: UInt64
+
     // Guarded by HTTPServerCore.lock.
+    /// The socket registered with the hang-up watcher while suspended, else -1.
+    var watchedFD: Int32 = -1
     /// The MHD connection while the request is alive; nil once MHD reported it completed.
     var connection: OpaquePointer?
     var suspended = false
@@ -28,8 +33,9 @@ final class ConnectionState: @unchecked Sendable {
     /// True once the application (or the server on its behalf) answered; later answers are dropped.
     var responded = false
 
-    init(connection: OpaquePointer, method: String, path: String, query: [String: String],
+    init(token: UInt64, connection: OpaquePointer, method: String, path: String, query: [String: String],
          headers: [String: String], context: RequestContext) {
+        self.token = token
         self.connection = connection
         self.method = method
         self.path = path

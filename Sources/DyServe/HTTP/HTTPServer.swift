@@ -43,6 +43,9 @@ public final class HTTPServer: @unchecked Sendable {
         return port
     }
 
+    /// Requests the server is holding (reading, handling or answering); for tests and metrics.
+    var liveRequestCount: Int { core.liveRequestCount }
+
     /// Binds `host:port` and starts serving on a background thread. A server starts at most once.
     public func start(host: String, port requestedPort: Int) throws(HTTPServerError) {
         let address = try ListenAddress(host: host, port: requestedPort)
@@ -57,6 +60,7 @@ public final class HTTPServer: @unchecked Sendable {
         let target = UnsafeMutablePointer<dyserve_log_target>.allocate(capacity: 1)
         target.initialize(to: dyserve_log_target(sink: mhdLogSink,
                                                   context: Unmanaged.passUnretained(logSink).toOpaque()))
+        core.installHangupWatcher()
         let corePointer = Unmanaged.passUnretained(core).toOpaque()
         let created = address.withSockaddrPointer { sockaddrPointer in
             dyserve_mhd_start(
@@ -69,6 +73,7 @@ public final class HTTPServer: @unchecked Sendable {
                 target)
         }
         guard let created else {
+            core.removeHangupWatcher()
             target.deallocate()
             throw HTTPServerError.startFailed(host: host, port: requestedPort,
                                               reason: logSink.lastMessage ?? "libmicrohttpd refused to start")
@@ -97,6 +102,7 @@ public final class HTTPServer: @unchecked Sendable {
 
         core.beginStopping()
         MHD_stop_daemon(running)
+        core.removeHangupWatcher()
         target?.deinitialize(count: 1)
         target?.deallocate()
         core.logger.info("HTTP server stopped")

@@ -19,10 +19,24 @@ final class HTTPServerCore: @unchecked Sendable {
     /// chunked body ends; a client that keeps sending after that loses the connection instead.
     static let discardAllowanceBytes = 1 << 20
 
+    /// Most memory reserved for a body before its bytes arrive.
+    static let initialBodyReservationBytes = 1 << 20
+
     let lock = NSLock()
     // Guarded by `lock`.
     private var live: [ObjectIdentifier: ConnectionState] = [:]
     private var stopping = false
+    private var nextToken: UInt64 = 0
+    /// Suspended requests whose sockets the hang-up watcher is watching, by token.
+    private var watched: [UInt64: ConnectionState] = [:]
+    private var hangupWatcher: HangupWatcher?
+
+    /// Requests between their first access-handler call and MHD's completion notice.
+    var liveRequestCount: Int {
+        lock.lock()
+        defer { lock.unlock() }
+        return live.count
+    }
 
     init(configuration: HTTPServerConfiguration, handler: any HTTPHandler, logger: Logger) {
         self.configuration = configuration
@@ -59,8 +73,12 @@ final class HTTPServerCore: @unchecked Sendable {
         var query: [String: String] = [:]
         for (name, value) in Self.values(of: connection, kind: .GET_ARGUMENT_KIND) { query[name] = value }
 
+        lock.lock()
+        nextToken += 1
+        let token = nextToken
+        lock.unlock()
         let state = ConnectionState(
-            connection: connection,
+            token: token, connection: connection,
             method: method.map { String(cString: $0) } ?? "",
             path: url.map { String(cString: $0) } ?? "/",
             query: query, headers: headers,
@@ -77,7 +95,9 @@ final class HTTPServerCore: @unchecked Sendable {
                 state.bodyTooLarge = true
                 return queue(tooLargeResponse(), on: connection)
             }
-            state.body.reserveCapacity(length)
+            // Reserve for the announced size, but not more than a little up front: a client can
+            // announce a large body and then send nothing.
+            state.body.reserveCapacity(min(length, Self.initialBodyReservationBytes))
         }
         return .YES
     }
@@ -126,6 +146,7 @@ final class HTTPServerCore: @unchecked Sendable {
         state.handedToApplication = true
         state.suspended = true
         MHD_suspend_connection(connection)
+        watchForHangup(state, connection: connection)
         lock.unlock()
 
         let request = state.makeRequest()
@@ -146,8 +167,64 @@ final class HTTPServerCore: @unchecked Sendable {
         state.response = response
         if state.suspended {
             state.suspended = false
+            stopWatching(state)
             MHD_resume_connection(connection)
         }
+    }
+
+    // MARK: Hang-ups while suspended
+
+    /// Starts the hang-up watcher; called before the daemon starts.
+    func installHangupWatcher() {
+        let watcher = HangupWatcher.make { [weak self] token in self?.clientHungUp(token: token) }
+        if watcher == nil { logger.warning("cannot watch suspended connections for hang-ups; cancellation is noticed late") }
+        lock.lock()
+        hangupWatcher = watcher
+        lock.unlock()
+    }
+
+    /// Stops the hang-up watcher; called after the daemon stopped.
+    func removeHangupWatcher() {
+        lock.lock()
+        let watcher = hangupWatcher
+        hangupWatcher = nil
+        watched.removeAll()
+        lock.unlock()
+        watcher?.shutdown()
+    }
+
+    /// Caller holds `lock`; the connection has just been suspended.
+    private func watchForHangup(_ state: ConnectionState, connection: OpaquePointer) {
+        guard let watcher = hangupWatcher else { return }
+        let fd = dyserve_mhd_connection_fd(connection)
+        guard fd >= 0, watcher.watch(fd: fd, token: state.token) else { return }
+        state.watchedFD = fd
+        watched[state.token] = state
+    }
+
+    /// Caller holds `lock`; must run before the connection is resumed (after which MHD may close
+    /// the socket and the descriptor number may be reused).
+    private func stopWatching(_ state: ConnectionState) {
+        guard state.watchedFD >= 0 else { return }
+        hangupWatcher?.unwatch(fd: state.watchedFD)
+        state.watchedFD = -1
+        watched[state.token] = nil
+    }
+
+    /// The watcher saw the peer of a suspended connection close: tell the application. The
+    /// connection stays suspended until the application answers (the answer is then dropped by
+    /// MHD's failed write), which keeps `respond` the one place that resumes.
+    private func clientHungUp(token: UInt64) {
+        lock.lock()
+        guard let state = watched[token], state.suspended else {
+            lock.unlock()
+            return
+        }
+        stopWatching(state)
+        lock.unlock()
+        logger.debug("client closed the connection while its request was being handled",
+                     metadata: ["path": "\(state.path)"])
+        state.context.cancel()
     }
 
     // MARK: Completion and shutdown
@@ -156,6 +233,7 @@ final class HTTPServerCore: @unchecked Sendable {
         lock.lock()
         state.connection = nil
         live[ObjectIdentifier(state)] = nil
+        stopWatching(state)
         let answered = state.responded
         lock.unlock()
         if !cleanly || !answered { state.context.cancel() }
@@ -169,6 +247,7 @@ final class HTTPServerCore: @unchecked Sendable {
         var cancelled: [ConnectionState] = []
         for state in live.values where state.suspended {
             state.suspended = false
+            stopWatching(state)
             state.responded = true
             state.response = .jsonError(status: 503, message: "the server is shutting down")
             if let connection = state.connection { MHD_resume_connection(connection) }
