@@ -113,6 +113,28 @@ import Testing
         }
     }
 
+    @Test func headRequestGetsHeadersOnly() throws {
+        try withTestServer { _, _, port in
+            let client = try TestHTTPClient(port: port)
+            let head = try client.request(method: "HEAD", path: "/bytes?n=500")
+            #expect(head.status == 200)
+            #expect(head.header("content-length") == "500")
+            // The connection is still in step: no body bytes were sent after the head.
+            #expect(try client.request(path: "/bytes?n=3").body == [0, 1, 2])
+        }
+    }
+
+    @Test func applicationHeadersCannotInjectLines() throws {
+        try withTestServer { _, _, port in
+            let client = try TestHTTPClient(port: port)
+            let response = try client.request(path: "/header?value=a%0D%0AX-Injected:%20yes")
+            #expect(response.status == 200)
+            #expect(response.header("x-injected") == nil)
+            #expect(response.header("x-after") == "ok")
+            #expect(try client.request(path: "/header?value=plain").header("x-value") == "plain")
+        }
+    }
+
     @Test func keepAliveServesManyRequestsOnOneConnection() throws {
         try withTestServer { _, handler, port in
             let client = try TestHTTPClient(port: port)

@@ -21,6 +21,7 @@ struct HeldRequest: Sendable {
 /// - `/async`: answers from another thread a moment later, with the body echoed back.
 /// - `/hold`: parks the request (see `waitForHeld`); the test answers it or stops the server.
 /// - `/status?code=N`: an empty response with status N.
+/// - `/header?value=V`: an empty response with header `X-Value: V` (then `X-After: ok`).
 /// - `/bytes?n=N`: N bytes of body (a repeating pattern).
 final class TestHandler: HTTPHandler, @unchecked Sendable {
     private let lock = NSLock()
@@ -66,6 +67,8 @@ final class TestHandler: HTTPHandler, @unchecked Sendable {
             heldSignal.signal()
         case "/status":
             respond(HTTPResponse(status: Int(request.query["code"] ?? "") ?? 200))
+        case "/header":
+            respond(HTTPResponse(status: 200, headers: [("X-Value", request.query["value"] ?? ""), ("X-After", "ok")]))
         case "/bytes":
             let count = Int(request.query["n"] ?? "") ?? 0
             respond(HTTPResponse(status: 200, body: (0..<count).map { UInt8(truncatingIfNeeded: $0 % 251) }))
