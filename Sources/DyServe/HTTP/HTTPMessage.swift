@@ -38,8 +38,11 @@ public struct HTTPResponse: Sendable {
     }
 }
 
-/// The application side of the server. `handle` runs on a server thread and must return quickly:
-/// it may call `respond` later from any thread, exactly once.
+/// The application side of the server. `handle` runs on the server's single polling thread and
+/// must return quickly (hand heavy work to another thread): it may call `respond` later from any
+/// thread, exactly once; further calls are ignored. While the application works, the connection
+/// is parked; `request.context` reports when nobody waits for the answer any more (client gone,
+/// server stopping), and the application should still call `respond` (it is then dropped).
 public protocol HTTPHandler: Sendable {
     func handle(_ request: HTTPRequest, respond: @escaping @Sendable (HTTPResponse) -> Void)
 }

@@ -87,7 +87,8 @@ public final class HTTPServer: @unchecked Sendable {
 
     /// Stops the server: unanswered requests get 503 (their contexts are cancelled), every
     /// suspended connection is resumed, then the daemon is stopped and all connections closed.
-    /// Safe to call more than once and from any thread except a handler's `respond` path.
+    /// Safe to call more than once and from any thread except from inside `HTTPHandler.handle`,
+    /// which runs on the server's polling thread (stopping would wait for that thread).
     public func stop() {
         lock.lock()
         guard let running = daemon else {
