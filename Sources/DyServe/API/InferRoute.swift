@@ -45,7 +45,8 @@ struct InferRoute: Sendable {
         // Returning the trace implies recording at least attention.
         let level = decoded.returnTrace && decoded.trace == .none ? TraceLevel.attention : decoded.trace
         let job = InferenceJob(modelName: decoded.model, model: model, input: decoded.input,
-                               options: RunOptions(temperature: decoded.temperature, trace: level))
+                               options: RunOptions(temperature: decoded.temperature, trace: level),
+                               isCancelled: { [requestContext = request.context] in requestContext.isCancelled })
         modelMetrics.inFlight.increment()
         let context = self.context
         do {
@@ -105,6 +106,11 @@ struct InferRoute: Sendable {
             outcome = o
         case .failure(let error as RequestError):
             return APIHandler.errorResponse(error, id: id)
+        case .failure(let error as InferenceCancelled):
+            // Nobody reads this response; 499 (as nginx logs it) keeps such requests apart in metrics.
+            var response = APIHandler.errorResponse(.unavailable(error.description), id: id)
+            response.status = 499
+            return response
         case .failure(let error):
             context.logger.error("inference failed", metadata: ["id": "\(id)", "model": "\(request.model)", "error": "\(error)"])
             return APIHandler.errorResponse(.internalError("inference failed: \(error)"), id: id)

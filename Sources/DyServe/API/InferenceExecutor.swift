@@ -6,13 +6,24 @@ public struct InferenceJob: Sendable {
     public var model: any ServableModel
     public var input: Tensor
     public var options: RunOptions
+    /// True once nobody waits for the answer (client gone, server stopping): the executor then
+    /// skips the computation and completes with `InferenceCancelled`.
+    public var isCancelled: @Sendable () -> Bool
 
-    public init(modelName: String, model: any ServableModel, input: Tensor, options: RunOptions) {
+    public init(modelName: String, model: any ServableModel, input: Tensor, options: RunOptions,
+                isCancelled: @escaping @Sendable () -> Bool = { false }) {
         self.modelName = modelName
         self.model = model
         self.input = input
         self.options = options
+        self.isCancelled = isCancelled
     }
+}
+
+/// A job skipped because its client had gone before it started.
+public struct InferenceCancelled: Error, Sendable, CustomStringConvertible {
+    public init() {}
+    public var description: String { "the client went away before inference started" }
 }
 
 /// How a job went, with the time it waited and the time it computed.

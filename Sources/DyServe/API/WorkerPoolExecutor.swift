@@ -84,9 +84,9 @@ public final class WorkerPoolExecutor: InferenceExecutor, @unchecked Sendable {
     private func workLoop() {
         while let item = next() {
             let start = DispatchTime.now().uptimeNanoseconds
-            let result: Result<InferenceOutcome, any Error> = Result {
-                try item.job.model.infer([item.job.input], options: item.job.options)
-            }
+            let result: Result<InferenceOutcome, any Error> = item.job.isCancelled()
+                ? .failure(InferenceCancelled())
+                : Result { try item.job.model.infer([item.job.input], options: item.job.options) }
             let end = DispatchTime.now().uptimeNanoseconds
             item.completion(InferenceCompletion(result: result,
                                                 queueNanoseconds: start &- item.enqueued,

@@ -86,7 +86,9 @@ final class GatedExecutor: InferenceExecutor, @unchecked Sendable {
             return held
         }
         for (job, completion) in jobs {
-            let result = Result { try job.model.infer([job.input], options: job.options) }
+            let result: Result<InferenceOutcome, any Error> = job.isCancelled()
+                ? .failure(InferenceCancelled())
+                : Result { try job.model.infer([job.input], options: job.options) }
             completion(InferenceCompletion(result: result, queueNanoseconds: 0, computeNanoseconds: 0))
         }
     }

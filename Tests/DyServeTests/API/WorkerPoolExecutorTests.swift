@@ -64,3 +64,48 @@ final class Collected: @unchecked Sendable {
     func append(_ v: Float) { lock.withLock { items.append(v) } }
     var values: [Float] { lock.withLock { items } }
 }
+
+@Suite struct CancellationTests {
+    @Test func cancelledJobsAreSkipped() {
+        let pool = WorkerPoolExecutor(threads: 1)
+        defer { pool.shutdown() }
+        let done = DispatchSemaphore(value: 0)
+        let outcome = ResultBox()
+        let job = InferenceJob(modelName: "t", model: BrokenModel(), input: Tensor(shape: [1, 1, 2, 2], data: [0, 0, 0, 0]),
+                               options: RunOptions(), isCancelled: { true })
+        try? pool.submit(job) { c in
+            outcome.set(c.result)
+            done.signal()
+        }
+        done.wait()
+        // BrokenModel would have thrown its Bug: the cancelled job never ran.
+        #expect(outcome.isCancelled)
+    }
+
+    @Test func aGoneClientGets499InMetrics() {
+        let gated = GatedExecutor()
+        let api = APIHarness(executor: gated)
+        let context = RequestContext()
+        let box = ResponseBox()
+        api.handler.handle(HTTPRequest(method: "POST", path: "/infer",
+                                       body: Array(#"{"model": "test", "input": [[[[0, 0], [0, 0]]]]}"#.utf8),
+                                       context: context)) { box.put($0) }
+        while gated.heldCount == 0 { usleep(1000) }
+        context.cancel()
+        gated.release()
+        #expect(box.wait().status == 499)
+        #expect(api.get("/metrics").text.contains(#"dyserve_requests_total{model="test",code="499"} 1"#))
+    }
+}
+
+final class ResultBox: @unchecked Sendable {
+    private let lock = NSLock()
+    private var result: Result<InferenceOutcome, any Error>?
+    func set(_ r: Result<InferenceOutcome, any Error>) { lock.withLock { result = r } }
+    var isCancelled: Bool {
+        lock.withLock {
+            if case .failure(let e)? = result { return e is InferenceCancelled }
+            return false
+        }
+    }
+}
