@@ -29,7 +29,9 @@ public enum Router {
             throw .notFound("no such path \(path); endpoints: "
                 + Route.allCases.map { "\($0.methods.joined(separator: "|")) \($0.rawValue)" }.joined(separator: ", "))
         }
-        guard route.methods.contains(method) else {
+        // HEAD is GET without a body (the server drops it), so `curl -I` works on every GET route.
+        let effective = method == "HEAD" ? "GET" : method
+        guard route.methods.contains(effective) else {
             throw .methodNotAllowed(method: method, path: route.rawValue, allowed: route.methods)
         }
         return route

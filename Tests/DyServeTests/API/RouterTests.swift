@@ -9,6 +9,8 @@ import Testing
         #expect(try Router.match(method: "GET", path: "/readyz") == .readyz)
         #expect(try Router.match(method: "GET", path: "/models/") == .models)
         #expect(try Router.match(method: "GET", path: "/metrics") == .metrics)
+        #expect(try Router.match(method: "HEAD", path: "/healthz") == .healthz)
+        #expect((try? Router.match(method: "HEAD", path: "/infer")) == nil)
     }
 
     @Test(arguments: ["/", "/inferx", "/v2/models", "//", "/infer/extra", "", "/%00"])
