@@ -180,7 +180,8 @@ struct TensorJSONDecoder {
                 throw RequestError.badRequest("\(field).shape[\(i)] is \(d); expected a non-negative integer")
             }
             // Any single dimension above the element limit is rejected before it can overflow an Int.
-            guard d <= Double(maxElements) else {
+            // (The second bound matters when the limit is near Int.max, where Double rounds up.)
+            guard d <= Double(maxElements), d < 0x1p62 else {
                 throw RequestError.payloadTooLarge("\(field).shape[\(i)] = \(d) exceeds the limit of \(maxElements) elements")
             }
             return Int(d)

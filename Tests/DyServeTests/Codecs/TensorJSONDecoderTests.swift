@@ -81,6 +81,7 @@ import Testing
         let overflow = #"{"shape": [4294967296, 4294967296, 4294967296], "data": []}"#
         #expect(message(overflow, maxElements: Int.max)?.status == 413)
         #expect(message(#"{"shape": [1e300], "data": []}"#)?.status == 413)
+        #expect(message(#"{"shape": [9223372036854775807], "data": []}"#, maxElements: Int.max)?.status == 413)
         #expect(message(#"{"shape": [0, 1e300], "data": []}"#)?.status == 413)
     }
 
