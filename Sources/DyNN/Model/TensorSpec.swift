@@ -22,7 +22,17 @@ public struct TensorSpec: Sendable, Codable, Equatable {
         name = try container.decode(String.self, forKey: .name)
         try decoder.rejectUnknownKeys(CodingKeys.allCases.map(\.rawValue), context: "tensor \"\(name)\"")
         datatype = try container.decode(String.self, forKey: .datatype)
-        shape = try container.decode([Int].self, forKey: .shape)
+        // Decoded as JSON values so that a fractional or huge dimension gets a message naming the tensor.
+        let dims = try container.decode([JSONValue].self, forKey: .shape)
+        var sizes: [Int] = []
+        for dim in dims {
+            guard let size = dim.intValue else {
+                throw ModelError.invalidField(field: "shape", context: "tensor \"\(name)\"", expected: "integers",
+                                              actual: JSONValue.array(dims).brief)
+            }
+            sizes.append(size)
+        }
+        shape = sizes
         node = try container.decodeIfPresent(String.self, forKey: .node)
     }
 
