@@ -148,3 +148,15 @@ import Testing
         }
     }
 }
+
+@Suite struct HostileJSONTests {
+    @Test func deeplyNestedHeadersAreErrorsNotCrashes() {
+        let depth = 100_000
+        let nested = String(repeating: "[", count: depth) + String(repeating: "]", count: depth)
+        #expect(throws: SafeTensorsError.self) {
+            try SafeTensors(bytes: SafeTensorsTests.file(header: "{\"a\": \(nested)}", data: []))
+        }
+        let spec = ModelSpecTests.example.replacingOccurrences(of: "\"experts\": 4", with: "\"experts\": \(nested)")
+        #expect(throws: ModelError.self) { try ModelSpec.decode(Array(spec.utf8)) }
+    }
+}
