@@ -91,6 +91,8 @@ struct ModelLoader {
         return Result(nodes: nodes, outputs: outputs, fixedBatch: fixedBatch)
     }
 
+    static let maximumSampleElements = 1 << 31
+
     /// Checks the boundary tensors and the model-level fields; returns the fixed batch, if any.
     private func checkBoundary() throws(ModelError) -> Int? {
         guard !spec.inputs.isEmpty else {
@@ -109,6 +111,11 @@ struct ModelLoader {
                   tensor.shape.dropFirst().allSatisfy({ $0 >= 1 }) else {
                 throw .invalidField(field: "shape", context: "tensor \"\(tensor.name)\"",
                                     expected: "positive dimensions, with -1 allowed only first", actual: formatShape(tensor.shape))
+            }
+            // One sample must be addressable; this also keeps shape arithmetic in the ops overflow-free.
+            guard let count = checkedElementCount(Array(tensor.shape.dropFirst())), count <= Self.maximumSampleElements else {
+                throw .invalidField(field: "shape", context: "tensor \"\(tensor.name)\"",
+                                    expected: "at most \(Self.maximumSampleElements) values per sample", actual: formatShape(tensor.shape))
             }
         }
         for input in spec.inputs { batches.insert(input.shape[0]) }

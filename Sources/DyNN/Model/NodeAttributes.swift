@@ -25,13 +25,19 @@ struct NodeAttributes {
         .missingAttribute(node: node, op: op, attribute: key)
     }
 
-    /// An integer at least `minimum`; `fallback` nil makes it required.
+    /// Upper bound of every integer attribute: far above any real layer, low enough that products
+    /// of a few sizes cannot overflow and that defaults sized by them (e.g. `alpha`) stay small.
+    static let maximumInt = 1 << 24
+
+    /// An integer in `minimum...maximumInt`; `fallback` nil makes it required.
     mutating func int(_ key: String, default fallback: Int? = nil, minimum: Int = 1) throws(ModelError) -> Int {
         guard let raw = value(key) else {
             guard let fallback else { throw missing(key) }
             return fallback
         }
-        guard let result = raw.intValue, result >= minimum else { throw invalid(key, "an integer >= \(minimum)", raw) }
+        guard let result = raw.intValue, result >= minimum, result <= Self.maximumInt else {
+            throw invalid(key, minimum == 1 ? "an integer >= 1" : "an integer >= \(minimum)", raw)
+        }
         return result
     }
 
@@ -42,12 +48,13 @@ struct NodeAttributes {
             return fallback
         }
         let expected = "an integer >= \(minimum) or [h, w]"
+        let domain = minimum...Self.maximumInt
         if let single = raw.intValue {
-            guard single >= minimum else { throw invalid(key, expected, raw) }
+            guard domain.contains(single) else { throw invalid(key, expected, raw) }
             return (single, single)
         }
         guard case .array(let items) = raw, items.count == 2,
-              let first = items[0].intValue, let second = items[1].intValue, first >= minimum, second >= minimum else {
+              let first = items[0].intValue, let second = items[1].intValue, domain.contains(first), domain.contains(second) else {
             throw invalid(key, expected, raw)
         }
         return (first, second)
@@ -58,12 +65,12 @@ struct NodeAttributes {
         guard let raw = value(key) else { return (0, 0, 0, 0) }
         let expected = "a non-negative integer, [ph, pw] or [top, left, bottom, right]"
         if let single = raw.intValue {
-            guard single >= 0 else { throw invalid(key, expected, raw) }
+            guard (0...Self.maximumInt).contains(single) else { throw invalid(key, expected, raw) }
             return (single, single, single, single)
         }
         guard case .array(let items) = raw else { throw invalid(key, expected, raw) }
         let numbers = items.compactMap(\.intValue)
-        guard numbers.count == items.count, numbers.allSatisfy({ $0 >= 0 }) else { throw invalid(key, expected, raw) }
+        guard numbers.count == items.count, numbers.allSatisfy({ (0...Self.maximumInt).contains($0) }) else { throw invalid(key, expected, raw) }
         switch numbers.count {
         case 2: return (numbers[0], numbers[1], numbers[0], numbers[1])
         case 4: return (numbers[0], numbers[1], numbers[2], numbers[3])

@@ -20,9 +20,19 @@ struct NodeWeights {
         tensorName(role).flatMap { supply.storedShape($0) }
     }
 
+    /// Synthetic tensors beyond this many elements (4 GiB of FP32) are refused rather than allocated.
+    static let maximumSyntheticElements = 1 << 30
+
+    private func generate(_ role: String, shape: [Int], _ initializer: WeightInit) throws(ModelError) -> Tensor {
+        guard let count = checkedElementCount(shape), count <= Self.maximumSyntheticElements else {
+            throw .shape(node: node.name, message: "\(role) of shape \(formatShape(shape)) is too large to generate")
+        }
+        return supply.draw(shape: shape, initializer)
+    }
+
     mutating func required(_ role: String, shape: [Int], _ initializer: WeightInit) throws(ModelError) -> Tensor {
         used.insert(role)
-        if supply.isSynthetic { return supply.draw(shape: shape, initializer) }
+        if supply.isSynthetic { return try generate(role, shape: shape, initializer) }
         guard let name = node.weights[role] else { throw .missingWeightRole(node: node.name, role: role) }
         return try fetch(role: role, name: name, shape: shape)
     }
@@ -33,7 +43,7 @@ struct NodeWeights {
         used.insert(role)
         if supply.isSynthetic {
             guard node.weights.isEmpty || node.weights[role] != nil else { return nil }
-            return supply.draw(shape: shape, initializer)
+            return try generate(role, shape: shape, initializer)
         }
         guard let name = node.weights[role] else { return nil }
         return try fetch(role: role, name: name, shape: shape)

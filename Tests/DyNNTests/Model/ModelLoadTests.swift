@@ -223,3 +223,31 @@ import Testing
                 == .tensorShape(node: "y", role: "fc2_weight", tensor: "f2", expected: [2, 3], actual: [2, 4]))
     }
 }
+
+/// Attribute values chosen to overflow sizes or exhaust memory are errors, not crashes.
+@Suite struct HostileAttributeTests {
+    static func synthetic(_ node: NodeSpec, input: [Int] = [-1, 4, 8, 8]) -> ModelSpec {
+        ModelSpec(name: "hostile", inputs: [TensorSpec(name: "x", shape: input)], outputs: [TensorSpec(name: "y", shape: [-1, 1])],
+                  weights: .synthetic(seed: 1), nodes: [node])
+    }
+
+    static func error(_ spec: ModelSpec) -> ModelError? {
+        modelError { try Model.load(spec: spec, directory: FileManager.default.temporaryDirectory) }
+    }
+
+    @Test func hugeSizesAreRejected() {
+        let hugeConv = NodeSpec(name: "y", op: "conv2d", inputs: ["x"],
+                                attrs: ["out_channels": .int(1 << 24), "kernel_size": .array([.int(1 << 24), .int(1 << 24)])])
+        guard case .shape(let node, let message)? = Self.error(Self.synthetic(hugeConv)) else {
+            Issue.record("expected a size error")
+            return
+        }
+        #expect(node == "y" && message.contains("too large"))
+        let manyPieces = NodeSpec(name: "y", op: "dy_relu", inputs: ["x"],
+                                  attrs: ["variant": .string("B"), "layout": .string("paper"), "squash": .string("sigmoid"), "pieces": .int(1 << 40)])
+        #expect(Self.error(Self.synthetic(manyPieces)) == .invalidAttribute(node: "y", attribute: "pieces", expected: "an integer >= 1", actual: "1099511627776"))
+        let bigNumber = NodeSpec(name: "y", op: "conv2d", inputs: ["x"], attrs: ["out_channels": .number(1e300), "kernel_size": .int(1)])
+        #expect(Self.error(Self.synthetic(bigNumber)) != nil)
+        #expect(Self.error(Self.synthetic(NodeSpec(name: "y", op: "relu", inputs: ["x"]), input: [-1, 1 << 40, 1 << 40])) != nil)
+    }
+}
