@@ -1,0 +1,21 @@
+import Testing
+import DyNN
+
+@Suite struct TopKTests {
+    @Test func ranksEachRowBestFirst() {
+        let t = Tensor(shape: [2, 4], data: [0.1, 0.5, 0.3, 0.1,
+                                             0.7, 0.0, 0.2, 0.1])
+        let top = t.topK(2)
+        #expect(top == [[Ranked(index: 1, score: 0.5), Ranked(index: 2, score: 0.3)],
+                        [Ranked(index: 0, score: 0.7), Ranked(index: 2, score: 0.2)]])
+    }
+
+    @Test func tiesKeepLowerIndexAndKIsCapped() {
+        let t = Tensor(shape: [1, 3], data: [0.2, 0.4, 0.4])
+        #expect(t.topK(10).map { $0.map(\.index) } == [[1, 2, 0]])
+    }
+
+    @Test func nonMatrixGivesNothing() {
+        #expect(Tensor(shape: [3], data: [1, 2, 3]).topK(1).isEmpty)
+    }
+}
