@@ -11,7 +11,7 @@ public final class Model: Sendable {
     /// The batch size the inputs declare, nil when variable.
     public let fixedBatch: Int?
     /// Slots (inputs first, then nodes) whose last consumer is node `i`: freed right after it runs.
-    private let releaseAfter: [[Int]]
+    let releaseAfter: [[Int]]
 
     init(spec: ModelSpec, directory: URL, loaded: ModelLoader.Result) {
         self.spec = spec

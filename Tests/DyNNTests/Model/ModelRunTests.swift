@@ -37,6 +37,19 @@ import Testing
         #expect(result.trace.isEmpty)
     }
 
+    @Test func freesEachValueAfterItsLastUse() throws {
+        let model = try Self.residual()
+        // Slots: 0 = a, 1 = b, 2 = relu (an output, kept), 3 = sum (an output, kept).
+        #expect(model.releaseAfter == [[0], [1]])
+        let directory = try ModelDirectory()
+        let chain = try directory.load(spec: convSpec(nodes: [NodeSpec(name: "r1", op: "relu", inputs: ["conv"]),
+                                                              NodeSpec(name: "r2", op: "add", inputs: ["r1", "conv"])],
+                                                      output: "r2", outputShape: [-1, 3, 4, 4]), weights: convWeights)
+        // Slots: 0 = input (last read by conv), 1 = conv and 2 = r1 (both last read by r2), 3 = r2 (the output).
+        #expect(chain.releaseAfter == [[0], [], [1, 2]])
+        #expect(try chain.run([ramp([2, 2, 4, 4])]).outputs[0].shape == [2, 3, 4, 4])
+    }
+
     @Test func rejectsWrongInputCountAndShape() throws {
         let model = try Self.residual()
         let good = Tensor(zeros: [2, 2, 3])
