@@ -61,7 +61,11 @@ struct ModelLoader {
         }
 
         var outputs: [ValueRef] = []
+        var outputNames = Set<String>()
         for output in spec.outputs {
+            guard outputNames.insert(output.name).inserted else {
+                throw .invalidField(field: "name", context: "outputs", expected: "unique output names", actual: "\"\(output.name)\" twice")
+            }
             guard let ref = defined[output.producer] else { throw .unknownOutputNode(output: output.name, node: output.producer) }
             let actual = shapes[ref] ?? []
             let declared = output.shape

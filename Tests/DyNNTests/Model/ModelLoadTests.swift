@@ -202,6 +202,9 @@ import Testing
         #expect(loadError(convSpec(outputShape: [-1, 4, 4, 4])) == .outputShape(output: "out", expected: [-1, 4, 4, 4], actual: [-1, 3, 4, 4]))
         #expect(loadError(convSpec(outputShape: [-1, 48])) != nil)
         #expect(loadError(convSpec(output: "nowhere")) == .unknownOutputNode(output: "out", node: "nowhere"))
+        var twice = convSpec()
+        twice.outputs.append(twice.outputs[0])
+        #expect(loadError(twice) == .invalidField(field: "name", context: "outputs", expected: "unique output names", actual: "\"out\" twice"))
     }
 
     @Test func readsHiddenSizeFromTheWeightsFile() throws {
