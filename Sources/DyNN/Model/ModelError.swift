@@ -23,6 +23,7 @@ public enum ModelError: Error, Sendable, Equatable, CustomStringConvertible {
     case missingWeightRole(node: String, role: String)
     case missingTensor(node: String, role: String, tensor: String)
     case tensorShape(node: String, role: String, tensor: String, expected: [Int], actual: [Int])
+    case nonFiniteWeight(node: String, role: String, tensor: String, index: Int)
     /// Two roles of one node disagree, e.g. a hidden size read from `fc1_weight` against `fc2_weight`.
     case inconsistentWeights(node: String, reason: String)
     case unsupportedDatatype(tensor: String, datatype: String)
@@ -69,6 +70,8 @@ public enum ModelError: Error, Sendable, Equatable, CustomStringConvertible {
             return "node \"\(node)\": \(role) tensor \"\(tensor)\" is not in the weights file"
         case .tensorShape(let node, let role, let tensor, let expected, let actual):
             return "node \"\(node)\": \(role) tensor \"\(tensor)\" has shape \(formatShape(actual)), expected \(formatShape(expected))"
+        case .nonFiniteWeight(let node, let role, let tensor, let index):
+            return "node \"\(node)\": \(role) tensor \"\(tensor)\" holds a NaN or infinity at flat index \(index)"
         case .inconsistentWeights(let node, let reason):
             return "node \"\(node)\": \(reason)"
         case .unsupportedDatatype(let tensor, let datatype):

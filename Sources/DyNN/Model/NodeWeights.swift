@@ -54,6 +54,10 @@ struct NodeWeights {
         guard tensor.shape == shape else {
             throw .tensorShape(node: node.name, role: role, tensor: name, expected: shape, actual: tensor.shape)
         }
+        // A NaN or infinity in a parameter poisons every output: most likely a corrupted or badly exported file.
+        if let index = tensor.data.firstIndex(where: { !$0.isFinite }) {
+            throw .nonFiniteWeight(node: node.name, role: role, tensor: name, index: index)
+        }
         return tensor
     }
 

@@ -114,6 +114,13 @@ import Testing
         #expect(loadError(extraRole) == .unknownWeightRole(node: "conv", op: "conv2d", role: "scale"))
     }
 
+    @Test func rejectsNonFiniteWeights() {
+        var bias = convWeights[1].tensor
+        bias.data[2] = .nan
+        #expect(loadError(convSpec(), weights: [convWeights[0], ("conv.bias", bias)])
+                == .nonFiniteWeight(node: "conv", role: "bias", tensor: "conv.bias", index: 2))
+    }
+
     @Test func rejectsUnsupportedDatatypes() {
         var spec = convSpec()
         spec.inputs[0].datatype = "FP16"
