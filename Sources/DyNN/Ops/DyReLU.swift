@@ -18,12 +18,42 @@ public enum CoefficientLayout: String, Sendable, Codable {
     case pairs
 }
 
+extension CoefficientLayout {
+    /// Index of the slope residual `da^k_c` among `2 * pieces * channels` outputs (k, c from 0).
+    public func slopeIndex(piece k: Int, channel c: Int, pieces: Int, channels: Int) -> Int {
+        switch self {
+        case .paper: k * channels + c
+        case .perChannel: c * 2 * pieces + k
+        case .pairs: 2 * k * channels + c
+        }
+    }
+
+    /// Index of the intercept residual `db^k_c`.
+    public func interceptIndex(piece k: Int, channel c: Int, pieces: Int, channels: Int) -> Int {
+        switch self {
+        case .paper: (pieces + k) * channels + c
+        case .perChannel: c * 2 * pieces + pieces + k
+        case .pairs: (2 * k + 1) * channels + c
+        }
+    }
+}
+
 /// How the hyper function's outputs are normalised to [-1, 1].
 public enum Squash: String, Sendable, Codable {
     /// `2 sigmoid(z) - 1` (the paper).
     case sigmoid
     /// `2 relu6(z + 3) / 6 - 1` (hard sigmoid, as some public code does).
     case hardSigmoid = "hard_sigmoid"
+}
+
+extension Squash {
+    /// Maps a logit to [-1, 1].
+    public func callAsFunction(_ z: Float) -> Float {
+        switch self {
+        case .sigmoid: 2 * Probability.sigmoid(z) - 1
+        case .hardSigmoid: 2 * min(max(z + 3, 0), 6) / 6 - 1
+        }
+    }
 }
 
 /// DY-ReLU-C's spatial branch: `pi_hw = min(gamma * softmax_hw(z / tau), 1)`, z = 1x1 conv C -> 1.

@@ -31,3 +31,152 @@ public struct DynamicConv2d: Sendable {
 
     public var expertCount: Int { experts.shape[0] }
 }
+
+extension DynamicConv2d {
+    /// The shape of one expert: `[out, in / groups, kh, kw]`.
+    var expertShape: [Int] { Array(experts.shape.dropFirst()) }
+
+    /// The tau a forward pass uses: the request's if it set one, else the layer's.
+    func effectiveTemperature(_ options: RunOptions) -> Float {
+        options.temperature ?? temperature
+    }
+
+    /// Routing weights per sample, `pi[n][k]`: `softmax(z / tau)` or `sigmoid(z)`.
+    func routingWeights(of input: Tensor, temperature tau: Float) -> [[Float]] {
+        attention.logits(of: input).map { z in
+            switch routing {
+            case .softmax: Probability.softmax(z, temperature: tau)
+            case .sigmoid: z.map(Probability.sigmoid)
+            }
+        }
+    }
+}
+
+extension DynamicConv2d: Operator {
+    public var opName: String { "dynamic_conv2d" }
+    public var arity: Int { 1 }
+
+    public func outputShape(for inputs: [[Int]]) throws(ShapeError) -> [Int] {
+        try ShapeChecks.arity(inputs, 1, op: opName)
+        guard experts.rank == 5, experts.shape[0] >= 1 else {
+            throw ShapeError("dynamic_conv2d weight must be [K, out, in/groups, kh, kw], got \(experts.shape)")
+        }
+        let shape = try geometry.convolutionOutputShape(input: inputs[0], weightShape: expertShape, op: opName)
+        if let expertBias {
+            try ShapeChecks.stored(expertBias, [expertCount, shape[1]], role: "bias", op: opName)
+        }
+        try attention.validate(channels: inputs[0][1], outputs: expertCount, owner: opName)
+        return shape
+    }
+
+    public func forward(_ inputs: [Tensor], options: RunOptions) -> (output: Tensor, trace: LayerTrace?) {
+        let x = inputs[0]
+        let outShape = validatedOutputShape(inputs)
+        let problem = ConvProblem(geometry: geometry, input: x.shape, output: outShape)
+        let tau = effectiveTemperature(options)
+        let pi = routingWeights(of: x, temperature: tau)
+        let k = expertCount
+        let weightCount = problem.weightCount
+        let biasCount = problem.outChannels
+
+        // One aggregated kernel at a time, reused across samples.
+        var kernel = [Float](repeating: 0, count: weightCount)
+        var bias = [Float](repeating: 0, count: biasCount)
+        let output = [Float](unsafeUninitializedCapacity: outShape.reduce(1, *)) { out, initialized in
+            x.data.withUnsafeBufferPointer { input in
+                experts.data.withUnsafeBufferPointer { expertData in
+                    withOptionalBuffer(expertBias) { expertBiasData in
+                        for n in 0..<x.shape[0] {
+                            // W = sum_k pi_k W_k, b = sum_k pi_k b_k
+                            kernel.withUnsafeMutableBufferPointer { w in
+                                w.update(repeating: 0)
+                                for e in 0..<k {
+                                    let p = pi[n][e]
+                                    let source = expertData.baseAddress! + e * weightCount
+                                    for i in 0..<weightCount { w[i] += p * source[i] }
+                                }
+                            }
+                            if let expertBiasData {
+                                for o in 0..<biasCount {
+                                    var sum: Float = 0
+                                    for e in 0..<k { sum += pi[n][e] * expertBiasData[e * biasCount + o] }
+                                    bias[o] = sum
+                                }
+                            }
+                            kernel.withUnsafeBufferPointer { w in
+                                bias.withUnsafeBufferPointer { b in
+                                    problem.convolveSample(
+                                        input: input.baseAddress! + n * problem.inputSampleCount,
+                                        weight: w.baseAddress!,
+                                        bias: expertBiasData == nil ? nil : b.baseAddress!,
+                                        output: out.baseAddress! + n * problem.outputSampleCount)
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            initialized = out.count
+        }
+
+        var trace: LayerTrace?
+        if options.trace >= .attention {
+            let attentionTrace = AttentionTrace(
+                routing: routing.rawValue,
+                temperature: routing == .softmax ? tau : 1,
+                pi: pi,
+                entropy: pi.map(Probability.entropy))
+            trace = LayerTrace(op: opName, attention: attentionTrace)
+        }
+        return (Tensor(shape: outShape, data: output), trace)
+    }
+
+    /// MACs: the convolution with the aggregated kernel, the aggregation itself
+    /// (`K * (weight + bias elements)`) and the attention MLP with its GAP.
+    public func cost(for inputs: [[Int]]) -> OpCost {
+        let parameters = experts.count + (expertBias?.count ?? 0) + attention.parameterCount
+        guard let out = try? outputShape(for: inputs) else { return OpCost(parameters: parameters, macs: 0) }
+        let input = inputs[0]
+        let perOutput = expertShape[1] * expertShape[2] * expertShape[3]
+        let convolution = out[1] * out[2] * out[3] * perOutput
+        let expertElements = expertShape.reduce(1, *) + (expertBias == nil ? 0 : out[1])
+        let aggregation = expertCount * expertElements
+        let attentionMacs = attention.macs(channels: input[1], height: input[2], width: input[3])
+        return OpCost(parameters: parameters, macs: convolution + aggregation + attentionMacs)
+    }
+}
+
+extension DynamicConv2d {
+    /// This dynamic convolution followed by `bn`, folded into every expert:
+    /// `W_k <- W_k * s` per output channel, `b_k <- (b_k - mean) * s + beta`.
+    /// Exact only for softmax routing (the weights sum to 1, so the folded biases aggregate to the
+    /// folded bias); the loader does not call it for sigmoid routing. The caller checks first that
+    /// `bn` has one channel per output channel.
+    public func folding(_ bn: BatchNorm) -> DynamicConv2d {
+        let k = expertCount
+        let outChannels = experts.shape[1]
+        precondition(bn.channelCount == outChannels,
+                     "batch_norm has \(bn.channelCount) channels, dynamic_conv2d produces \(outChannels)")
+        let (scale, shift) = bn.scaleAndShift()
+        let perChannel = experts.count / (k * outChannels)
+        var w = experts.data
+        for e in 0..<k {
+            for oc in 0..<outChannels {
+                let base = (e * outChannels + oc) * perChannel
+                for i in base..<(base + perChannel) { w[i] *= scale[oc] }
+            }
+        }
+        let oldBias = expertBias?.data ?? [Float](repeating: 0, count: k * outChannels)
+        var b = [Float](repeating: 0, count: k * outChannels)
+        for e in 0..<k {
+            for oc in 0..<outChannels {
+                // (b_k - mean) * s + beta = b_k * s + shift
+                b[e * outChannels + oc] = oldBias[e * outChannels + oc] * scale[oc] + shift[oc]
+            }
+        }
+        return DynamicConv2d(experts: Tensor(shape: experts.shape, data: w),
+                             expertBias: Tensor(shape: [k, outChannels], data: b),
+                             attention: attention, routing: routing, temperature: temperature,
+                             geometry: geometry)
+    }
+}

@@ -1,4 +1,5 @@
 /// A complete HTTP request as the server hands it to the application: headers parsed, body read.
+/// Multiple headers with the same name are joined with ", " in arrival order.
 public struct HTTPRequest: Sendable {
     public var method: String
     /// The path without the query string, e.g. `/infer`.
@@ -8,14 +9,19 @@ public struct HTTPRequest: Sendable {
     /// Header names lower-cased.
     public var headers: [String: String]
     public var body: [UInt8]
+    /// Per-request facts from the connection: whether the client is gone, the peer address.
+    /// Requests built outside the server get a context that is never cancelled.
+    public var context: RequestContext
 
     public init(method: String, path: String, query: [String: String] = [:],
-                headers: [String: String] = [:], body: [UInt8] = []) {
+                headers: [String: String] = [:], body: [UInt8] = [],
+                context: RequestContext = RequestContext()) {
         self.method = method
         self.path = path
         self.query = query
         self.headers = headers
         self.body = body
+        self.context = context
     }
 }
 
@@ -32,8 +38,11 @@ public struct HTTPResponse: Sendable {
     }
 }
 
-/// The application side of the server. `handle` runs on a server thread and must return quickly:
-/// it may call `respond` later from any thread, exactly once.
+/// The application side of the server. `handle` runs on the server's single polling thread and
+/// must return quickly (hand heavy work to another thread): it may call `respond` later from any
+/// thread, exactly once; further calls are ignored. While the application works, the connection
+/// is parked; `request.context` reports when nobody waits for the answer any more (client gone,
+/// server stopping), and the application should still call `respond` (it is then dropped).
 public protocol HTTPHandler: Sendable {
     func handle(_ request: HTTPRequest, respond: @escaping @Sendable (HTTPResponse) -> Void)
 }

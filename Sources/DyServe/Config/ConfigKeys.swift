@@ -1,0 +1,90 @@
+/// Every configuration key, its type and range, and where it lands in `ServiceConfig`. The YAML
+/// reader, the environment reader and the flag overrides all go through this one table, so a key
+/// is spelled and checked the same way everywhere.
+struct ConfigKey: Sendable {
+    /// Dotted YAML path, e.g. `server.port` or `log_level`.
+    let path: String
+    let apply: @Sendable (inout ServiceConfig, ConfigValue) throws(ConfigValueProblem) -> Void
+
+    /// `DYSERVE_` + the path upper-cased with dots as underscores, e.g. `DYSERVE_SERVER_PORT`.
+    var environmentName: String {
+        "DYSERVE_" + path.uppercased().replacingAll(".", with: "_")
+    }
+
+    /// The YAML section (`server`), or `nil` for a top-level key such as `log_level`.
+    var section: String? {
+        guard let dot = path.firstIndex(of: ".") else { return nil }
+        return String(path[..<dot])
+    }
+
+    /// The key inside its section (`port`), or the whole path for a top-level key.
+    var name: String {
+        guard let dot = path.firstIndex(of: ".") else { return path }
+        return String(path[path.index(after: dot)...])
+    }
+}
+
+enum ConfigKeys {
+    /// Largest sensible count for values MHD takes as `unsigned int`.
+    private static let uint32Max = Int(UInt32.max)
+
+    static let all: [ConfigKey] = [
+        ConfigKey(path: "server.host") { config, value throws(ConfigValueProblem) in
+            config.server.host = try ConfigValueParser.string(value).trimmingSpaces
+        },
+        ConfigKey(path: "server.port") { config, value throws(ConfigValueProblem) in
+            config.server.port = try ConfigValueParser.integer(value, in: 0...65535)
+        },
+        ConfigKey(path: "server.max_connections") { config, value throws(ConfigValueProblem) in
+            config.server.maxConnections = try ConfigValueParser.integer(value, in: 1...65536)
+        },
+        ConfigKey(path: "server.connection_timeout_s") { config, value throws(ConfigValueProblem) in
+            config.server.connectionTimeoutSeconds = try ConfigValueParser.integer(value, in: 0...uint32Max)
+        },
+        ConfigKey(path: "limits.max_body_bytes") { config, value throws(ConfigValueProblem) in
+            config.limits.maxBodyBytes = try ConfigValueParser.byteCount(value, in: 1...Int.max)
+        },
+        ConfigKey(path: "limits.max_tensor_elements") { config, value throws(ConfigValueProblem) in
+            config.limits.maxTensorElements = try ConfigValueParser.integer(value, in: 1...Int.max)
+        },
+        ConfigKey(path: "limits.max_json_depth") { config, value throws(ConfigValueProblem) in
+            config.limits.maxJSONDepth = try ConfigValueParser.integer(value, in: 1...10_000)
+        },
+        ConfigKey(path: "models.directory") { config, value throws(ConfigValueProblem) in
+            config.models.directory = try ConfigValueParser.string(value).trimmingSpaces
+        },
+        ConfigKey(path: "models.names") { config, value throws(ConfigValueProblem) in
+            config.models.names = try ConfigValueParser.modelNames(value)
+        },
+        ConfigKey(path: "attention_store.max_entries") { config, value throws(ConfigValueProblem) in
+            config.attentionStore.maxEntries = try ConfigValueParser.integer(value, in: 0...Int.max)
+        },
+        ConfigKey(path: "attention_store.max_bytes") { config, value throws(ConfigValueProblem) in
+            config.attentionStore.maxBytes = try ConfigValueParser.byteCount(value, in: 0...Int.max)
+        },
+        ConfigKey(path: "inference.threads") { config, value throws(ConfigValueProblem) in
+            config.inference.threads = try ConfigValueParser.integer(value, in: 0...4096)
+        },
+        ConfigKey(path: "log_level") { config, value throws(ConfigValueProblem) in
+            config.logLevel = try ConfigValueParser.logLevel(value)
+        },
+    ]
+
+    /// Short environment names for the settings people change most; each stands for a full key.
+    static let environmentAliases: [(alias: String, path: String)] = [
+        ("DYSERVE_HOST", "server.host"),
+        ("DYSERVE_PORT", "server.port"),
+        ("DYSERVE_MODELS_DIR", "models.directory"),
+    ]
+
+    static func key(forPath path: String) -> ConfigKey? {
+        all.first { $0.path == path }
+    }
+
+    /// The section names that appear in YAML as mappings.
+    static var sections: [String] {
+        var names: [String] = []
+        for key in all { if let section = key.section, !names.contains(section) { names.append(section) } }
+        return names
+    }
+}

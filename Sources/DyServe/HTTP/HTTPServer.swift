@@ -1,0 +1,111 @@
+import CMicroHTTPD
+import Foundation
+import Logging
+
+/// The HTTP/1.1 server: GNU libmicrohttpd with one internal polling thread on epoll.
+///
+/// The application sees complete requests through `HTTPHandler` and answers through `respond`,
+/// from any thread, without holding the polling thread: the connection is suspended meanwhile.
+/// The server itself answers 413 for bodies over `maxBodyBytes`, 503 for requests that arrive or
+/// are still unanswered while it stops; MHD answers malformed requests (400) and oversized
+/// headers (431) on its own.
+///
+/// Usage: `let server = HTTPServer(configuration: .init(config), handler: app)`,
+/// `try server.start(host: "127.0.0.1", port: 0)`, read `server.boundPort`, later `server.stop()`.
+public final class HTTPServer: @unchecked Sendable {
+    public let configuration: HTTPServerConfiguration
+    private let core: HTTPServerCore
+    private let logSink: MHDLogSink
+
+    private let lock = NSLock()
+    // Guarded by `lock`.
+    private var daemon: OpaquePointer?
+    private var logTarget: UnsafeMutablePointer<dyserve_log_target>?
+    private var port: Int?
+    private var started = false
+
+    public init(configuration: HTTPServerConfiguration, handler: any HTTPHandler,
+                logger: Logger = Logger(label: "dyserve.http")) {
+        self.configuration = configuration
+        self.core = HTTPServerCore(configuration: configuration, handler: handler, logger: logger)
+        self.logSink = MHDLogSink(logger: logger)
+    }
+
+    deinit {
+        stop()
+    }
+
+    /// The port the server listens on (the kernel's choice when started with port 0), or nil
+    /// when not running.
+    public var boundPort: Int? {
+        lock.lock()
+        defer { lock.unlock() }
+        return port
+    }
+
+    /// Requests the server is holding (reading, handling or answering); for tests and metrics.
+    var liveRequestCount: Int { core.liveRequestCount }
+
+    /// Binds `host:port` and starts serving on a background thread. A server starts at most once.
+    public func start(host: String, port requestedPort: Int) throws(HTTPServerError) {
+        let address = try ListenAddress(host: host, port: requestedPort)
+        lock.lock()
+        defer { lock.unlock() }
+        guard !started else { throw HTTPServerError.alreadyStarted }
+
+        var flags = MHD_USE_INTERNAL_POLLING_THREAD.rawValue | MHD_USE_EPOLL.rawValue
+            | MHD_ALLOW_SUSPEND_RESUME.rawValue | MHD_USE_ERROR_LOG.rawValue
+        if address.isIPv6 { flags |= MHD_USE_IPv6.rawValue }
+
+        let target = UnsafeMutablePointer<dyserve_log_target>.allocate(capacity: 1)
+        target.initialize(to: dyserve_log_target(sink: mhdLogSink,
+                                                  context: Unmanaged.passUnretained(logSink).toOpaque()))
+        core.installHangupWatcher()
+        let corePointer = Unmanaged.passUnretained(core).toOpaque()
+        let created = address.withSockaddrPointer { sockaddrPointer in
+            dyserve_mhd_start(
+                UInt32(flags), sockaddrPointer,
+                mhdAccessHandler, corePointer,
+                mhdRequestCompleted, corePointer,
+                UInt32(clamping: configuration.maxConnections),
+                UInt32(clamping: configuration.connectionTimeoutSeconds),
+                configuration.connectionMemoryLimitBytes,
+                target)
+        }
+        guard let created else {
+            core.removeHangupWatcher()
+            target.deallocate()
+            throw HTTPServerError.startFailed(host: host, port: requestedPort,
+                                              reason: logSink.lastMessage ?? "libmicrohttpd refused to start")
+        }
+        started = true
+        daemon = created
+        logTarget = target
+        port = Int(dyserve_mhd_bound_port(created))
+        core.logger.info("HTTP server listening", metadata: ["host": "\(host)", "port": "\(port ?? 0)"])
+    }
+
+    /// Stops the server: unanswered requests get 503 (their contexts are cancelled), every
+    /// suspended connection is resumed, then the daemon is stopped and all connections closed.
+    /// Safe to call more than once and from any thread except from inside `HTTPHandler.handle`,
+    /// which runs on the server's polling thread (stopping would wait for that thread).
+    public func stop() {
+        lock.lock()
+        guard let running = daemon else {
+            lock.unlock()
+            return
+        }
+        daemon = nil
+        port = nil
+        let target = logTarget
+        logTarget = nil
+        lock.unlock()
+
+        core.beginStopping()
+        MHD_stop_daemon(running)
+        core.removeHangupWatcher()
+        target?.deinitialize(count: 1)
+        target?.deallocate()
+        core.logger.info("HTTP server stopped")
+    }
+}

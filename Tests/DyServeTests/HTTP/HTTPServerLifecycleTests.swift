@@ -1,0 +1,75 @@
+import Foundation
+import Testing
+@testable import DyServe
+
+@Suite struct HTTPServerLifecycleTests {
+    @Test func stopWithARequestInFlightAnswers503AndCancels() throws {
+        let handler = TestHandler()
+        let server = HTTPServer(configuration: HTTPServerConfiguration(), handler: handler)
+        try server.start(host: "127.0.0.1", port: 0)
+        let port = try #require(server.boundPort)
+
+        let client = try TestHTTPClient(port: port)
+        try client.sendRequest(path: "/hold")
+        let held = try #require(handler.waitForHeld())
+        #expect(!held.request.context.isCancelled)
+        let cancelled = LockedCounter()
+        held.request.context.onCancel { cancelled.increment() }
+
+        server.stop()  // must return although the application never answered
+
+        #expect(held.request.context.isCancelled)
+        #expect(cancelled.value == 1)
+        do {
+            let response = try client.readResponse()
+            #expect(response.status == 503)
+        } catch TestHTTPClientError.closed {
+            // Closed before the 503 went out: also a clean shutdown.
+        }
+        // The application answering after the stop is ignored.
+        held.respond(HTTPResponse(status: 200))
+        #expect(server.boundPort == nil)
+        #expect(throws: TestHTTPClientError.self) { _ = try TestHTTPClient(port: port).request(path: "/echo") }
+    }
+
+    @Test func stopWithManyRequestsInFlight() throws {
+        let handler = TestHandler()
+        let server = HTTPServer(configuration: HTTPServerConfiguration(), handler: handler)
+        try server.start(host: "127.0.0.1", port: 0)
+        let port = try #require(server.boundPort)
+        let clients = try (0..<10).map { _ in try TestHTTPClient(port: port) }
+        var held: [HeldRequest] = []
+        for client in clients {
+            try client.sendRequest(path: "/hold")
+            held.append(try #require(handler.waitForHeld()))
+        }
+        // Half are answered just before the stop, half are left to the stop.
+        for request in held.prefix(5) { request.respond(HTTPResponse(status: 200)) }
+        server.stop()
+        for request in held.suffix(5) { #expect(request.request.context.isCancelled) }
+        for request in held { request.respond(HTTPResponse(status: 200)) }
+    }
+
+    @Test func answeredRequestIsNotCancelled() throws {
+        try withTestServer { _, handler, port in
+            let client = try TestHTTPClient(port: port)
+            try client.sendRequest(path: "/hold")
+            let held = try #require(handler.waitForHeld())
+            held.respond(HTTPResponse(status: 201, headers: [("X-Late", "1")], body: Array("done".utf8)))
+            let response = try client.readResponse()
+            #expect(response.status == 201 && response.header("x-late") == "1" && response.bodyText == "done")
+            #expect(!held.request.context.isCancelled)
+        }
+    }
+
+    @Test func deinitStopsTheServer() throws {
+        var port = 0
+        do {
+            let server = HTTPServer(configuration: HTTPServerConfiguration(), handler: TestHandler())
+            try server.start(host: "127.0.0.1", port: 0)
+            port = try #require(server.boundPort)
+            #expect(try TestHTTPClient(port: port).request(path: "/echo").status == 200)
+        }
+        #expect(throws: TestHTTPClientError.self) { _ = try TestHTTPClient(port: port).request(path: "/echo") }
+    }
+}
