@@ -59,6 +59,17 @@ def model_json(graph: Graph) -> dict:
     return doc
 
 
+def to_json(value, level: int = 0) -> str:
+    """JSON with objects one key per line but arrays of numbers or strings kept on one line."""
+    pad, inner = "  " * level, "  " * (level + 1)
+    if isinstance(value, dict) and value:
+        items = [f"{inner}{json.dumps(k)}: {to_json(v, level + 1)}" for k, v in value.items()]
+        return "{\n" + ",\n".join(items) + "\n" + pad + "}"
+    if isinstance(value, list) and any(isinstance(v, (dict, list)) for v in value):
+        return "[\n" + ",\n".join(inner + to_json(v, level + 1) for v in value) + "\n" + pad + "]"
+    return json.dumps(value)
+
+
 def save(graph: Graph, directory, fold_batch_norm: bool = False) -> Path:
     """Write `graph` to `directory`. With fold_batch_norm, conv + BN pairs the format allows to fold
     are folded here instead of by the loader (the result is the same function)."""
@@ -72,7 +83,7 @@ def save(graph: Graph, directory, fold_batch_norm: bool = False) -> Path:
         entry, tensors = node_entry(name, graph)
         doc["nodes"].append(entry)
         all_tensors.update(tensors)
-    (directory / MODEL_FILE).write_text(json.dumps(doc, indent=2) + "\n")
+    (directory / MODEL_FILE).write_text(to_json(doc) + "\n")
     save_file(all_tensors, str(directory / WEIGHTS_FILE), metadata={"format": "pt"})
     return directory
 
