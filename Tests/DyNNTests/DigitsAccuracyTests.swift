@@ -2,29 +2,39 @@ import DyNN
 import Foundation
 import Testing
 
-/// The shipped dy-digits model on the held-out split of scikit-learn's digits: the Swift engine must
-/// classify exactly as many samples correctly as the PyTorch reference did when the model was exported.
+/// The shipped dy-digits model and its static twin on the held-out split of scikit-learn's digits: the
+/// Swift engine must make exactly the predictions the PyTorch reference made on the exported files.
 @Suite struct DigitsAccuracyTests {
     struct Expected: Decodable {
         var accuracy: Double
         var correct: Int
         var count: Int
+        var predictions: [Int]
     }
 
-    @Test func heldOutAccuracyMatchesTraining() throws {
+    static let repositoryRoot = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    /// (model directory, file with the reference's figures)
+    static let models: [(String, String)] = [
+        ("models/dy-digits", "digits-heldout/expected.json"),
+        ("Tests/DyNNTests/Fixtures/digits-static", "digits-static/expected.json"),
+    ]
+
+    @Test(arguments: models)
+    func heldOutPredictionsMatchReference(_ model: String, _ expectedFile: String) throws {
         let data = FixtureFiles.root.appendingPathComponent("digits-heldout")
-        let expected = try JSONDecoder().decode(Expected.self, from: Data(contentsOf: data.appendingPathComponent("expected.json")))
+        let expected = try JSONDecoder().decode(
+            Expected.self, from: Data(contentsOf: FixtureFiles.root.appendingPathComponent(expectedFile)))
         let inputs = try FixtureFiles.npy(data.appendingPathComponent("inputs.npy"))
         let labels = try FixtureFiles.npy(data.appendingPathComponent("labels.npy"))
-        #expect(inputs.shape[0] == expected.count && labels.count == expected.count)
+        #expect(inputs.shape == [expected.count, 1, 8, 8] && labels.count == expected.count)
 
-        let modelDirectory = URL(fileURLWithPath: #filePath)
-            .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("models/dy-digits")
-        let model = try Model.load(from: modelDirectory)
-        let probabilities = try #require(try model.run([inputs]).outputs.first)
+        let loaded = try Model.load(from: Self.repositoryRoot.appendingPathComponent(model))
+        let probabilities = try #require(try loaded.run([inputs]).outputs.first)
         let predictions = probabilities.topK(1).map { $0[0].index }
         let correct = zip(predictions, labels.data).filter { $0 == Int($1) }.count
-        #expect(correct == expected.correct, "served \(correct)/\(expected.count), training reported \(expected.correct)")
+        #expect(predictions == expected.predictions)
+        #expect(correct == expected.correct, "\(model): \(correct)/\(expected.count), reference \(expected.correct)")
     }
 }
