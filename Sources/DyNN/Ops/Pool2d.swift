@@ -19,8 +19,9 @@ extension Pool2d: Operator {
     public var opName: String { kind == .average ? "avg_pool2d" : "max_pool2d" }
     public var arity: Int { 1 }
 
-    /// Output size as for a convolution (floor mode). Like PyTorch, each padding side may be at
-    /// most half the kernel, so every window holds at least one real cell.
+    /// Output size as for a convolution (floor mode). Each padding side must be smaller than the
+    /// kernel, so every window holds at least one real cell (asymmetric padding, as `F.pad` gives,
+    /// is allowed; PyTorch's own pools ask for at most half the kernel, which implies this).
     public func outputShape(for inputs: [[Int]]) throws(ShapeError) -> [Int] {
         try ShapeChecks.arity(inputs, 1, op: opName)
         let g = geometry
@@ -28,8 +29,8 @@ extension Pool2d: Operator {
         guard g.dilationH == 1, g.dilationW == 1, g.groups == 1 else {
             throw ShapeError("\(opName) takes no dilation or groups")
         }
-        guard 2 * max(g.padTop, g.padBottom) <= g.kernelH, 2 * max(g.padLeft, g.padRight) <= g.kernelW else {
-            throw ShapeError("\(opName) padding [\(g.padTop), \(g.padLeft), \(g.padBottom), \(g.padRight)] must be at most half of kernel \(g.kernelH)x\(g.kernelW)")
+        guard max(g.padTop, g.padBottom) < g.kernelH, max(g.padLeft, g.padRight) < g.kernelW else {
+            throw ShapeError("\(opName) padding [\(g.padTop), \(g.padLeft), \(g.padBottom), \(g.padRight)] must be smaller than kernel \(g.kernelH)x\(g.kernelW) on every side")
         }
         let shape = inputs[0]
         try ShapeChecks.nchw(shape, op: opName)

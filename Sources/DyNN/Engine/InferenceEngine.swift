@@ -1,0 +1,19 @@
+/// Something that runs a loaded model's forward pass: the reference `Model` itself, or a faster backend
+/// built from it. Every backend computes what `Model.run` computes, within FP32 tolerance.
+public protocol InferenceEngine: Sendable {
+    /// The model this engine runs (spec, nodes, summary).
+    var model: Model { get }
+    func run(_ inputs: [Tensor], options: RunOptions) throws(RunError) -> RunResult
+}
+
+/// Which implementation of the ops runs a model.
+public enum Backend: String, Sendable, CaseIterable, Codable {
+    /// The plain Swift reference ops: the executable specification and the tests' oracle.
+    case reference
+    /// The optimised path (oneDNN convolutions, aggregation in the primitive's weight layout).
+    case fast
+}
+
+extension Model: InferenceEngine {
+    public var model: Model { self }
+}

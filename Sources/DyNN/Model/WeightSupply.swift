@@ -1,0 +1,86 @@
+import Foundation
+
+/// How a synthetic weight is drawn (docs/model-format.md, "Weights").
+enum WeightInit {
+    /// Convolution, linear and FC weights: uniform in ±sqrt(6 / fanIn).
+    case weight(fanIn: Int)
+    /// Biases: uniform in ±1 / sqrt(fanIn).
+    case bias(fanIn: Int)
+    /// Uniform in [low, high) (batch norm statistics).
+    case range(Double, Double)
+
+    var bounds: (Double, Double) {
+        switch self {
+        case .weight(let fanIn):
+            let limit = (6.0 / Double(max(fanIn, 1))).squareRoot()
+            return (-limit, limit)
+        case .bias(let fanIn):
+            let limit = 1.0 / Double(max(fanIn, 1)).squareRoot()
+            return (-limit, limit)
+        case .range(let low, let high):
+            return (low, high)
+        }
+    }
+}
+
+/// The source of every parameter while a model loads: a parsed safetensors file or a seeded
+/// SplitMix64 stream that advances in node order, then role order. A class because the stream is
+/// shared by all nodes in turn; it lives only during loading.
+final class WeightSupply {
+    enum Backing {
+        case file(SafeTensors)
+        case synthetic(SplitMix64)
+    }
+
+    private var backing: Backing
+
+    init(source: WeightsSource, directory: URL) throws(ModelError) {
+        switch source {
+        case .synthetic(let seed):
+            backing = .synthetic(SplitMix64(seed: seed))
+        case .file(let path):
+            let url = directory.appendingPathComponent(path)
+            let bytes = try readFile(url)
+            do {
+                backing = .file(try SafeTensors(bytes: bytes))
+            } catch {
+                throw .weightsFile(path: url.path, error: error)
+            }
+        }
+    }
+
+    var isSynthetic: Bool {
+        if case .synthetic = backing { return true }
+        return false
+    }
+
+    /// The stored shape of a tensor (file only), for sizes read from the weights such as `hidden`.
+    func storedShape(_ tensorName: String) -> [Int]? {
+        guard case .file(let file) = backing else { return nil }
+        return file.entries[tensorName]?.shape
+    }
+
+    func stored(_ tensorName: String) -> Tensor? {
+        guard case .file(let file) = backing else { return nil }
+        return file.tensor(named: tensorName)
+    }
+
+    func draw(shape: [Int], _ initializer: WeightInit) -> Tensor {
+        guard case .synthetic(var generator) = backing else { return Tensor(zeros: shape) }
+        let (low, high) = initializer.bounds
+        let count = shape.reduce(1, *)
+        var values = [Float](repeating: 0, count: count)
+        for index in 0..<count { values[index] = generator.uniform(low, high) }
+        backing = .synthetic(generator)
+        return Tensor(shape: shape, data: values)
+    }
+}
+
+/// Reads a whole file, turning failures into `ModelError.unreadable`.
+func readFile(_ url: URL) throws(ModelError) -> [UInt8] {
+    do {
+        return [UInt8](try Data(contentsOf: url))
+    } catch {
+        throw .unreadable(path: url.path, reason: (error as NSError).localizedDescription)
+    }
+}

@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# The whole test suite: Swift unit and integration tests, then the end-to-end smoke test of the release binary.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/install-deps.sh
+swift build -c release --product dyserve
+swift test
+bash scripts/smoke.sh
