@@ -9,12 +9,12 @@ public struct ServiceContext: Sendable {
     public var metrics: ServiceMetrics
     public var limits: APILimits
     public var logger: Logger
-    /// Reads `.npy` bodies (DyNN's reader in the service).
+    /// Reads `.npy` bodies; DyNN's reader unless a test injects another.
     public var readNpy: @Sendable ([UInt8]) throws -> Tensor
 
     public init(registry: ModelRegistry, executor: any InferenceExecutor, traces: TraceStore,
                 metrics: ServiceMetrics, limits: APILimits, logger: Logger = Logger(label: "dyserve.api"),
-                readNpy: @escaping @Sendable ([UInt8]) throws -> Tensor) {
+                readNpy: @escaping @Sendable ([UInt8]) throws -> Tensor = { try Npy.read($0) }) {
         self.registry = registry
         self.executor = executor
         self.traces = traces
