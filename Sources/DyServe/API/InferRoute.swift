@@ -8,7 +8,7 @@ struct InferRoute: Sendable {
     let context: ServiceContext
 
     /// Body formats, from `Content-Type` (parameters such as `charset` ignored). No content type
-    /// means JSON, which is what most clients send without saying.
+    /// means JSON, which is what most clients (Triton's among them) send without saying.
     enum BodyFormat { case json, npy, rawFP32 }
 
     static func bodyFormat(_ contentType: String?) throws(RequestError) -> BodyFormat {
@@ -16,6 +16,9 @@ struct InferRoute: Sendable {
         let media = contentType.split(separator: ";", maxSplits: 1).first.map { $0.strippingBlanks().lowercased() } ?? ""
         switch media {
         case "", "application/json": return .json
+        // `curl -d` labels every body this way; nobody sends real form data to /infer, so
+        // reading it as JSON spares users a -H flag (a non-JSON body still gets a clear 400).
+        case "application/x-www-form-urlencoded": return .json
         case "application/x-npy", "application/npy": return .npy
         case "application/octet-stream": return .rawFP32
         default:

@@ -103,6 +103,9 @@ import Testing
         let charset = api.call(HTTPRequest(method: "POST", path: "/infer", headers: ["content-type": "Application/JSON; charset=utf-8"],
                                            body: Array(#"{"model": "test", "input": [[[[0, 0], [0, 0]]]]}"#.utf8)))
         #expect(charset.status == 200)
+        let curlDefault = api.call(HTTPRequest(method: "POST", path: "/infer", headers: ["content-type": "application/x-www-form-urlencoded"],
+                                               body: Array(#"{"model": "test", "input": [[[[0, 0], [0, 0]]]]}"#.utf8)))
+        #expect(curlDefault.status == 200)
     }
 
     @Test func limitsGive413() {
