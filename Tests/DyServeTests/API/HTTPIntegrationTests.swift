@@ -8,9 +8,9 @@ import Testing
 @Suite struct HTTPIntegrationTests {
     /// Starts the API over `models` on 127.0.0.1:0, runs `body` with the port, then stops.
     func withService(models: [String: any ServableModel] = ["test": TestModel()],
-                     limits: APILimits = APILimits(maxBodyBytes: 1 << 20),
+                     limits: APILimits = APILimits(maxBodyBytes: 1 << 20), registry: ModelRegistry? = nil,
                      _ body: (APIHarness, Int) throws -> Void) throws {
-        let api = APIHarness(models: models, limits: limits)
+        let api = APIHarness(models: models, limits: limits, registry: registry)
         let server = HTTPServer(configuration: HTTPServerConfiguration(maxBodyBytes: limits.maxBodyBytes),
                                 handler: api.handler)
         try server.start(host: "127.0.0.1", port: 0)
@@ -127,6 +127,27 @@ import Testing
                 }
             }
             #expect(failures.values.isEmpty)
+        }
+    }
+
+    @Test func notReadyAndShuttingDownAre503() throws {
+        let registry = ModelRegistry(names: ["test"])
+        try withService(registry: registry) { _, port in
+            let client = try TestHTTPClient(port: port)
+            let loading = try client.request(path: "/readyz")
+            #expect(loading.status == 503)
+            #expect(error(loading).contains("model test is loading"))
+            let infer = try client.request(method: "POST", path: "/infer", body: Array(Self.digit.utf8))
+            #expect(infer.status == 503)
+            #expect(infer.header("retry-after") == "1")
+            registry.setLoaded("test", model: TestModel(), loadSeconds: 0)
+            #expect(try client.request(path: "/readyz").status == 200)
+            #expect(try client.request(method: "POST", path: "/infer", body: Array(Self.digit.utf8)).status == 200)
+            registry.beginShutdown()
+            #expect(try client.request(path: "/readyz").status == 503)
+            #expect(try client.request(path: "/healthz").status == 200)
+            let head = try client.request(method: "HEAD", path: "/healthz")
+            #expect(head.status == 200 && head.body.isEmpty)
         }
     }
 }
