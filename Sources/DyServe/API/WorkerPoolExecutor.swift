@@ -46,13 +46,6 @@ public final class WorkerPoolExecutor: InferenceExecutor, @unchecked Sendable {
         condition.signal()
     }
 
-    /// Jobs waiting, not yet started.
-    public var queuedCount: Int {
-        condition.lock()
-        defer { condition.unlock() }
-        return queue.count - head
-    }
-
     /// Stops accepting work, lets queued jobs finish, and waits for the workers to end.
     public func shutdown() {
         condition.lock()

@@ -118,11 +118,6 @@ struct JSONReader {
         if depth > maxDepth { throw error("nesting deeper than the limit of \(maxDepth)") }
     }
 
-    /// Skips one value of any kind (bounded by the same depth limit).
-    mutating func skipValue(depth: Int) throws(JSONSyntaxError) {
-        _ = try readValue(depth: depth)
-    }
-
     private mutating func readLiteral(_ word: StaticString) throws(JSONSyntaxError) {
         let count = word.utf8CodeUnitCount
         let matches = word.withUTF8Buffer { w in

@@ -116,14 +116,4 @@ public final class ModelRegistry: @unchecked Sendable {
         }
         return allLoaded
     }
-
-    /// Loaded models in configuration order.
-    public func loadedModels() -> [(name: String, model: any ServableModel)] {
-        lock.withLock {
-            names.compactMap { name in
-                if case .ready(let model, _)? = states[name] { return (name, model) }
-                return nil
-            }
-        }
-    }
 }
