@@ -168,3 +168,20 @@ import Testing
         #expect(api.get("/healthz").status == 200)
     }
 }
+
+@Suite struct DeepNestingAtTheHardLimitTests {
+    /// At the largest depth the configuration can ask for, the recursive reader must still fit the
+    /// decode thread's stack (debug builds have the biggest frames).
+    @Test func nestingAtTheHardCapIsDecodedWithoutOverflow() {
+        let api = APIHarness(limits: APILimits(maxJSONDepth: .max))
+        let depth = APILimits.hardMaxJSONDepth - 1
+        let input = String(repeating: "[", count: depth) + "1" + String(repeating: "]", count: depth)
+        let r = api.post(#"{"model": "test", "input": "# + input + "}")
+        #expect(r.status == 400)
+        #expect(r.errorMessage.contains("does not match [-1,1,2,2]"))
+        let other = String(repeating: "{\"a\":", count: depth - 1) + "1" + String(repeating: "}", count: depth - 1)
+        let r2 = api.post(#"{"model": "#  + other + "}")
+        #expect(r2.status == 400)
+        #expect(r2.errorMessage.contains("model is an object"))
+    }
+}
