@@ -13,7 +13,8 @@ struct ServeCommand: ParsableCommand {
         discussion: """
         Configuration comes from --config (else $DYSERVE_CONFIG, else config/dyserve.yaml when it exists), \
         then DYSERVE_* environment variables, then these flags. On SIGINT or SIGTERM the service reports \
-        not ready (503 on /readyz), finishes the requests it has accepted, and exits.
+        not ready (503 on /readyz) and refuses new inference requests (503), answers every request it has \
+        accepted, and exits 0 within server.shutdown_timeout_s.
         """)
 
     @Option(name: .long, help: "YAML configuration file.")
@@ -74,7 +75,9 @@ final class ServiceRunner {
         }
         let registry = ModelRegistry(names: names)
         let metrics = ServiceMetrics(modelNames: names)
-        let executor = WorkerPoolExecutor(threads: config.inference.threads)
+        let budget = ComputeBudget(config)
+        let executor = SchedulingExecutor(settings: SchedulerSettings(config), budget: budget, metrics: metrics)
+        logger.info("scheduler: \(budget.concurrentExecutions) execution(s) at once x \(budget.intraOpThreads) intra-op thread(s) on \(budget.cores) core(s); max_batch_size \(config.scheduler.maxBatchSize), max_queue_size \(config.scheduler.maxQueueSize)")
         let context = ServiceContext(
             registry: registry, executor: executor,
             traces: TraceStore(limits: TraceStoreLimits(config)),
@@ -91,7 +94,7 @@ final class ServiceRunner {
             }
         })
         guard allLoaded else {
-            executor.shutdown()
+            executor.beginShutdown()
             throw ValidationError("not every configured model loaded; see above")
         }
 
@@ -112,7 +115,7 @@ final class ServiceRunner {
         do {
             try server.start(host: config.server.host, port: config.server.port)
         } catch {
-            executor.shutdown()
+            executor.beginShutdown()
             throw ValidationError("\(error)")
         }
         let port = server.boundPort ?? config.server.port
@@ -120,10 +123,22 @@ final class ServiceRunner {
         fflush(nil)  // flush stdout now: a supervisor may wait for this line
 
         stopRequested.wait()
-        // Not ready first, so load balancers stop routing here; then let accepted work finish.
+        // Not ready first, so load balancers stop routing here, and new inference requests get
+        // 503; then let every accepted request finish and be answered, within the time limit.
         registry.beginShutdown()
-        logger.info("stopping: readiness is now 503; finishing accepted requests")
-        executor.shutdown()
+        executor.beginShutdown()
+        let limit = Duration.seconds(config.server.shutdownTimeoutSeconds)
+        logger.info("stopping: readiness is now 503; finishing \(executor.queued) queued requests (at most \(config.server.shutdownTimeoutSeconds) s)")
+        // Keep a margin of the limit for answering leftovers and stopping the server.
+        let margin = min(Duration.seconds(1), limit / 4)
+        if !executor.waitUntilDrained(timeout: limit - margin) {
+            let abandoned = executor.abandonQueued()
+            logger.warning("shutdown_timeout_s reached: answered \(abandoned) queued requests with 503")
+            _ = executor.waitUntilDrained(timeout: margin / 2)
+        }
+        // Answers handed to the server are written by its polling thread; give it a moment to
+        // flush them before stopping the daemon closes every connection.
+        Thread.sleep(forTimeInterval: 0.2)
         server.stop()
         sources.forEach { $0.cancel() }
         print("dyserve stopped")

@@ -33,11 +33,25 @@ struct InferRoute: Sendable {
             throw .payloadTooLarge("the body has \(request.body.count) bytes; the limit is \(context.limits.maxBodyBytes)")
         }
         let format = try Self.bodyFormat(request.headers["content-type"])
+        // `timeout` is about delivery, not the model, so it is allowed with any body.
+        let timeout = try RequestTimeout.parse(query: request.query["timeout"],
+                                               header: request.headers["x-request-timeout-ms"])
+        var request = request
+        request.query["timeout"] = nil
         if format == .json, !request.query.isEmpty {
             throw .badRequest("a JSON body carries its options in the body; the query string is for binary bodies")
         }
         let decoded = try decode(request, format: format)
-        let model = try context.registry.model(named: decoded.model)
+        let model: any ServableModel
+        do {
+            model = try context.registry.model(named: decoded.model)
+        } catch {
+            if case .unavailable = error, context.registry.names.contains(decoded.model),
+               context.registry.readiness().reasons.contains("shutting down") {
+                context.metrics.model(decoded.model).rejections(.shutdown).increment()
+            }
+            throw error
+        }
         let modelMetrics = context.metrics.model(decoded.model)
         do {
             try Self.checkInput(decoded.input, against: model.info)
@@ -49,7 +63,9 @@ struct InferRoute: Sendable {
         let level = decoded.returnTrace && decoded.trace == .none ? TraceLevel.attention : decoded.trace
         let job = InferenceJob(modelName: decoded.model, model: model, input: decoded.input,
                                options: RunOptions(temperature: decoded.temperature, trace: level),
-                               isCancelled: { [requestContext = request.context] in requestContext.isCancelled })
+                               isCancelled: { [requestContext = request.context] in requestContext.isCancelled },
+                               onCancel: { [requestContext = request.context] handler in requestContext.onCancel(handler) },
+                               deadline: timeout.map { started &+ $0 })
         modelMetrics.inFlight.increment()
         let context = self.context
         do {
@@ -109,6 +125,10 @@ struct InferRoute: Sendable {
             outcome = o
         case .failure(let error as RequestError):
             return APIHandler.errorResponse(error, id: id)
+        case .failure(let rejection as SchedulingRejection):
+            var response = rejection.response()
+            response.headers.append(("X-Request-Id", id))
+            return response
         case .failure(let error as InferenceCancelled):
             // Nobody reads this response; 499 (as nginx logs it) keeps such requests apart in metrics.
             var response = APIHandler.errorResponse(.unavailable(error.description), id: id)

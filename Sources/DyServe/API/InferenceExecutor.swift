@@ -9,18 +9,28 @@ public struct InferenceJob: Sendable {
     /// True once nobody waits for the answer (client gone, server stopping): the executor then
     /// skips the computation and completes with `InferenceCancelled`.
     public var isCancelled: @Sendable () -> Bool
+    /// Registers a handler to run once nobody waits any more (e.g. `RequestContext.onCancel`),
+    /// so a scheduler can drop a queued job at once instead of when it reaches the head.
+    public var onCancel: (@Sendable (@escaping @Sendable () -> Void) -> Void)?
+    /// The latest uptime (`DispatchTime.now().uptimeNanoseconds`) by which the answer is useful;
+    /// nil means the executor's default timeout alone applies.
+    public var deadline: UInt64?
 
     public init(modelName: String, model: any ServableModel, input: Tensor, options: RunOptions,
-                isCancelled: @escaping @Sendable () -> Bool = { false }) {
+                isCancelled: @escaping @Sendable () -> Bool = { false },
+                onCancel: (@Sendable (@escaping @Sendable () -> Void) -> Void)? = nil,
+                deadline: UInt64? = nil) {
         self.modelName = modelName
         self.model = model
         self.input = input
         self.options = options
         self.isCancelled = isCancelled
+        self.onCancel = onCancel
+        self.deadline = deadline
     }
 }
 
-/// A job skipped because its client had gone before it started.
+/// A job skipped because its client had gone before it started (routes answer 499, which nobody reads).
 public struct InferenceCancelled: Error, Sendable, CustomStringConvertible {
     public init() {}
     public var description: String { "the client went away before inference started" }
@@ -42,7 +52,8 @@ public struct InferenceCompletion: Sendable {
 /// Runs inference away from the HTTP threads. The routes only ever call `submit`, so a batching
 /// scheduler can replace the worker pool without touching them.
 public protocol InferenceExecutor: Sendable {
-    /// Queues `job`; `completion` is called exactly once, on an executor thread.
-    /// Throws `RequestError.unavailable` when the queue is full or the executor has stopped.
+    /// Queues `job`; `completion` is called exactly once, on an executor thread or (for a job
+    /// refused at once, e.g. a full queue with `SchedulingRejection`) on the caller's thread.
+    /// May instead throw `RequestError.unavailable` when the queue is full or the executor has stopped.
     func submit(_ job: InferenceJob, completion: @escaping @Sendable (InferenceCompletion) -> Void) throws(RequestError)
 }

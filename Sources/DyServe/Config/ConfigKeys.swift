@@ -41,6 +41,9 @@ enum ConfigKeys {
         ConfigKey(path: "server.connection_timeout_s") { config, value throws(ConfigValueProblem) in
             config.server.connectionTimeoutSeconds = try ConfigValueParser.integer(value, in: 0...uint32Max)
         },
+        ConfigKey(path: "server.shutdown_timeout_s") { config, value throws(ConfigValueProblem) in
+            config.server.shutdownTimeoutSeconds = try ConfigValueParser.integer(value, in: 1...86_400)
+        },
         ConfigKey(path: "limits.max_body_bytes") { config, value throws(ConfigValueProblem) in
             config.limits.maxBodyBytes = try ConfigValueParser.byteCount(value, in: 1...Int.max)
         },
@@ -64,6 +67,28 @@ enum ConfigKeys {
         },
         ConfigKey(path: "inference.threads") { config, value throws(ConfigValueProblem) in
             config.inference.threads = try ConfigValueParser.integer(value, in: 0...4096)
+        },
+        ConfigKey(path: "inference.intra_op_threads") { config, value throws(ConfigValueProblem) in
+            config.inference.intraOpThreads = try ConfigValueParser.integer(value, in: 0...4096)
+        },
+        ConfigKey(path: "scheduler.max_batch_size") { config, value throws(ConfigValueProblem) in
+            config.scheduler.maxBatchSize = try ConfigValueParser.integer(value, in: 1...4096)
+        },
+        ConfigKey(path: "scheduler.max_queue_delay_us") { config, value throws(ConfigValueProblem) in
+            config.scheduler.maxQueueDelayMicroseconds = try ConfigValueParser.integer(value, in: 0...10_000_000)
+        },
+        ConfigKey(path: "scheduler.max_queue_size") { config, value throws(ConfigValueProblem) in
+            config.scheduler.maxQueueSize = try ConfigValueParser.integer(value, in: 1...1_000_000)
+        },
+        ConfigKey(path: "scheduler.timeout_ms") { config, value throws(ConfigValueProblem) in
+            config.scheduler.timeoutMilliseconds = try ConfigValueParser.integer(value, in: 1...86_400_000)
+        },
+        ConfigKey(path: "scheduler.overload_status") { config, value throws(ConfigValueProblem) in
+            let status = try ConfigValueParser.integer(value, in: 429...503)
+            guard status == 429 || status == 503 else {
+                throw ConfigValueProblem(message: "must be 503 or 429, got \(status)")
+            }
+            config.scheduler.overloadStatus = status
         },
         ConfigKey(path: "log_level") { config, value throws(ConfigValueProblem) in
             config.logLevel = try ConfigValueParser.logLevel(value)

@@ -12,16 +12,18 @@ public struct ServiceConfig: Sendable, Equatable {
     public var models: Models
     public var attentionStore: AttentionStore
     public var inference: Inference
+    public var scheduler: Scheduler
     public var logLevel: LogLevel
 
     public init(server: Server = Server(), limits: Limits = Limits(), models: Models = Models(),
                 attentionStore: AttentionStore = AttentionStore(), inference: Inference = Inference(),
-                logLevel: LogLevel = .info) {
+                scheduler: Scheduler = Scheduler(), logLevel: LogLevel = .info) {
         self.server = server
         self.limits = limits
         self.models = models
         self.attentionStore = attentionStore
         self.inference = inference
+        self.scheduler = scheduler
         self.logLevel = logLevel
     }
 
@@ -35,13 +37,17 @@ public struct ServiceConfig: Sendable, Equatable {
         public var maxConnections: Int
         /// `server.connection_timeout_s`: idle seconds before a connection is closed (0 = never).
         public var connectionTimeoutSeconds: Int
+        /// `server.shutdown_timeout_s`: after SIGTERM/SIGINT, longest wait for accepted requests
+        /// to finish before the rest are answered 503 and the process exits.
+        public var shutdownTimeoutSeconds: Int
 
         public init(host: String = "127.0.0.1", port: Int = 8080, maxConnections: Int = 1024,
-                    connectionTimeoutSeconds: Int = 30) {
+                    connectionTimeoutSeconds: Int = 30, shutdownTimeoutSeconds: Int = 30) {
             self.host = host
             self.port = port
             self.maxConnections = maxConnections
             self.connectionTimeoutSeconds = connectionTimeoutSeconds
+            self.shutdownTimeoutSeconds = shutdownTimeoutSeconds
         }
     }
 
@@ -90,11 +96,38 @@ public struct ServiceConfig: Sendable, Equatable {
 
     /// YAML section `inference`.
     public struct Inference: Sendable, Equatable {
-        /// `inference.threads`: compute threads; 0 means one per available core.
+        /// `inference.threads`: the cores inference may use; 0 means every available core.
         public var threads: Int
+        /// `inference.intra_op_threads`: threads one execution uses (1 for the reference engine;
+        /// 0 = all of `threads`). Executions at once = threads / intra_op_threads (at least 1).
+        public var intraOpThreads: Int
 
-        public init(threads: Int = 0) {
+        public init(threads: Int = 0, intraOpThreads: Int = 1) {
             self.threads = threads
+            self.intraOpThreads = intraOpThreads
+        }
+    }
+
+    /// YAML section `scheduler`: per-model queueing, dynamic batching and deadlines.
+    public struct Scheduler: Sendable, Equatable {
+        /// `scheduler.max_batch_size`: most samples merged into one execution; 1 disables batching.
+        public var maxBatchSize: Int
+        /// `scheduler.max_queue_delay_us`: longest the oldest request waits for a batch to fill.
+        public var maxQueueDelayMicroseconds: Int
+        /// `scheduler.max_queue_size`: requests waiting per model; more are refused at once.
+        public var maxQueueSize: Int
+        /// `scheduler.timeout_ms`: longest a request may take; requests may ask for less.
+        public var timeoutMilliseconds: Int
+        /// `scheduler.overload_status`: 503 or 429, the status of a request refused by a full queue.
+        public var overloadStatus: Int
+
+        public init(maxBatchSize: Int = 8, maxQueueDelayMicroseconds: Int = 500, maxQueueSize: Int = 256,
+                    timeoutMilliseconds: Int = 30_000, overloadStatus: Int = 503) {
+            self.maxBatchSize = maxBatchSize
+            self.maxQueueDelayMicroseconds = maxQueueDelayMicroseconds
+            self.maxQueueSize = maxQueueSize
+            self.timeoutMilliseconds = timeoutMilliseconds
+            self.overloadStatus = overloadStatus
         }
     }
 }

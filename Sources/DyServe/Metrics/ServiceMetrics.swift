@@ -7,7 +7,10 @@ import Prometheus
 ///
 /// Per model (label `model`): `dyserve_requests_total{code}`, `dyserve_request_duration_seconds`,
 /// `dyserve_queue_duration_seconds`, `dyserve_compute_duration_seconds`, `dyserve_inferences_total`
-/// (samples), `dyserve_in_flight_requests`, `dyserve_attention_store_entries` and `_bytes`.
+/// (samples), `dyserve_in_flight_requests`, `dyserve_attention_store_entries` and `_bytes`,
+/// and from the scheduler `dyserve_queue_depth` (requests waiting), `dyserve_batch_size`
+/// (samples per execution, histogram) and `dyserve_rejections_total{reason}` (queue_full,
+/// timeout, shutdown, client_gone).
 /// Whole process: `dyserve_http_requests_total{route, code}`, `dyserve_resident_memory_bytes`,
 /// `dyserve_uptime_seconds`, `dyserve_ready`.
 public final class ServiceMetrics: @unchecked Sendable {
@@ -23,6 +26,9 @@ public final class ServiceMetrics: @unchecked Sendable {
         .seconds(1), .seconds(2.5), .seconds(5), .seconds(10),
     ]
 
+    /// Samples per execution: powers of two up to the largest sensible `max_batch_size`.
+    static let batchSizeBuckets: [Double] = [1, 2, 4, 8, 16, 32, 64, 128, 256]
+
     /// The per-model instruments, created once per model name.
     final class ModelMetrics: @unchecked Sendable {
         let requestDuration: CoreMetrics.Timer
@@ -32,8 +38,11 @@ public final class ServiceMetrics: @unchecked Sendable {
         let inFlight: Meter
         let storeEntries: Meter
         let storeBytes: Meter
+        let queueDepth: Meter
+        let batchSize: Recorder
         private let lock = NSLock()
         private var requestsByCode: [Int: CoreMetrics.Counter] = [:]
+        private var rejectionsByReason: [RejectionReason: CoreMetrics.Counter] = [:]
         private let model: String
         private let factory: PrometheusMetricsFactory
 
@@ -48,6 +57,20 @@ public final class ServiceMetrics: @unchecked Sendable {
             inFlight = Meter(label: "dyserve_in_flight_requests", dimensions: labels, factory: factory)
             storeEntries = Meter(label: "dyserve_attention_store_entries", dimensions: labels, factory: factory)
             storeBytes = Meter(label: "dyserve_attention_store_bytes", dimensions: labels, factory: factory)
+            queueDepth = Meter(label: "dyserve_queue_depth", dimensions: labels, factory: factory)
+            batchSize = Recorder(label: "dyserve_batch_size", dimensions: labels, aggregate: true, factory: factory)
+            // Every reason appears from the start, at zero, so rates work without a first event.
+            for reason in RejectionReason.allCases { _ = rejections(reason) }
+        }
+
+        func rejections(_ reason: RejectionReason) -> CoreMetrics.Counter {
+            lock.withLock {
+                if let c = rejectionsByReason[reason] { return c }
+                let c = Counter(label: "dyserve_rejections_total",
+                                dimensions: [("model", model), ("reason", reason.rawValue)], factory: factory)
+                rejectionsByReason[reason] = c
+                return c
+            }
         }
 
         func requests(code: Int) -> CoreMetrics.Counter {
@@ -72,6 +95,7 @@ public final class ServiceMetrics: @unchecked Sendable {
         self.registry = registry
         var factory = PrometheusMetricsFactory(registry: registry)
         factory.defaultDurationHistogramBuckets = Self.durationBuckets
+        factory.valueHistogramBuckets["dyserve_batch_size"] = Self.batchSizeBuckets
         self.factory = factory
         residentMemory = Meter(label: "dyserve_resident_memory_bytes", dimensions: [], factory: factory)
         uptime = Meter(label: "dyserve_uptime_seconds", dimensions: [], factory: factory)

@@ -1,0 +1,280 @@
+import Dispatch
+import DyNN
+import Foundation
+
+/// One model's queue and workers: bounded FIFO, dynamic batching, deadlines, cancellation.
+///
+/// Workers (one per execution slot) take the oldest request, wait up to `max_queue_delay_us`
+/// from its arrival for compatible requests (`BatchKey`) to fill `max_batch_size` samples, then
+/// run them as one execution holding an `ExecutionSlots` slot, and answer each request with its
+/// own rows of the outputs and trace. Requests never wait behind an incompatible one for long:
+/// incompatible requests stay queued, in order, for the next worker.
+final class ModelScheduler: @unchecked Sendable {
+    let name: String
+    let settings: SchedulerSettings
+    private let slots: ExecutionSlots
+    private let metrics: ServiceMetrics.ModelMetrics?
+    private let now: @Sendable () -> UInt64
+
+    // Guarded by `condition`.
+    private let condition = NSCondition()
+    private var pending: [QueuedRequest] = []
+    private var lastID: UInt64 = 0
+    private var stopping = false
+    private var executing = 0
+
+    init(name: String, settings: SchedulerSettings, slots: ExecutionSlots, metrics: ServiceMetrics.ModelMetrics?,
+         now: @escaping @Sendable () -> UInt64) {
+        self.name = name
+        self.settings = settings
+        self.slots = slots
+        self.metrics = metrics
+        self.now = now
+        for i in 0..<slots.count {
+            let thread = Thread { [self] in self.workLoop() }
+            thread.name = "dyserve-\(name)-\(i)"
+            thread.stackSize = 8 << 20
+            thread.start()
+        }
+    }
+
+    /// Queues `job`, or answers it at once through `completion` when the queue is full or the
+    /// scheduler is stopping.
+    func submit(_ job: InferenceJob, completion: @escaping @Sendable (InferenceCompletion) -> Void) {
+        let arrived = now()
+        var rejection: SchedulingRejection?
+        var id: UInt64 = 0
+        condition.lock()
+        if stopping {
+            rejection = SchedulingRejection(reason: .shutdown, status: 503, message: "the server is shutting down")
+        } else if pending.count >= settings.maxQueueSize {
+            rejection = SchedulingRejection(
+                reason: .queueFull, status: settings.overloadStatus,
+                message: "model \(name) has \(pending.count) requests queued, the limit (max_queue_size); retry later")
+        } else {
+            lastID += 1
+            id = lastID
+            let deadline = min(job.deadline ?? .max, arrived &+ settings.timeoutNanoseconds)
+            pending.append(QueuedRequest(id: id, job: job, key: BatchKey(input: job.input, options: job.options),
+                                         samples: job.input.shape.first ?? 0, enqueued: arrived,
+                                         deadline: deadline, completion: completion))
+            metrics?.queueDepth.set(pending.count)
+            condition.broadcast()
+        }
+        condition.unlock()
+        if let rejection {
+            metrics?.rejections(rejection.reason).increment()
+            completion(InferenceCompletion(result: .failure(rejection), queueNanoseconds: 0, computeNanoseconds: 0))
+            return
+        }
+        // Registered after queueing: if the client is already gone this drops it at once.
+        job.onCancel?({ [weak self, id] in self?.dropGone(id) })
+    }
+
+    /// Requests waiting (not yet taken by a worker).
+    var queued: Int { condition.withLock { pending.count } }
+
+    /// Stops accepting work; queued requests still run (without waiting for batches to fill).
+    func beginShutdown() {
+        condition.withLock {
+            stopping = true
+            condition.broadcast()
+        }
+    }
+
+    /// Waits until nothing is queued or running, or `deadline` passes; true when idle.
+    func waitUntilIdle(before deadline: Date) -> Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        while !pending.isEmpty || executing > 0 {
+            if !condition.wait(until: deadline) { return pending.isEmpty && executing == 0 }
+        }
+        return true
+    }
+
+    /// Answers every still-queued request with 503 (shutdown); for when the shutdown time is up.
+    func abandonQueued() -> Int {
+        let abandoned = condition.withLock {
+            let all = pending
+            pending.removeAll()
+            metrics?.queueDepth.set(0)
+            condition.broadcast()
+            return all
+        }
+        let rejection = SchedulingRejection(reason: .shutdown, status: 503,
+                                            message: "the server stopped before this request could run")
+        for item in abandoned { answer(item, rejection) }
+        return abandoned.count
+    }
+
+    /// Answers queued requests whose deadline has passed with 503 (timeout).
+    func expireOverdue() {
+        let expired = condition.withLock { removeExpiredLocked(at: now()) }
+        answerExpired(expired)
+    }
+
+    // MARK: Workers
+
+    private func workLoop() {
+        while true {
+            let batch = nextBatch()
+            execute(batch)
+            condition.withLock {
+                executing -= 1
+                condition.broadcast()
+            }
+        }
+    }
+
+    /// Blocks until a batch is ready and returns it (counted in `executing`).
+    private func nextBatch() -> [QueuedRequest] {
+        while true {
+            condition.lock()
+            while pending.isEmpty { condition.wait() }
+            let expired = removeExpiredLocked(at: now())
+            if !expired.isEmpty {
+                condition.unlock()
+                answerExpired(expired)
+                continue
+            }
+            if settings.batchingEnabled && !stopping {
+                let head = pending[0]
+                let flushAt = head.enqueued &+ settings.queueDelayNanoseconds
+                while !stopping, pending.first?.id == head.id, compatibleSamples(with: head) < settings.maxBatchSize {
+                    let t = now()
+                    guard t < flushAt else { break }
+                    _ = condition.wait(until: Date(timeIntervalSinceNow: Double(flushAt - t) / 1e9))
+                }
+                // Another worker took it, or its client left: start over with the new head.
+                guard pending.first?.id == head.id else {
+                    condition.unlock()
+                    continue
+                }
+            }
+            let batch = takeBatchLocked()
+            executing += 1
+            metrics?.queueDepth.set(pending.count)
+            condition.unlock()
+            return batch
+        }
+    }
+
+    /// Samples queued that could join `head`'s batch, `head` included, in queue order.
+    private func compatibleSamples(with head: QueuedRequest) -> Int {
+        var total = 0
+        for item in pending where item.key == head.key {
+            total += item.samples
+            if total >= settings.maxBatchSize { break }
+        }
+        return total
+    }
+
+    /// Removes the head and the compatible requests after it that fit in `max_batch_size`.
+    /// A request larger than the limit on its own still runs, alone.
+    private func takeBatchLocked() -> [QueuedRequest] {
+        let head = pending.removeFirst()
+        var batch = [head]
+        guard settings.batchingEnabled else { return batch }
+        var total = head.samples
+        var index = 0
+        while index < pending.count && total < settings.maxBatchSize {
+            let item = pending[index]
+            if item.key == head.key && total + item.samples <= settings.maxBatchSize {
+                batch.append(item)
+                total += item.samples
+                pending.remove(at: index)
+            } else {
+                index += 1
+            }
+        }
+        return batch
+    }
+
+    private func removeExpiredLocked(at time: UInt64) -> [QueuedRequest] {
+        guard pending.contains(where: { $0.deadline <= time }) else { return [] }
+        let expired = pending.filter { $0.deadline <= time }
+        pending.removeAll { $0.deadline <= time }
+        metrics?.queueDepth.set(pending.count)
+        condition.broadcast()
+        return expired
+    }
+
+    private func answerExpired(_ expired: [QueuedRequest]) {
+        for item in expired {
+            answer(item, SchedulingRejection(reason: .timeout, status: 503,
+                                             message: "the request's deadline passed while it waited in the queue"))
+        }
+    }
+
+    private func answer(_ item: QueuedRequest, _ rejection: SchedulingRejection) {
+        metrics?.rejections(rejection.reason).increment()
+        item.completion(InferenceCompletion(result: .failure(rejection),
+                                            queueNanoseconds: now() &- item.enqueued, computeNanoseconds: 0))
+    }
+
+    /// The client of a queued request hung up: drop it without running it.
+    private func dropGone(_ id: UInt64) {
+        let item: QueuedRequest? = condition.withLock {
+            guard let index = pending.firstIndex(where: { $0.id == id }) else { return nil }
+            let item = pending.remove(at: index)
+            metrics?.queueDepth.set(pending.count)
+            condition.broadcast()
+            return item
+        }
+        guard let item else { return }  // already running or answered
+        metrics?.rejections(.clientGone).increment()
+        item.completion(InferenceCompletion(result: .failure(InferenceCancelled()),
+                                            queueNanoseconds: now() &- item.enqueued, computeNanoseconds: 0))
+    }
+
+    // MARK: Execution
+
+    private func execute(_ batch: [QueuedRequest]) {
+        // A client may have left between dequeue and now; skip its work.
+        var live: [QueuedRequest] = []
+        for item in batch {
+            if item.job.isCancelled() {
+                metrics?.rejections(.clientGone).increment()
+                item.completion(InferenceCompletion(result: .failure(InferenceCancelled()),
+                                                    queueNanoseconds: now() &- item.enqueued, computeNanoseconds: 0))
+            } else {
+                live.append(item)
+            }
+        }
+        guard !live.isEmpty else { return }
+        metrics?.batchSize.record(live.reduce(0) { $0 + $1.samples })
+        let (start, results, end) = slots.withSlot { () -> (UInt64, [Result<InferenceOutcome, any Error>], UInt64) in
+            let start = now()
+            let results = run(live)
+            return (start, results, now())
+        }
+        for (item, result) in zip(live, results) {
+            var result = result
+            if case .success = result, end > item.deadline {
+                metrics?.rejections(.timeout).increment()
+                result = .failure(SchedulingRejection(reason: .timeout, status: 504,
+                                                      message: "the request's deadline passed while it was computed",
+                                                      retryAfterSeconds: nil))
+            }
+            item.completion(InferenceCompletion(result: result, queueNanoseconds: start &- item.enqueued,
+                                                computeNanoseconds: end &- start))
+        }
+    }
+
+    /// Runs `items` (same model, same `BatchKey`) as one execution and splits the result.
+    private func run(_ items: [QueuedRequest]) -> [Result<InferenceOutcome, any Error>] {
+        let model = items[0].job.model
+        let options = items[0].job.options
+        if items.count == 1 {
+            return [Result { try model.infer([items[0].job.input], options: options) }]
+        }
+        let inputs = items.map(\.job.input)
+        do {
+            let outcome = try model.infer([BatchAssembly.merge(inputs)], options: options)
+            return try BatchAssembly.split(outcome, sizes: BatchAssembly.batchSizes(inputs)).map { .success($0) }
+        } catch {
+            // One request's problem must not fail its batch-mates: run each on its own.
+            return items.map { item in Result { try model.infer([item.job.input], options: options) } }
+        }
+    }
+}
