@@ -65,7 +65,11 @@ struct InferRoute: Sendable {
                                options: RunOptions(temperature: decoded.temperature, trace: level),
                                isCancelled: { [requestContext = request.context] in requestContext.isCancelled },
                                onCancel: { [requestContext = request.context] handler in requestContext.onCancel(handler) },
-                               deadline: timeout.map { started &+ $0 })
+                               timeout: timeout.map { limit in
+                                   // Time spent decoding counts against the request's own limit.
+                                   let spent = DispatchTime.now().uptimeNanoseconds &- started
+                                   return limit > spent ? limit - spent : 1
+                               })
         modelMetrics.inFlight.increment()
         let context = self.context
         do {

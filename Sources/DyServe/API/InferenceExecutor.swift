@@ -12,21 +12,21 @@ public struct InferenceJob: Sendable {
     /// Registers a handler to run once nobody waits any more (e.g. `RequestContext.onCancel`),
     /// so a scheduler can drop a queued job at once instead of when it reaches the head.
     public var onCancel: (@Sendable (@escaping @Sendable () -> Void) -> Void)?
-    /// The latest uptime (`DispatchTime.now().uptimeNanoseconds`) by which the answer is useful;
-    /// nil means the executor's default timeout alone applies.
-    public var deadline: UInt64?
+    /// Nanoseconds from submission after which the answer is no longer wanted (the request's own
+    /// limit less the time already spent on it); nil means the executor's default timeout alone.
+    public var timeout: UInt64?
 
     public init(modelName: String, model: any ServableModel, input: Tensor, options: RunOptions,
                 isCancelled: @escaping @Sendable () -> Bool = { false },
                 onCancel: (@Sendable (@escaping @Sendable () -> Void) -> Void)? = nil,
-                deadline: UInt64? = nil) {
+                timeout: UInt64? = nil) {
         self.modelName = modelName
         self.model = model
         self.input = input
         self.options = options
         self.isCancelled = isCancelled
         self.onCancel = onCancel
-        self.deadline = deadline
+        self.timeout = timeout
     }
 }
 

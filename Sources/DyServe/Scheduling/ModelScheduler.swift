@@ -54,7 +54,7 @@ final class ModelScheduler: @unchecked Sendable {
         } else {
             lastID += 1
             id = lastID
-            let deadline = min(job.deadline ?? .max, arrived &+ settings.timeoutNanoseconds)
+            let deadline = arrived &+ min(job.timeout ?? .max, settings.timeoutNanoseconds)
             pending.append(QueuedRequest(id: id, job: job, key: BatchKey(input: job.input, options: job.options),
                                          samples: job.input.shape.first ?? 0, enqueued: arrived,
                                          deadline: deadline, completion: completion))
@@ -116,8 +116,7 @@ final class ModelScheduler: @unchecked Sendable {
     // MARK: Workers
 
     private func workLoop() {
-        while true {
-            let batch = nextBatch()
+        while let batch = nextBatch() {
             execute(batch)
             condition.withLock {
                 executing -= 1
@@ -126,11 +125,16 @@ final class ModelScheduler: @unchecked Sendable {
         }
     }
 
-    /// Blocks until a batch is ready and returns it (counted in `executing`).
-    private func nextBatch() -> [QueuedRequest] {
+    /// Blocks until a batch is ready and returns it (counted in `executing`); nil once stopped and drained.
+    private func nextBatch() -> [QueuedRequest]? {
         while true {
             condition.lock()
-            while pending.isEmpty { condition.wait() }
+            while pending.isEmpty && !stopping { condition.wait() }
+            if pending.isEmpty {
+                // Stopping and drained: nothing can be queued any more.
+                condition.unlock()
+                return nil
+            }
             let expired = removeExpiredLocked(at: now())
             if !expired.isEmpty {
                 condition.unlock()
@@ -139,11 +143,14 @@ final class ModelScheduler: @unchecked Sendable {
             }
             if settings.batchingEnabled && !stopping {
                 let head = pending[0]
-                let flushAt = head.enqueued &+ settings.queueDelayNanoseconds
-                while !stopping, pending.first?.id == head.id, compatibleSamples(with: head) < settings.maxBatchSize {
-                    let t = now()
-                    guard t < flushAt else { break }
-                    _ = condition.wait(until: Date(timeIntervalSinceNow: Double(flushAt - t) / 1e9))
+                // The wait ends on the wall clock; `now` only says how much of the delay is left
+                // (so a test's stopped clock cannot stall a worker).
+                let waited = now() &- head.enqueued
+                let left = settings.queueDelayNanoseconds > waited ? settings.queueDelayNanoseconds - waited : 0
+                let flushAt = Date(timeIntervalSinceNow: Double(left) / 1e9)
+                while !stopping, pending.first?.id == head.id, compatibleSamples(with: head) < settings.maxBatchSize,
+                      Date() < flushAt {
+                    _ = condition.wait(until: flushAt)
                 }
                 // Another worker took it, or its client left: start over with the new head.
                 guard pending.first?.id == head.id else {
