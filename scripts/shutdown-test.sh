@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# SIGTERM during a burst: starts `dyserve serve` (release binary if built, else debug) on a free
+# port with dy-digits, fires a burst of large binary requests, waits until the server holds every
+# one of them, sends SIGTERM, and checks that every request got 200 and the process exited 0.
+# Usage: bash scripts/shutdown-test.sh [requests]   (DYSERVE_BIN picks another binary)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+requests=${1:-40}
+samples=${SHUTDOWN_TEST_SAMPLES:-4096}   # per request: big enough that the burst is still queued at SIGTERM
+bin=${DYSERVE_BIN:-}
+if [[ -z "$bin" ]]; then
+  for candidate in .build/release/dyserve .build/debug/dyserve; do
+    if [[ -x "$candidate" ]]; then bin=$candidate; break; fi
+  done
+fi
+[[ -n "$bin" && -x "$bin" ]] || { echo "shutdown-test: no dyserve binary; build it first (swift build)" >&2; exit 2; }
+
+tmp=$(mktemp -d)
+pid=""
+cleanup() {
+  if [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null; then kill -KILL "$pid" 2>/dev/null || true; fi
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+head -c $((samples * 64 * 4)) /dev/zero > "$tmp/body.bin"   # zeros are valid FP32 pixels
+"$bin" serve --config config/dyserve.yaml --port 0 --models dy-digits >"$tmp/stdout" 2>"$tmp/stderr" &
+pid=$!
+
+url=""
+for _ in $(seq 1 600); do
+  url=$(sed -n 's/^dyserve listening on \(http:[^ ]*\)$/\1/p' "$tmp/stdout" | head -n 1)
+  [[ -n "$url" ]] && break
+  kill -0 "$pid" 2>/dev/null || { cat "$tmp/stderr" >&2; echo "shutdown-test: the server did not start" >&2; exit 1; }
+  sleep 0.1
+done
+[[ -n "$url" ]] || { echo "shutdown-test: no 'listening' line within 60 s" >&2; exit 1; }
+
+for i in $(seq 1 "$requests"); do
+  curl -s -o /dev/null -w '%{http_code}\n' --max-time 300 \
+    -H 'Content-Type: application/octet-stream' -H "X-Tensor-Shape: $samples,1,8,8" \
+    --data-binary @"$tmp/body.bin" "$url/infer?model=dy-digits" >"$tmp/code.$i" 2>/dev/null &
+done
+
+# Every request has reached the server once answered + in flight == requests.
+held() {
+  curl -s --max-time 10 "$url/metrics" | awk '
+    /^dyserve_in_flight_requests\{model="dy-digits"\}/ { n += $2 }
+    /^dyserve_requests_total\{.*model="dy-digits"/ { n += $2 }
+    END { printf "%d", n }'
+}
+for _ in $(seq 1 600); do
+  [[ $(held) -ge $requests ]] && break
+  sleep 0.05
+done
+in_flight=$(curl -s --max-time 10 "$url/metrics" | awk '/^dyserve_in_flight_requests\{model="dy-digits"\}/ { printf "%d", $2 }')
+
+kill -TERM "$pid"
+ready=$(curl -s -o /dev/null -w '%{http_code}' --max-time 10 "$url/readyz" || true)
+late=$(curl -s -o /dev/null -w '%{http_code}' --max-time 10 -H 'Content-Type: application/octet-stream' \
+  -H 'X-Tensor-Shape: 1,1,8,8' --data-binary @<(head -c 256 /dev/zero) "$url/infer?model=dy-digits" || true)
+
+status=0
+wait "$pid" || status=$?
+wait  # the curls
+
+answered=$(cat "$tmp"/code.* | grep -c '^200$' || true)
+other=$(cat "$tmp"/code.* | grep -vc '^200$' || true)
+echo "shutdown-test: $requests requests, $in_flight still in flight at SIGTERM; $answered answered 200, $other otherwise" \
+     "($(cat "$tmp"/code.* | sort | uniq -c | tr -s ' \n' ' ')); /readyz after SIGTERM: $ready; new /infer: $late; exit code $status"
+grep -E "stopping|shutdown_timeout" "$tmp/stderr" | sed 's/^/  server: /' || true
+
+fail=0
+[[ "$status" -eq 0 ]] || { echo "FAIL: exit code $status, expected 0" >&2; fail=1; }
+[[ "$answered" -eq "$requests" ]] || { echo "FAIL: $answered of $requests accepted requests answered 200" >&2; fail=1; }
+# Both probes race the end of the drain: if the server still answers, it must say 503.
+[[ "$ready" == "503" || "$ready" == "000" ]] || { echo "FAIL: /readyz answered $ready after SIGTERM" >&2; fail=1; }
+[[ "$late" == "503" || "$late" == "000" ]] || { echo "FAIL: /infer after SIGTERM answered $late" >&2; fail=1; }
+[[ $fail -eq 0 ]] && echo "shutdown-test: PASS"
+exit $fail
