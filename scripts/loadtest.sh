@@ -6,7 +6,7 @@
 # 503/429 answers without Retry-After. wrk and the server share the machine's cores.
 #
 # Usage: bash scripts/loadtest.sh            (LOADTEST_DURATION=10s, LOADTEST_CONNECTIONS="1 8 32 128",
-#        LOADTEST_CASES="digits-bin digits-json mobilenet", LOADTEST_BATCHING="off on", DYSERVE_BIN=...)
+#        LOADTEST_CASES="digits-bin digits-json mobilenet", LOADTEST_BATCHING="off on", LOADTEST_BIN=...)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,7 +14,7 @@ duration=${LOADTEST_DURATION:-10s}
 connections=${LOADTEST_CONNECTIONS:-1 8 32 128}
 cases=${LOADTEST_CASES:-digits-bin digits-json mobilenet}
 batching=${LOADTEST_BATCHING:-off on}
-bin=${DYSERVE_BIN:-.build/release/dyserve}
+bin=${LOADTEST_BIN:-.build/release/dyserve}
 port=${LOADTEST_PORT:-18080}
 command -v wrk >/dev/null || { echo "loadtest: wrk is not installed (apt-get install wrk)" >&2; exit 2; }
 [[ -x "$bin" ]] || { echo "loadtest: $bin not found; run: swift build -c release --product dyserve" >&2; exit 2; }
