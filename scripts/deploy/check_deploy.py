@@ -539,12 +539,14 @@ def check_metric_names(report, exposed):
                     problems.append(f"{where} uses {name}, which the binary does not expose")
         report.check(f"{origin}: every metric name is exposed by the release binary", problems,
                      f"{len(group)} expressions")
+
     def family(name):
-        return re.sub(r"_(bucket|sum|count)$", "", name) if name not in exposed or name + "_bucket" not in exposed else name
+        """A histogram sample name (<family>_bucket, _sum, _count) maps to its family."""
+        base = re.sub(r"_(bucket|sum|count)$", "", name)
+        return base if base != name and base in exposed else name
 
     used_families = {family(u) for u in used}
-    unused = sorted(n for n in exposed if n.startswith("dyserve_") and family(n) not in used_families
-                    and not (n.endswith(("_sum", "_count", "_bucket")) and family(n) in exposed and family(n) in used_families))
+    unused = sorted({family(n) for n in exposed if n.startswith("dyserve_")} - used_families)
     if unused:
         print(f"  info  exposed but on no dashboard panel or alert: {', '.join(unused)}")
 
