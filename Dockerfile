@@ -13,7 +13,7 @@ SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 WORKDIR /src
 # Dependencies first: this layer survives edits to the sources.
 COPY scripts/install-deps.sh scripts/install-deps.sh
-RUN scripts/install-deps.sh && rm -rf /var/lib/apt/lists/*
+RUN bash scripts/install-deps.sh && rm -rf /var/lib/apt/lists/*
 # SwiftPM validates every target's folder when it loads the manifest, so the test folders come too.
 COPY Package.swift ./
 COPY Sources Sources
@@ -26,7 +26,7 @@ RUN swift build -c release --product dyserve --static-swift-stdlib \
 FROM ${RUNTIME_IMAGE} AS runtime
 SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 COPY scripts/install-deps.sh /tmp/install-deps.sh
-RUN /tmp/install-deps.sh --runtime \
+RUN bash /tmp/install-deps.sh --runtime \
     && rm -rf /var/lib/apt/lists/* /tmp/install-deps.sh \
     && groupadd --system --gid 10001 dyserve \
     && useradd --system --uid 10001 --gid dyserve --no-create-home --home-dir /nonexistent \

@@ -59,6 +59,14 @@ if [ ! -x "$promtool" ]; then
     rm -rf "$downloads"
 fi
 
+# The package-name check asks apt about every package install-deps.sh names; make sure apt has lists.
+for package in $(bash scripts/install-deps.sh --print) $(bash scripts/install-deps.sh --runtime --print); do
+    if ! apt-cache show --no-all-versions "$package" >/dev/null 2>&1; then
+        $apt_updated || { as_root apt-get update -qq; apt_updated=true; }
+        break
+    fi
+done
+
 if [ ! -x "$binary" ]; then
     echo "check-deploy: FAILED: $binary is missing; build it with 'swift build -c release --product dyserve'" >&2
     exit 1

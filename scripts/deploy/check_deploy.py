@@ -149,6 +149,14 @@ def runtime_packages():
     return [line.strip() for line in result.stdout.splitlines() if line.strip()]
 
 
+def check_packages_known(report, listed):
+    """Every package install-deps.sh names (both modes) exists in Debian's archive as apt sees it."""
+    build = run(["bash", path("scripts/install-deps.sh"), "--print"]).stdout.split()
+    unknown = [p for p in build + listed if run(["apt-cache", "show", "--no-all-versions", p]).returncode != 0]
+    report.check("install-deps.sh names only packages apt knows", [f"unknown package {p}" for p in unknown],
+                 f"build: {' '.join(build)}; runtime: {' '.join(listed)}")
+
+
 def package_of(library):
     """The Debian package owning a library file, trying the path as given and its /usr form."""
     candidates = [library, os.path.realpath(library)]
@@ -699,6 +707,7 @@ def main():
     if os.access(binary, os.X_OK):
         print("Release binary")
         guarded("runtime packages", lambda: state.update(listed=runtime_packages()))
+        guarded("package names", lambda: check_packages_known(report, state["listed"]))
         guarded("runtime libraries", lambda: check_runtime_libraries(report, binary, state["listed"]))
         guarded("release binary", lambda: check_against_binary(report, binary, state["healthcheck"], state["renderings"]))
         guarded("self-test", lambda: self_test(report, binary, state["listed"]))
