@@ -677,6 +677,13 @@ def self_test(report, binary, listed):
                  "unknown field, unknown metric, missing runtime package")
 
 
+def check_unit_tests(report):
+    result = run([sys.executable, "-m", "unittest", "-q", os.path.join(HERE, "test_deploy_tools.py")], cwd=HERE)
+    summary = (result.stderr.strip().splitlines() or ["no output"])[-3:]
+    report.check("unit tests of the renderer, PromQL scan and exposition reader",
+                 [result.stderr.strip()[-2000:]] if result.returncode else [], " ".join(summary))
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--binary", default=path(".build/release/dyserve"))
@@ -696,6 +703,8 @@ def main():
         except Exception as error:  # noqa: BLE001 - reported, and the run fails
             report.fail(name, f"{type(error).__name__}: {str(error)[:500]}")
 
+    print("Checker's own parsers")
+    guarded("unit tests", lambda: check_unit_tests(report))
     print("Dockerfile")
     guarded("Dockerfile", lambda: state.update(healthcheck=check_dockerfile(report, args.hadolint)))
     print("Kubernetes and KServe")

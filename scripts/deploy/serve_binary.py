@@ -48,6 +48,8 @@ class ServedBinary:
 
     def __exit__(self, *exc):
         self.stop()
+        if self.log_path and os.path.exists(self.log_path):
+            os.unlink(self.log_path)
         return False
 
     def stop(self):
