@@ -235,8 +235,9 @@ def check_runtime_libraries(report, binary, listed):
         if package not in closure:
             problems.append(f"{name} comes from {package}, which install-deps.sh --runtime does not install")
     detail = (f"{len(mapped)} libraries from {len(set(mapped.values()))} packages, all within "
-              f"{', '.join(listed)} and their dependencies; {len(swift_runtime)} Swift runtime libraries "
-              "linked statically in the image")
+              f"{', '.join(listed)} and their dependencies"
+              + (f"; {len(swift_runtime)} Swift runtime libraries, which the image links statically" if swift_runtime
+                 else "; no Swift runtime libraries (static stdlib)"))
     report.check("runtime packages cover `ldd` of the release binary", problems, detail)
     unused = [p for p in listed if p not in set(mapped.values()) and p not in dependency_closure(set(mapped.values()))]
     if unused:
