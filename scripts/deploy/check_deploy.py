@@ -493,10 +493,11 @@ def check_service_monitor(report, renderings):
 
 
 def check_promtool(report, promtool):
-    for what, file in (("config", "deploy/monitoring/prometheus.yml"), ("rules", "deploy/monitoring/alerts.yml")):
-        result = run([promtool, "check", what, path(file)])
+    for what, file in (("check config", "deploy/monitoring/prometheus.yml"), ("check rules", "deploy/monitoring/alerts.yml"),
+                       ("test rules", "deploy/monitoring/alerts_test.yml")):
+        result = run([promtool, *what.split(), path(file)], cwd=os.path.dirname(path(file)))
         output = " ".join((result.stdout + result.stderr).split())
-        report.check(f"promtool check {what} {file}", [output] if result.returncode else [], output)
+        report.check(f"promtool {what} {file}", [output] if result.returncode else [], output)
 
 
 def rule_expressions():
