@@ -693,6 +693,7 @@ def main():
     parser.add_argument("--hadolint", required=True)
     args = parser.parse_args()
     binary = os.path.abspath(args.binary)
+    args.promtool, args.hadolint = os.path.abspath(args.promtool), os.path.abspath(args.hadolint)
     report = Report()
     if not os.access(binary, os.X_OK):
         report.fail("release binary", f"{binary} is missing: run `swift build -c release --product dyserve` first")
