@@ -3,7 +3,7 @@
 # Dockerfile, so a developer's machine and the image cannot drift apart. Idempotent: installs only what is missing.
 set -euo pipefail
 
-packages=(libmicrohttpd-dev libdnnl-dev pkg-config curl)
+packages=(libmicrohttpd-dev libdnnl-dev zlib1g-dev pkg-config curl)
 missing=()
 for package in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
