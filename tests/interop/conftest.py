@@ -1,6 +1,6 @@
 """Fixtures: the release `dyserve` binary, started on a free port and stopped after the tests.
 
-The binary is `.build/release/dyserve` at the repository root unless DYSERVE_BIN names another.
+The binary is `.build/release/dyserve` at the repository root unless INTEROP_DYSERVE_BIN names another.
 """
 import os
 import signal
@@ -17,7 +17,7 @@ BODY_LIMIT = 1 << 20  # a small body limit so the 413 tests send little
 
 
 def binary() -> Path:
-    path = Path(os.environ.get("DYSERVE_BIN", REPO / ".build" / "release" / "dyserve"))
+    path = Path(os.environ.get("INTEROP_DYSERVE_BIN", REPO / ".build" / "release" / "dyserve"))
     if not path.is_file():
         pytest.exit(f"{path} is not built; run: swift build -c release --product dyserve", returncode=2)
     return path
@@ -32,11 +32,11 @@ def free_port() -> int:
 class Server:
     """A running `dyserve serve` process and its base URL."""
 
-    def __init__(self, models: str, log_path: Path):
+    def __init__(self, models: str, log_path: Path, body_limit: int = BODY_LIMIT):
         self.port = free_port()
         self.url = f"127.0.0.1:{self.port}"
         self.base = f"http://{self.url}"
-        env = dict(os.environ, DYSERVE_LIMITS_MAX_BODY_BYTES=str(BODY_LIMIT), DYSERVE_LOG_LEVEL="warning")
+        env = dict(os.environ, DYSERVE_LIMITS_MAX_BODY_BYTES=str(body_limit), DYSERVE_LOG_LEVEL="warning")
         self.log = open(log_path, "w")
         self.process = subprocess.Popen(
             [str(binary()), "serve", "--port", str(self.port), "--models", models],
@@ -77,6 +77,6 @@ def server(tmp_path_factory):
 @pytest.fixture
 def fresh_server(tmp_path):
     """A server of its own, for tests that stop it."""
-    s = Server("dy-digits,dy-mobilenetv2", tmp_path / "serve.log")
+    s = Server("dy-digits,dy-mobilenetv2", tmp_path / "serve.log", body_limit=64 << 20)
     yield s
     s.stop()

@@ -136,6 +136,8 @@ struct V2InferHeaderDecoder {
                 let value = try reader.readValue(depth: 3)
                 binarySize = try readInputParameters(value, place: "\(place).parameters")
             case "data":
+                // Name the real problem (the datatype) rather than the first non-number value.
+                if let datatype, let name { try datatype.checkConvertible(input: name) }
                 var values: [Double] = []
                 try readData(&reader, depth: 4, place: "\(place).data", path: "", into: &values)
                 data = values
@@ -201,7 +203,7 @@ struct V2InferHeaderDecoder {
             throw RequestError.badRequest("\(place)\(path): unexpected end of the header")
         default:
             let found = try reader.readValue(depth: depth)
-            throw RequestError.badRequest("\(place)\(path) is \(found.kindName); expected a number")
+            throw RequestError.badRequest("\(place)\(path) is \(found.kindName); expected a number (BYTES and BOOL inputs are not accepted)")
         }
     }
 
