@@ -121,7 +121,7 @@ struct V2InferRoute: Sendable {
         }
 
         let defaultBinary = request.header.binaryDataOutput
-        var all: [V2OutputTensor] = zip(info.outputs, outcome.outputs).map { spec, tensor in
+        let modelOutputs: [V2OutputTensor] = zip(info.outputs, outcome.outputs).map { spec, tensor in
             V2OutputTensor(name: spec.name, shape: tensor.shape, data: tensor.data, binary: defaultBinary)
         }
         // Trace outputs only when the request asked for a trace, not for the default recording.
@@ -133,7 +133,7 @@ struct V2InferRoute: Sendable {
             for r in requested {
                 // A trace output asked for but absent (e.g. dyrelu_a/ under "attention") is a 400
                 // the client can act on, not a silent omission.
-                guard var t = all.first(where: { $0.name == r.name }) ?? traceOutputs.first(where: { $0.name == r.name }) else {
+                guard var t = modelOutputs.first(where: { $0.name == r.name }) ?? traceOutputs.first(where: { $0.name == r.name }) else {
                     return APIHandler.errorResponse(.badRequest("output \"\(r.name)\" is not produced by model \(info.name) at trace level \"\(traceLevel.rawValue)\""), id: id)
                 }
                 t.binary = r.binary ?? defaultBinary
@@ -145,10 +145,8 @@ struct V2InferRoute: Sendable {
                 selected.append(t)
             }
         } else {
-            selected = all
-            selected.append(contentsOf: traceOutputs)
+            selected = modelOutputs + traceOutputs
         }
-        all = []
 
         let totalNs = DispatchTime.now().uptimeNanoseconds &- started
         metrics.requestDuration.recordNanoseconds(Int64(clamping: totalNs))
