@@ -252,9 +252,5 @@ def test_not_ready_while_stopping_is_503(fresh_server):
     assert r.headers["Retry-After"] == "1"
     for t in threads:
         t.join()
-    # Accepted work is never refused. (HTTPServer.stop does not yet wait for the last responses to
-    # be written, so a request finishing just before the daemon stops can lose its connection;
-    # reported to the lead. Such a drop is tolerated here, any status other than 200 is not.)
-    statuses = [r for r in results if isinstance(r, int)]
-    assert statuses and all(s == 200 for s in statuses), results
-    assert all(isinstance(r, int) or "RemoteDisconnected" in r or "reset" in r for r in results), results
+    # Accepted work is never refused nor dropped: every slow request gets its 200.
+    assert results == [200] * len(threads), results
