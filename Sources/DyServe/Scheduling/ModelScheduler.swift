@@ -64,7 +64,7 @@ final class ModelScheduler: @unchecked Sendable {
         condition.unlock()
         if let rejection {
             metrics?.rejections(rejection.reason).increment()
-            completion(InferenceCompletion(result: .failure(rejection), queueNanoseconds: 0, computeNanoseconds: 0))
+            completion(InferenceCompletion(result: .failure(rejection.completionError), queueNanoseconds: 0, computeNanoseconds: 0))
             return
         }
         // Registered after queueing: if the client is already gone this drops it at once.
@@ -215,7 +215,7 @@ final class ModelScheduler: @unchecked Sendable {
 
     private func answer(_ item: QueuedRequest, _ rejection: SchedulingRejection) {
         metrics?.rejections(rejection.reason).increment()
-        item.completion(InferenceCompletion(result: .failure(rejection),
+        item.completion(InferenceCompletion(result: .failure(rejection.completionError),
                                             queueNanoseconds: now() &- item.enqueued, computeNanoseconds: 0))
     }
 
@@ -261,7 +261,7 @@ final class ModelScheduler: @unchecked Sendable {
                 metrics?.rejections(.timeout).increment()
                 result = .failure(SchedulingRejection(reason: .timeout, status: 504,
                                                       message: "the request's deadline passed while it was computed",
-                                                      retryAfterSeconds: nil))
+                                                      retryAfterSeconds: nil).completionError)
             }
             item.completion(InferenceCompletion(result: result, queueNanoseconds: start &- item.enqueued,
                                                 computeNanoseconds: end &- start))

@@ -24,6 +24,13 @@ public struct SchedulingRejection: Error, Sendable, Equatable, CustomStringConve
         retryAfterSeconds.map { [("Retry-After", String($0))] } ?? []
     }
 
+    /// What a completion carries: a plain 503 becomes `RequestError.unavailable` (same status,
+    /// message and Retry-After), which every route already answers; 429 and 504 stay as this
+    /// type, which routes answer with `response()`.
+    var completionError: any Error {
+        status == 503 && retryAfterSeconds == 1 ? RequestError.unavailable(message) : self
+    }
+
     /// The `{"error": message}` answer, in the same shape as `RequestError`'s.
     func response() -> HTTPResponse {
         var writer = JSONWriter()
