@@ -7,6 +7,8 @@
 #
 # Usage: bash scripts/loadtest.sh            (LOADTEST_DURATION=10s, LOADTEST_CONNECTIONS="1 8 32 128",
 #        LOADTEST_CASES="digits-bin digits-json mobilenet", LOADTEST_BATCHING="off on", LOADTEST_BIN=...)
+#        LOADTEST_SOAK=60s adds an overload run: dy-mobilenetv2 at 128 connections (far beyond what
+#        2 cores sustain) with batching on, sampling the server's RSS every second.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -91,3 +93,28 @@ for mode in $batching; do
   echo "<!-- batching $mode: server peak RSS $peak -->"
   stop_server
 done
+
+if [[ -n "${LOADTEST_SOAK:-}" ]]; then
+  start_server "${LOADTEST_MAX_BATCH:-8}"
+  : >"$tmp/rss"
+  ( while kill -0 "$pid" 2>/dev/null; do
+      awk '/^VmRSS/ { print $2 }' /proc/"$pid"/status >>"$tmp/rss" 2>/dev/null || true; sleep 1
+    done ) &
+  sampler=$!
+  duration=$LOADTEST_SOAK
+  echo
+  echo "Overload soak ($LOADTEST_SOAK, 128 connections, dy-mobilenetv2, batching on):"
+  echo
+  echo "| case | batching | conns | req/s | p50 ms | p90 ms | p99 ms | status codes | errors | 503/429 w/o Retry-After |"
+  echo "|---|---|---|---|---|---|---|---|---|---|"
+  run_case mobilenet 128 on
+  alive=no
+  kill -0 "$pid" 2>/dev/null && alive=yes
+  kill "$sampler" 2>/dev/null || true
+  first10=$(head -n 10 "$tmp/rss" | sort -n | tail -n 1)
+  peak_all=$(sort -n "$tmp/rss" | tail -n 1)
+  echo
+  echo "Server alive after the soak: $alive. RSS: peak of the first 10 s ${first10:-?} kB, peak overall ${peak_all:-?} kB" \
+       "($(awk -v a="${first10:-0}" -v b="${peak_all:-0}" 'BEGIN { if (a > 0) printf "%+.1f%%", (b - a) * 100 / a; else print "n/a" }'))."
+  stop_server
+fi
