@@ -22,6 +22,8 @@ final class ModelScheduler: @unchecked Sendable {
     private var lastID: UInt64 = 0
     private var stopping = false
     private var executing = 0
+    /// Workers waiting for work: a batch leaves them a share instead of idling a core.
+    private var idleWorkers = 0
 
     init(name: String, settings: SchedulerSettings, slots: ExecutionSlots, metrics: ServiceMetrics.ModelMetrics?,
          now: @escaping @Sendable () -> UInt64) {
@@ -129,7 +131,11 @@ final class ModelScheduler: @unchecked Sendable {
     private func nextBatch() -> [QueuedRequest]? {
         while true {
             condition.lock()
-            while pending.isEmpty && !stopping { condition.wait() }
+            while pending.isEmpty && !stopping {
+                idleWorkers += 1
+                condition.wait()
+                idleWorkers -= 1
+            }
             if pending.isEmpty {
                 // Stopping and drained: nothing can be queued any more.
                 condition.unlock()
@@ -182,11 +188,18 @@ final class ModelScheduler: @unchecked Sendable {
         let head = pending.removeFirst()
         var batch = [head]
         guard settings.batchingEnabled else { return batch }
+        // With other workers idle, take only an even share of what is queued, so a burst runs on
+        // every execution slot at once instead of as one large batch on a single core.
+        var limit = settings.maxBatchSize
+        if idleWorkers > 0 {
+            let queued = pending.reduce(head.samples) { $0 + ($1.key == head.key ? $1.samples : 0) }
+            limit = min(limit, max(1, (queued + idleWorkers) / (idleWorkers + 1)))
+        }
         var total = head.samples
         var index = 0
-        while index < pending.count && total < settings.maxBatchSize {
+        while index < pending.count && total < limit {
             let item = pending[index]
-            if item.key == head.key && total + item.samples <= settings.maxBatchSize {
+            if item.key == head.key && total + item.samples <= limit {
                 batch.append(item)
                 total += item.samples
                 pending.remove(at: index)
