@@ -15,7 +15,7 @@ cd "$(dirname "$0")/.."
 duration=${LOADTEST_DURATION:-10s}
 connections=${LOADTEST_CONNECTIONS:-1 8 32 128}
 cases=${LOADTEST_CASES:-digits-bin digits-json mobilenet}
-batching=${LOADTEST_BATCHING:-off on}
+batching=${LOADTEST_BATCHING-off on}
 bin=${LOADTEST_BIN:-.build/release/dyserve}
 port=${LOADTEST_PORT:-18080}
 command -v wrk >/dev/null || { echo "loadtest: wrk is not installed (apt-get install wrk)" >&2; exit 2; }

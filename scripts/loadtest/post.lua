@@ -1,7 +1,7 @@
 -- wrk script: POST one fixed body (from the file in $LOADTEST_BODY) to the URL's path, with the
 -- Content-Type and optional X-Tensor-Shape from $LOADTEST_CONTENT_TYPE / $LOADTEST_SHAPE, count
 -- status codes and 503/429 answers lacking Retry-After, and print one machine-readable line:
--- RESULT rps=<n> p50_ms=<n> p90_ms=<n> p99_ms=<n> requests=<n> errors=<n> codes=<code:count,...> no_retry_after=<n>
+-- RESULT rps=<n> p50_ms=<n> p90_ms=<n> p99_ms=<n> requests=<n> errors=<socket errors> codes=<code:count,...> no_retry_after=<n>
 
 local threads = {}
 
@@ -44,5 +44,5 @@ function done(summary, latency, requests)
       "RESULT rps=%.0f p50_ms=%.2f p90_ms=%.2f p99_ms=%.2f requests=%d errors=%d codes=%s no_retry_after=%d\n",
       summary.requests / (summary.duration / 1e6),
       latency:percentile(50) / 1000, latency:percentile(90) / 1000, latency:percentile(99) / 1000,
-      summary.requests, socket_errors + e.status, table.concat(parts, ","), missing))
+      summary.requests, socket_errors, table.concat(parts, ","), missing))
 end
