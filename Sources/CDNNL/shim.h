@@ -1,0 +1,186 @@
+// oneDNN's C API (Debian libdnnl-dev, oneDNN 2.6), imported into Swift as the module CDNNL, plus the
+// few memory-bound loops of the fast backend that Swift cannot vectorise without a -march flag.
+// Only DyNN's fast backend imports this module; the service never does.
+//
+// Why C here: Swift's SIMD types become AVX2/FMA code only when the whole target is built for such
+// a CPU, and a binary built that way crashes on older CPUs. Clang's `target` attribute compiles just
+// these functions for AVX2 + FMA + F16C; the Swift side calls them only after oneDNN reports that
+// the CPU has AVX2 (every AVX2 CPU has F16C), and otherwise calls the portable versions.
+#ifndef DYSERVE_CDNNL_SHIM_H
+#define DYSERVE_CDNNL_SHIM_H
+
+#include <dnnl.h>
+#include <immintrin.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/// Elements per chunk of the aggregation: a chunk of every expert stays in L1/L2 while each
+/// sample of the batch reads it, so the experts cross the memory bus once per batch, not per sample.
+#define DY_AGGREGATE_CHUNK 2048
+
+/// IEEE half to float, portable (no F16C).
+static inline float dy_half_to_float(uint16_t h) {
+    uint32_t sign = (uint32_t)(h & 0x8000u) << 16;
+    uint32_t exponent = (h >> 10) & 0x1fu;
+    uint32_t mantissa = h & 0x3ffu;
+    uint32_t bits;
+    if (exponent == 0) {
+        if (mantissa == 0) {
+            bits = sign;
+        } else { // subnormal half: normalise
+            int shift = 0;
+            while ((mantissa & 0x400u) == 0) { mantissa <<= 1; shift++; }
+            mantissa &= 0x3ffu;
+            bits = sign | ((uint32_t)(127 - 15 - shift + 1) << 23) | (mantissa << 13);
+        }
+    } else if (exponent == 31) {
+        bits = sign | 0x7f800000u | (mantissa << 13);
+    } else {
+        bits = sign | ((exponent + 127 - 15) << 23) | (mantissa << 13);
+    }
+    float f;
+    __builtin_memcpy(&f, &bits, sizeof f);
+    return f;
+}
+
+/// out[n * count + i] = sum_k pi[n * experts + k] * bank[k * count + i] for every sample n < samples.
+/// Portable version (any x86-64 or other CPU).
+static inline void dy_aggregate_f32_portable(const float *bank, size_t count, int experts,
+                                             const float *pi, int samples, float *out) {
+    for (size_t start = 0; start < count; start += DY_AGGREGATE_CHUNK) {
+        size_t end = start + DY_AGGREGATE_CHUNK < count ? start + DY_AGGREGATE_CHUNK : count;
+        for (int n = 0; n < samples; n++) {
+            const float *p = pi + (size_t)n * experts;
+            float *o = out + (size_t)n * count;
+            for (size_t i = start; i < end; i++) o[i] = p[0] * bank[i];
+            for (int k = 1; k < experts; k++) {
+                const float *e = bank + (size_t)k * count;
+                float pk = p[k];
+                for (size_t i = start; i < end; i++) o[i] += pk * e[i];
+            }
+        }
+    }
+}
+
+/// The same with AVX2 + FMA: 32 outputs per step, every expert's 32 values loaded once per step.
+__attribute__((target("avx2,fma")))
+static inline void dy_aggregate_f32_avx2(const float *bank, size_t count, int experts,
+                                         const float *pi, int samples, float *out) {
+    for (size_t start = 0; start < count; start += DY_AGGREGATE_CHUNK) {
+        size_t end = start + DY_AGGREGATE_CHUNK < count ? start + DY_AGGREGATE_CHUNK : count;
+        for (int n = 0; n < samples; n++) {
+            const float *p = pi + (size_t)n * experts;
+            float *o = out + (size_t)n * count;
+            size_t i = start;
+            for (; i + 8 <= end; i += 8) {
+                __m256 acc = _mm256_mul_ps(_mm256_set1_ps(p[0]), _mm256_loadu_ps(bank + i));
+                for (int k = 1; k < experts; k++) {
+                    acc = _mm256_fmadd_ps(_mm256_set1_ps(p[k]), _mm256_loadu_ps(bank + (size_t)k * count + i), acc);
+                }
+                _mm256_storeu_ps(o + i, acc);
+            }
+            for (; i < end; i++) {
+                float s = p[0] * bank[i];
+                for (int k = 1; k < experts; k++) s += p[k] * bank[(size_t)k * count + i];
+                o[i] = s;
+            }
+        }
+    }
+}
+
+/// Aggregation over experts stored as IEEE half; products and sums in fp32. Portable.
+static inline void dy_aggregate_f16_portable(const uint16_t *bank, size_t count, int experts,
+                                             const float *pi, int samples, float *out) {
+    for (size_t start = 0; start < count; start += DY_AGGREGATE_CHUNK) {
+        size_t end = start + DY_AGGREGATE_CHUNK < count ? start + DY_AGGREGATE_CHUNK : count;
+        for (int n = 0; n < samples; n++) {
+            const float *p = pi + (size_t)n * experts;
+            float *o = out + (size_t)n * count;
+            for (size_t i = start; i < end; i++) {
+                float s = p[0] * dy_half_to_float(bank[i]);
+                for (int k = 1; k < experts; k++) s += p[k] * dy_half_to_float(bank[(size_t)k * count + i]);
+                o[i] = s;
+            }
+        }
+    }
+}
+
+/// Half-precision experts with F16C conversion in hardware.
+__attribute__((target("avx2,fma,f16c")))
+static inline void dy_aggregate_f16_avx2(const uint16_t *bank, size_t count, int experts,
+                                         const float *pi, int samples, float *out) {
+    for (size_t start = 0; start < count; start += DY_AGGREGATE_CHUNK) {
+        size_t end = start + DY_AGGREGATE_CHUNK < count ? start + DY_AGGREGATE_CHUNK : count;
+        for (int n = 0; n < samples; n++) {
+            const float *p = pi + (size_t)n * experts;
+            float *o = out + (size_t)n * count;
+            size_t i = start;
+            for (; i + 8 <= end; i += 8) {
+                __m256 acc = _mm256_mul_ps(_mm256_set1_ps(p[0]),
+                                           _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(bank + i))));
+                for (int k = 1; k < experts; k++) {
+                    __m256 e = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(bank + (size_t)k * count + i)));
+                    acc = _mm256_fmadd_ps(_mm256_set1_ps(p[k]), e, acc);
+                }
+                _mm256_storeu_ps(o + i, acc);
+            }
+            for (; i < end; i++) {
+                float s = p[0] * dy_half_to_float(bank[i]);
+                for (int k = 1; k < experts; k++) s += p[k] * dy_half_to_float(bank[(size_t)k * count + i]);
+                o[i] = s;
+            }
+        }
+    }
+}
+
+/// y[r] = bias[r] + sum_i w[r * cols + i] * x[i] (bias may be NULL), then max(y, 0) when relu != 0.
+/// The attention MLPs' fully connected layers. Portable.
+static inline void dy_matvec_portable(const float *w, const float *bias, const float *x, int rows, int cols,
+                                      int relu, float *y) {
+    for (int r = 0; r < rows; r++) {
+        const float *row = w + (size_t)r * cols;
+        float s = bias ? bias[r] : 0.0f;
+        for (int i = 0; i < cols; i++) s += row[i] * x[i];
+        y[r] = relu && s < 0 ? 0.0f : s;
+    }
+}
+
+__attribute__((target("avx2,fma")))
+static inline void dy_matvec_avx2(const float *w, const float *bias, const float *x, int rows, int cols,
+                                  int relu, float *y) {
+    for (int r = 0; r < rows; r++) {
+        const float *row = w + (size_t)r * cols;
+        __m256 acc = _mm256_setzero_ps();
+        int i = 0;
+        for (; i + 8 <= cols; i += 8) acc = _mm256_fmadd_ps(_mm256_loadu_ps(row + i), _mm256_loadu_ps(x + i), acc);
+        __m128 half = _mm_add_ps(_mm256_castps256_ps128(acc), _mm256_extractf128_ps(acc, 1));
+        half = _mm_add_ps(half, _mm_movehl_ps(half, half));
+        half = _mm_add_ss(half, _mm_shuffle_ps(half, half, 1));
+        float s = _mm_cvtss_f32(half) + (bias ? bias[r] : 0.0f);
+        for (; i < cols; i++) s += row[i] * x[i];
+        y[r] = relu && s < 0 ? 0.0f : s;
+    }
+}
+
+/// sums[c] = sum over pixels of x[p * channels + c], for one NHWC sample of `pixels` pixels.
+static inline void dy_channel_sums_nhwc(const float *x, int pixels, int channels, float *sums) {
+    for (int c = 0; c < channels; c++) sums[c] = 0.0f;
+    for (int p = 0; p < pixels; p++) {
+        const float *row = x + (size_t)p * channels;
+        for (int c = 0; c < channels; c++) sums[c] += row[c];
+    }
+}
+
+__attribute__((target("avx2")))
+static inline void dy_channel_sums_nhwc_avx2(const float *x, int pixels, int channels, float *sums) {
+    for (int c = 0; c < channels; c++) sums[c] = 0.0f;
+    for (int p = 0; p < pixels; p++) {
+        const float *row = x + (size_t)p * channels;
+        int c = 0;
+        for (; c + 8 <= channels; c += 8)
+            _mm256_storeu_ps(sums + c, _mm256_add_ps(_mm256_loadu_ps(sums + c), _mm256_loadu_ps(row + c)));
+        for (; c < channels; c++) sums[c] += row[c];
+    }
+}
+
+#endif
