@@ -91,6 +91,7 @@ public final class FastEngine: InferenceEngine, @unchecked Sendable {
             case is Add: kinds[index] = .add
             case let op as DyReLU where fourD: kinds[index] = .dyReLU(op)
             case is GlobalAvgPool where fourD: kinds[index] = .globalAvgPool
+            case let op as Linear where node.inputShapes.first?.count == 2: kinds[index] = .linear(op)
             default: break
             }
         }

@@ -1,3 +1,5 @@
+import CDNNL
+
 /// One forward pass over a `FastPlan`, run with the engine's lock held.
 struct FastExecution {
     let engine: FastEngine
@@ -120,6 +122,13 @@ struct FastExecution {
                 if profile { timings[node].activationNs += lap() }
                 lastNode = node
 
+            case .linear(let node, let op, let input):
+                if let x = tensors[input] {
+                    tensors[inputCount + node] = linear(op, x, avx2: avx2)
+                }
+                if profile { timings[node].convolutionNs += lap() }
+                lastNode = node
+
             case .reference(let node):
                 let loaded = model.nodes[node]
                 let arguments = loaded.inputs.compactMap(tensor)
@@ -140,6 +149,27 @@ struct FastExecution {
 
         let outputs = model.outputRefs.compactMap(tensor)
         return (RunResult(outputs: outputs, trace: traces), profile ? timings : nil)
+    }
+
+    /// `y = x W^T + b` per sample with the vectorised matrix-vector kernel.
+    private func linear(_ op: Linear, _ x: Tensor, avx2: Bool) -> Tensor {
+        let (batch, outFeatures, inFeatures) = (x.shape[0], op.weight.shape[0], op.weight.shape[1])
+        var y = [Float](repeating: 0, count: batch * outFeatures)
+        let matvec = avx2 ? dy_matvec_avx2 : dy_matvec_portable
+        x.data.withUnsafeBufferPointer { xs in
+            op.weight.data.withUnsafeBufferPointer { w in
+                y.withUnsafeMutableBufferPointer { out in
+                    let bias = op.bias?.data
+                    bias.withOptionalPointer { b in
+                        for n in 0..<batch {
+                            matvec(w.baseAddress!, b, xs.baseAddress! + n * inFeatures, Int32(outFeatures), Int32(inFeatures),
+                                   0, out.baseAddress! + n * outFeatures)
+                        }
+                    }
+                }
+            }
+        }
+        return Tensor(shape: [batch, outFeatures], data: y)
     }
 
     /// Attention, aggregation and one convolution per sample with its own kernel.
@@ -252,5 +282,13 @@ struct FastExecution {
         return LayerTrace(op: op.opName, activation: ActivationTrace(
             variant: op.variant.rawValue, pieces: op.pieces, channels: cc, a: traceA, b: traceB,
             spatial: isC ? traceSpatial : nil, height: isC ? height : nil, width: isC ? width : nil))
+    }
+}
+
+extension Optional where Wrapped == [Float] {
+    /// Runs `body` with a pointer to the array's elements, or nil when there is no array.
+    func withOptionalPointer<R>(_ body: (UnsafePointer<Float>?) -> R) -> R {
+        guard let array = self else { return body(nil) }
+        return array.withUnsafeBufferPointer { body($0.baseAddress) }
     }
 }

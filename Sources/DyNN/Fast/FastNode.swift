@@ -9,6 +9,8 @@ enum FastNode {
     case add
     case dyReLU(DyReLU)
     case globalAvgPool
+    /// `Linear` on an `[N, in]` tensor with the vectorised matrix-vector kernel.
+    case linear(Linear)
     /// Not covered (or oneDNN refused the shape): the reference op runs on NCHW tensors.
     case reference
 

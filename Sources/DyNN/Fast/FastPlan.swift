@@ -19,6 +19,8 @@ enum FastStep {
     case dyReLU(node: Int, op: DyReLU, input: Int, output: Int, channels: Int, height: Int, width: Int)
     /// NHWC buffer -> `[N, C, 1, 1]` tensor.
     case globalAvgPool(node: Int, input: Int, channels: Int, pixels: Int)
+    /// `[N, in]` tensor -> `[N, out]` tensor.
+    case linear(node: Int, op: Linear, input: Int)
     /// A node the fast path does not cover: its reference op on NCHW tensors.
     case reference(node: Int)
 }

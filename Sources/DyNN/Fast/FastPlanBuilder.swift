@@ -157,6 +157,10 @@ struct FastPlanBuilder {
                 if let input = liveBuffer(node.inputs[0]), let inShape = shape(of: node.inputs[0]) {
                     steps.append(.globalAvgPool(node: index, input: input, channels: inShape[1], pixels: inShape[2] * inShape[3]))
                 }
+            case .linear(let op):
+                if case .tensor = homes[slot(node.inputs[0])] {
+                    steps.append(.linear(node: index, op: op, input: slot(node.inputs[0])))
+                }
             case .reference:
                 break
             }
@@ -177,7 +181,9 @@ struct FastPlanBuilder {
 
     /// Whether the last step appended is node `index`'s own (global pooling writes a tensor, not a buffer).
     private func stepCovers(_ index: Int) -> Bool {
-        if case .globalAvgPool(let node, _, _, _) = steps.last { return node == index }
-        return false
+        switch steps.last {
+        case .globalAvgPool(let node, _, _, _), .linear(let node, _, _): return node == index
+        default: return false
+        }
     }
 }
