@@ -34,6 +34,9 @@ final class ExpertBank: @unchecked Sendable {
         }
     }
 
+    /// The fp32 bank as raw memory, for the oneDNN matmul aggregation.
+    var raw: UnsafeMutableRawPointer { storage.raw }
+
     /// Bytes the aggregation reads per request.
     var byteCount: Int { storage.byteCount }
 

@@ -75,8 +75,8 @@ struct FastExecution {
                 if profile { timings[node].convolutionNs += lap() }
                 lastNode = node
 
-            case .dynamicConvolution(let node, let layer, let input, let out):
-                let trace = dynamicConvolution(layer, input: buffers[input], output: buffers[out], avx2: avx2,
+            case .dynamicConvolution(let node, let layer, let aggregation, let input, let out):
+                let trace = dynamicConvolution(layer, aggregation: aggregation, input: buffers[input], output: buffers[out], avx2: avx2,
                                                timing: profile ? { phase, ns in
                                                    switch phase {
                                                    case 0: timings[node].attentionNs += ns
@@ -174,7 +174,7 @@ struct FastExecution {
 
     /// Attention, aggregation and one convolution per sample with its own kernel.
     /// `timing(phase, ns)`: 0 attention, 1 aggregation, 2 convolution.
-    private func dynamicConvolution(_ layer: DynamicConvLayer, input: UnsafeMutablePointer<Float>,
+    private func dynamicConvolution(_ layer: DynamicConvLayer, aggregation: AggregationPrimitive?, input: UnsafeMutablePointer<Float>,
                                     output: UnsafeMutablePointer<Float>, avx2: Bool,
                                     timing: ((Int, UInt64) -> Void)?, lap: () -> UInt64) -> LayerTrace? {
         let op = layer.op
@@ -201,7 +201,12 @@ struct FastExecution {
             if record { pis.append(weights) }
         }
         timing?(0, lap())
-        layer.bank.aggregate(pi: pi, samples: batch, into: plan.kernels.floats, avx2: avx2)
+        if let aggregation {
+            aggregation.execute(stream: engine.context.stream, pi: pi, bank: layer.bank.raw, into: plan.kernels.floats,
+                                scratchpad: plan.scratchpad.raw)
+        } else {
+            layer.bank.aggregate(pi: pi, samples: batch, into: plan.kernels.floats, avx2: avx2)
+        }
         layer.aggregateBias(pi: pi, samples: batch, into: plan.biases.floats)
         timing?(1, lap())
         for n in 0..<batch {

@@ -13,7 +13,8 @@ enum FastStep {
     /// `Normalize` from an NCHW tensor (layout change fused) or from an NHWC buffer.
     case normalize(node: Int, op: Normalize, tensorInput: Int?, bufferInput: Int?, output: Int, channels: Int, pixels: Int)
     case convolution(node: Int, layer: StaticConvLayer, primitive: ConvPrimitive, weights: AlignedBuffer, input: Int, output: Int)
-    case dynamicConvolution(node: Int, layer: DynamicConvLayer, input: Int, output: Int)
+    /// `aggregation`: the batch's oneDNN matmul over an fp32 bank; nil runs the C kernel (fp16 banks).
+    case dynamicConvolution(node: Int, layer: DynamicConvLayer, aggregation: AggregationPrimitive?, input: Int, output: Int)
     case activation(node: Int, kind: ActivationKind, input: Int, output: Int, count: Int)
     case add(node: Int, a: Int, b: Int, output: Int, count: Int)
     case dyReLU(node: Int, op: DyReLU, input: Int, output: Int, channels: Int, height: Int, width: Int)

@@ -108,8 +108,14 @@ struct FastPlanBuilder {
                     maxExperts = max(maxExperts, layer.experts)
                     maxChannels = max(maxChannels, layer.inChannels)
                     maxHidden = max(maxHidden, layer.hidden)
+                    var aggregation: AggregationPrimitive?
+                    if layer.bank.precision == .fp32, engine.options.aggregation == .matmul {
+                        aggregation = try AggregationPrimitive(context: engine.context, samples: batch, experts: layer.experts,
+                                                               count: layer.bank.count, node: layer.node)
+                        scratchpadBytes = max(scratchpadBytes, aggregation?.scratchpadBytes ?? 0)
+                    }
                     let out = acquire(outFloats)
-                    steps.append(.dynamicConvolution(node: index, layer: layer, input: input, output: out))
+                    steps.append(.dynamicConvolution(node: index, layer: layer, aggregation: aggregation, input: input, output: out))
                     produced = out
                 }
             case .fusedActivation:

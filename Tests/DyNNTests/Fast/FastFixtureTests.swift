@@ -11,12 +11,12 @@ import Testing
 
     static var caseNames: [String] { PyTorchFixtureTests.caseNames }
 
-    @Test(arguments: caseNames, [ExpertPrecision.fp32])
-    func agreesWithReference(_ name: String, _ precision: ExpertPrecision) throws {
+    @Test(arguments: caseNames, AggregationMethod.allCases)
+    func agreesWithReference(_ name: String, _ aggregation: AggregationMethod) throws {
         let directory = FixtureFiles.root.appendingPathComponent(name)
         let testCase = try JSONDecoder().decode(Case.self, from: Data(contentsOf: directory.appendingPathComponent("case.json")))
         let model = try Model.load(from: directory)
-        let engine = try FastEngine(model: model, options: FastEngineOptions(threads: 2, expertPrecision: precision))
+        let engine = try FastEngine(model: model, options: FastEngineOptions(threads: 2, aggregation: aggregation))
         let input = try FixtureFiles.npy(directory.appendingPathComponent("input.npy"))
         let options = RunOptions(temperature: testCase.temperature, trace: .full)
         let reference = try model.run([input], options: options)
