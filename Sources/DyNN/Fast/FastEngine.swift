@@ -100,7 +100,9 @@ public final class FastEngine: InferenceEngine, @unchecked Sendable {
 
     /// oneDNN's implementation name per convolution node (for diagnostics and the report).
     public var implementations: [(node: String, implementation: String)] {
-        model.nodes.indices.compactMap { index in
+        lock.lock()
+        defer { lock.unlock() }
+        return model.nodes.indices.compactMap { index in
             switch kinds[index] {
             case .dynamicConvolution(let layer): (model.nodes[index].name, layer.primitive.implementation)
             case .convolution(let layer): (model.nodes[index].name, (try? layer.prepare(batch: 1, context: context))?.0.implementation ?? "?")
