@@ -201,23 +201,31 @@ struct FastExecution {
             if record { pis.append(weights) }
         }
         timing?(0, lap())
+        layer.aggregateBias(pi: pi, samples: batch, into: plan.biases.floats)
         if let aggregation {
+            // All kernels of the batch in one matmul, then the convolutions.
             aggregation.execute(stream: engine.context.stream, pi: pi, bank: layer.bank.raw, into: plan.kernels.floats,
                                 scratchpad: plan.scratchpad.raw)
-        } else {
-            layer.bank.aggregate(pi: pi, samples: batch, into: plan.kernels.floats, avx2: avx2)
+            timing?(1, lap())
         }
-        layer.aggregateBias(pi: pi, samples: batch, into: plan.biases.floats)
-        timing?(1, lap())
         for n in 0..<batch {
+            var kernel = plan.kernels.floats + n * layer.bank.count
+            if aggregation == nil {
+                // One sample's kernel right before its convolution, so the kernel is still in cache when
+                // the convolution reads it; the experts of one layer (at most a few MB) stay in L3 across
+                // the samples, so the batch still reads them from memory about once.
+                kernel = plan.kernels.floats
+                layer.bank.aggregate(pi: pi + n * k, samples: 1, into: kernel, avx2: avx2)
+                timing?(1, lap())
+            }
             layer.primitive.execute(stream: engine.context.stream,
                                     source: UnsafeMutableRawPointer(input + n * inSample),
-                                    weights: UnsafeMutableRawPointer(plan.kernels.floats + n * layer.bank.count),
+                                    weights: UnsafeMutableRawPointer(kernel),
                                     bias: layer.expertBias == nil ? nil : UnsafeMutableRawPointer(plan.biases.floats + n * layer.outChannels),
                                     destination: UnsafeMutableRawPointer(output + n * outSample),
                                     scratchpad: plan.scratchpad.raw)
+            timing?(2, lap())
         }
-        timing?(2, lap())
         guard record else { return nil }
         return LayerTrace(op: op.opName, attention: AttentionTrace(
             routing: op.routing.rawValue, temperature: op.routing == .softmax ? tau : 1,

@@ -34,7 +34,7 @@ final class FastPlan: @unchecked Sendable {
     let homes: [ValueHome]
     let buffers: [AlignedBuffer]
     let scratchpad: AlignedBuffer
-    /// Per-sample aggregated kernels of the current dynamic layer: `batch * max bank count`.
+    /// Aggregated kernels of the current dynamic layer: one (vector loop) or the batch's (matmul).
     let kernels: AlignedBuffer
     /// Per-sample aggregated biases: `batch * max out channels`.
     let biases: AlignedBuffer
@@ -53,7 +53,7 @@ final class FastPlan: @unchecked Sendable {
         self.homes = homes
         buffers = bufferFloats.map { AlignedBuffer(floats: $0) }
         scratchpad = AlignedBuffer(byteCount: scratchpadBytes)
-        kernels = AlignedBuffer(floats: batch * kernelFloats)
+        kernels = AlignedBuffer(floats: kernelFloats)
         biases = AlignedBuffer(floats: batch * biasFloats)
         routing = AlignedBuffer(floats: batch * maxExperts)
         pooled = AlignedBuffer(floats: maxChannels)

@@ -103,7 +103,8 @@ struct FastPlanBuilder {
             case .dynamicConvolution(let layer):
                 if let input = nhwcBuffer(node.inputs[0]) {
                     scratchpadBytes = max(scratchpadBytes, layer.primitive.scratchpadBytes)
-                    kernelFloats = max(kernelFloats, layer.bank.count)
+                    // Per-sample kernels live side by side only for the batched matmul; the loop reuses one.
+                    kernelFloats = max(kernelFloats, layer.bank.count * (engine.options.aggregation == .matmul ? batch : 1))
                     biasFloats = max(biasFloats, layer.outChannels)
                     maxExperts = max(maxExperts, layer.experts)
                     maxChannels = max(maxChannels, layer.inChannels)
