@@ -43,18 +43,19 @@ static inline float dy_half_to_float(uint16_t h) {
     return f;
 }
 
-/// out[n * count + i] = sum_k pi[n * experts + k] * bank[k * count + i] for every sample n < samples.
+/// out[n * stride + i] = sum_k pi[n * experts + k] * bank[k * stride + i] for i < count and every sample
+/// n < samples (`count` <= `stride`: a slice of the bank when the work is split across threads).
 /// Portable version (any x86-64 or other CPU).
-static inline void dy_aggregate_f32_portable(const float *bank, size_t count, int experts,
+static inline void dy_aggregate_f32_portable(const float *bank, size_t stride, size_t count, int experts,
                                              const float *pi, int samples, float *out) {
     for (size_t start = 0; start < count; start += DY_AGGREGATE_CHUNK) {
         size_t end = start + DY_AGGREGATE_CHUNK < count ? start + DY_AGGREGATE_CHUNK : count;
         for (int n = 0; n < samples; n++) {
             const float *p = pi + (size_t)n * experts;
-            float *o = out + (size_t)n * count;
+            float *o = out + (size_t)n * stride;
             for (size_t i = start; i < end; i++) o[i] = p[0] * bank[i];
             for (int k = 1; k < experts; k++) {
-                const float *e = bank + (size_t)k * count;
+                const float *e = bank + (size_t)k * stride;
                 float pk = p[k];
                 for (size_t i = start; i < end; i++) o[i] += pk * e[i];
             }
@@ -64,24 +65,24 @@ static inline void dy_aggregate_f32_portable(const float *bank, size_t count, in
 
 /// The same with AVX2 + FMA: 32 outputs per step, every expert's 32 values loaded once per step.
 __attribute__((target("avx2,fma")))
-static inline void dy_aggregate_f32_avx2(const float *bank, size_t count, int experts,
+static inline void dy_aggregate_f32_avx2(const float *bank, size_t stride, size_t count, int experts,
                                          const float *pi, int samples, float *out) {
     for (size_t start = 0; start < count; start += DY_AGGREGATE_CHUNK) {
         size_t end = start + DY_AGGREGATE_CHUNK < count ? start + DY_AGGREGATE_CHUNK : count;
         for (int n = 0; n < samples; n++) {
             const float *p = pi + (size_t)n * experts;
-            float *o = out + (size_t)n * count;
+            float *o = out + (size_t)n * stride;
             size_t i = start;
             for (; i + 8 <= end; i += 8) {
                 __m256 acc = _mm256_mul_ps(_mm256_set1_ps(p[0]), _mm256_loadu_ps(bank + i));
                 for (int k = 1; k < experts; k++) {
-                    acc = _mm256_fmadd_ps(_mm256_set1_ps(p[k]), _mm256_loadu_ps(bank + (size_t)k * count + i), acc);
+                    acc = _mm256_fmadd_ps(_mm256_set1_ps(p[k]), _mm256_loadu_ps(bank + (size_t)k * stride + i), acc);
                 }
                 _mm256_storeu_ps(o + i, acc);
             }
             for (; i < end; i++) {
                 float s = p[0] * bank[i];
-                for (int k = 1; k < experts; k++) s += p[k] * bank[(size_t)k * count + i];
+                for (int k = 1; k < experts; k++) s += p[k] * bank[(size_t)k * stride + i];
                 o[i] = s;
             }
         }
@@ -89,16 +90,16 @@ static inline void dy_aggregate_f32_avx2(const float *bank, size_t count, int ex
 }
 
 /// Aggregation over experts stored as IEEE half; products and sums in fp32. Portable.
-static inline void dy_aggregate_f16_portable(const uint16_t *bank, size_t count, int experts,
+static inline void dy_aggregate_f16_portable(const uint16_t *bank, size_t stride, size_t count, int experts,
                                              const float *pi, int samples, float *out) {
     for (size_t start = 0; start < count; start += DY_AGGREGATE_CHUNK) {
         size_t end = start + DY_AGGREGATE_CHUNK < count ? start + DY_AGGREGATE_CHUNK : count;
         for (int n = 0; n < samples; n++) {
             const float *p = pi + (size_t)n * experts;
-            float *o = out + (size_t)n * count;
+            float *o = out + (size_t)n * stride;
             for (size_t i = start; i < end; i++) {
                 float s = p[0] * dy_half_to_float(bank[i]);
-                for (int k = 1; k < experts; k++) s += p[k] * dy_half_to_float(bank[(size_t)k * count + i]);
+                for (int k = 1; k < experts; k++) s += p[k] * dy_half_to_float(bank[(size_t)k * stride + i]);
                 o[i] = s;
             }
         }
@@ -107,26 +108,26 @@ static inline void dy_aggregate_f16_portable(const uint16_t *bank, size_t count,
 
 /// Half-precision experts with F16C conversion in hardware.
 __attribute__((target("avx2,fma,f16c")))
-static inline void dy_aggregate_f16_avx2(const uint16_t *bank, size_t count, int experts,
+static inline void dy_aggregate_f16_avx2(const uint16_t *bank, size_t stride, size_t count, int experts,
                                          const float *pi, int samples, float *out) {
     for (size_t start = 0; start < count; start += DY_AGGREGATE_CHUNK) {
         size_t end = start + DY_AGGREGATE_CHUNK < count ? start + DY_AGGREGATE_CHUNK : count;
         for (int n = 0; n < samples; n++) {
             const float *p = pi + (size_t)n * experts;
-            float *o = out + (size_t)n * count;
+            float *o = out + (size_t)n * stride;
             size_t i = start;
             for (; i + 8 <= end; i += 8) {
                 __m256 acc = _mm256_mul_ps(_mm256_set1_ps(p[0]),
                                            _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(bank + i))));
                 for (int k = 1; k < experts; k++) {
-                    __m256 e = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(bank + (size_t)k * count + i)));
+                    __m256 e = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(bank + (size_t)k * stride + i)));
                     acc = _mm256_fmadd_ps(_mm256_set1_ps(p[k]), e, acc);
                 }
                 _mm256_storeu_ps(o + i, acc);
             }
             for (; i < end; i++) {
                 float s = p[0] * dy_half_to_float(bank[i]);
-                for (int k = 1; k < experts; k++) s += p[k] * dy_half_to_float(bank[(size_t)k * count + i]);
+                for (int k = 1; k < experts; k++) s += p[k] * dy_half_to_float(bank[(size_t)k * stride + i]);
                 o[i] = s;
             }
         }
@@ -200,6 +201,64 @@ static inline void dy_channel_sums_nhwc_avx2(const float *x, int pixels, int cha
         float s = 0.0f;
         for (int p = 0; p < pixels; p++) s += x[(size_t)p * channels + c];
         sums[c] = s;
+    }
+}
+
+/// One aggregation split across OpenMP's threads (the pool oneDNN already uses, so no second set of
+/// threads competes with it). libgomp's entry points are looked up at run time by the Swift side
+/// (it is a dependency of libdnnl, not linked directly) and passed in.
+typedef struct {
+    const void *bank;
+    size_t stride;
+    int experts;
+    const float *pi;
+    int samples;
+    float *out;
+    int half;
+    int avx2;
+    int (*thread_number)(void);
+    int (*thread_count)(void);
+} dy_aggregation_job;
+
+static void dy_aggregation_job_run(void *argument) {
+    const dy_aggregation_job *job = (const dy_aggregation_job *)argument;
+    size_t threads = (size_t)job->thread_count();
+    size_t me = (size_t)job->thread_number();
+    // Slices of whole 64-element (256-byte) blocks, so every slice starts cache-line and vector aligned.
+    size_t blocks = (job->stride + 63) / 64;
+    size_t start = (blocks * me / threads) * 64;
+    size_t end = (blocks * (me + 1) / threads) * 64;
+    if (end > job->stride) end = job->stride;
+    if (start >= end) return;
+    size_t count = end - start;
+    if (job->half) {
+        const uint16_t *bank = (const uint16_t *)job->bank + start;
+        if (job->avx2) dy_aggregate_f16_avx2(bank, job->stride, count, job->experts, job->pi, job->samples, job->out + start);
+        else dy_aggregate_f16_portable(bank, job->stride, count, job->experts, job->pi, job->samples, job->out + start);
+    } else {
+        const float *bank = (const float *)job->bank + start;
+        if (job->avx2) dy_aggregate_f32_avx2(bank, job->stride, count, job->experts, job->pi, job->samples, job->out + start);
+        else dy_aggregate_f32_portable(bank, job->stride, count, job->experts, job->pi, job->samples, job->out + start);
+    }
+}
+
+/// Runs `job` on `threads` OpenMP threads through libgomp's `GOMP_parallel` (what `#pragma omp parallel`
+/// compiles to), or on the calling thread when `parallel` is NULL.
+static inline void dy_aggregate_parallel(dy_aggregation_job *job, unsigned threads,
+                                         void (*parallel)(void (*)(void *), void *, unsigned, unsigned)) {
+    if (parallel) { // threads 0: OpenMP's default count
+        parallel(dy_aggregation_job_run, job, threads, 0);
+    } else {
+        const size_t count = job->stride;
+        if (job->half) {
+            const uint16_t *bank = (const uint16_t *)job->bank;
+            if (job->avx2) dy_aggregate_f16_avx2(bank, job->stride, count, job->experts, job->pi, job->samples, job->out);
+            else dy_aggregate_f16_portable(bank, job->stride, count, job->experts, job->pi, job->samples, job->out);
+        } else {
+            const float *bank = (const float *)job->bank;
+            if (job->avx2) dy_aggregate_f32_avx2(bank, job->stride, count, job->experts, job->pi, job->samples, job->out);
+            else dy_aggregate_f32_portable(bank, job->stride, count, job->experts, job->pi, job->samples, job->out);
+        }
     }
 }
 

@@ -84,6 +84,24 @@ enum OpenMPThreads {
         return unsafeBitCast(symbol, to: SetThreads.self)
     }()
 
+    typealias Parallel = @convention(c) ((@convention(c) (UnsafeMutableRawPointer?) -> Void)?, UnsafeMutableRawPointer?, UInt32, UInt32) -> Void
+    typealias IntQuery = @convention(c) () -> Int32
+
+    /// libgomp's `GOMP_parallel` (what `#pragma omp parallel` compiles to), to run the aggregation on
+    /// the same thread pool as oneDNN; nil if the OpenMP runtime is not libgomp.
+    static let parallel: Parallel? = {
+        guard let symbol = dlsym(nil, "GOMP_parallel") else { return nil }
+        return unsafeBitCast(symbol, to: Parallel.self)
+    }()
+    static let threadNumber: IntQuery? = {
+        guard let symbol = dlsym(nil, "omp_get_thread_num") else { return nil }
+        return unsafeBitCast(symbol, to: IntQuery.self)
+    }()
+    static let threadCount: IntQuery? = {
+        guard let symbol = dlsym(nil, "omp_get_num_threads") else { return nil }
+        return unsafeBitCast(symbol, to: IntQuery.self)
+    }()
+
     /// Process-wide default for threads OpenMP has not started yet.
     static func setEnvironment(_ threads: Int) {
         setenv("OMP_NUM_THREADS", String(threads), 1)

@@ -42,16 +42,17 @@ final class ExpertBank: @unchecked Sendable {
 
     /// `out[n * count + i] = sum_k pi[n * experts + k] * expert_k[i]` for every sample n: one pass over
     /// the experts for the whole batch.
-    func aggregate(pi: UnsafePointer<Float>, samples: Int, into out: UnsafeMutablePointer<Float>, avx2: Bool) {
-        switch (precision, avx2) {
-        case (.fp32, true):
-            dy_aggregate_f32_avx2(storage.floats, count, Int32(experts), pi, Int32(samples), out)
-        case (.fp32, false):
-            dy_aggregate_f32_portable(storage.floats, count, Int32(experts), pi, Int32(samples), out)
-        case (.fp16, true):
-            dy_aggregate_f16_avx2(storage.raw.assumingMemoryBound(to: UInt16.self), count, Int32(experts), pi, Int32(samples), out)
-        case (.fp16, false):
-            dy_aggregate_f16_portable(storage.raw.assumingMemoryBound(to: UInt16.self), count, Int32(experts), pi, Int32(samples), out)
-        }
+    /// Banks from this many elements up are split across OpenMP's threads (`threads`, 0 = OpenMP's
+    /// default); below it the parallel region would cost more than it saves.
+    func aggregate(pi: UnsafePointer<Float>, samples: Int, into out: UnsafeMutablePointer<Float>, avx2: Bool, threads: Int) {
+        var job = dy_aggregation_job(bank: storage.raw, stride: count, experts: Int32(experts), pi: pi,
+                                     samples: Int32(samples), out: out, half: precision == .fp16 ? 1 : 0,
+                                     avx2: avx2 ? 1 : 0, thread_number: OpenMPThreads.threadNumber,
+                                     thread_count: OpenMPThreads.threadCount)
+        let parallel = count >= Self.parallelThreshold && threads != 1
+            && OpenMPThreads.threadNumber != nil && OpenMPThreads.threadCount != nil ? OpenMPThreads.parallel : nil
+        dy_aggregate_parallel(&job, parallel == nil ? 1 : UInt32(threads), parallel)
     }
+
+    static let parallelThreshold = 65_536
 }

@@ -215,7 +215,7 @@ struct FastExecution {
                 // the convolution reads it; the experts of one layer (at most a few MB) stay in L3 across
                 // the samples, so the batch still reads them from memory about once.
                 kernel = plan.kernels.floats
-                layer.bank.aggregate(pi: pi + n * k, samples: 1, into: kernel, avx2: avx2)
+                layer.bank.aggregate(pi: pi + n * k, samples: 1, into: kernel, avx2: avx2, threads: engine.options.threads)
                 timing?(1, lap())
             }
             layer.primitive.execute(stream: engine.context.stream,
