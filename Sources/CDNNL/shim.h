@@ -163,11 +163,12 @@ static inline void dy_matvec_avx2(const float *w, const float *bias, const float
     }
 }
 
-/// sums[c] = sum over pixels of x[p * channels + c], for one NHWC sample of `pixels` pixels.
-static inline void dy_channel_sums_nhwc(const float *x, int pixels, int channels, float *sums) {
+/// sums[c] = sum over pixels of x[p * stride + c] for c < channels: one NHWC sample of `pixels` pixels
+/// (`stride` = its channel count; `channels` < `stride` sums a slice of the channels).
+static inline void dy_channel_sums_nhwc(const float *x, int pixels, int stride, int channels, float *sums) {
     for (int c = 0; c < channels; c++) sums[c] = 0.0f;
     for (int p = 0; p < pixels; p++) {
-        const float *row = x + (size_t)p * channels;
+        const float *row = x + (size_t)p * stride;
         for (int c = 0; c < channels; c++) sums[c] += row[c];
     }
 }
@@ -175,12 +176,12 @@ static inline void dy_channel_sums_nhwc(const float *x, int pixels, int channels
 /// The same with 32 channels held in registers across all pixels (each channel still summed in pixel
 /// order, so the result is bit-identical to the portable loop and to the reference GAP).
 __attribute__((target("avx2")))
-static inline void dy_channel_sums_nhwc_avx2(const float *x, int pixels, int channels, float *sums) {
+static inline void dy_channel_sums_nhwc_avx2(const float *x, int pixels, int stride, int channels, float *sums) {
     int c = 0;
     for (; c + 32 <= channels; c += 32) {
         __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps(), a2 = _mm256_setzero_ps(), a3 = _mm256_setzero_ps();
         const float *column = x + c;
-        for (int p = 0; p < pixels; p++, column += channels) {
+        for (int p = 0; p < pixels; p++, column += stride) {
             a0 = _mm256_add_ps(a0, _mm256_loadu_ps(column));
             a1 = _mm256_add_ps(a1, _mm256_loadu_ps(column + 8));
             a2 = _mm256_add_ps(a2, _mm256_loadu_ps(column + 16));
@@ -194,12 +195,12 @@ static inline void dy_channel_sums_nhwc_avx2(const float *x, int pixels, int cha
     for (; c + 8 <= channels; c += 8) {
         __m256 a = _mm256_setzero_ps();
         const float *column = x + c;
-        for (int p = 0; p < pixels; p++, column += channels) a = _mm256_add_ps(a, _mm256_loadu_ps(column));
+        for (int p = 0; p < pixels; p++, column += stride) a = _mm256_add_ps(a, _mm256_loadu_ps(column));
         _mm256_storeu_ps(sums + c, a);
     }
     for (; c < channels; c++) {
         float s = 0.0f;
-        for (int p = 0; p < pixels; p++) s += x[(size_t)p * channels + c];
+        for (int p = 0; p < pixels; p++) s += x[(size_t)p * stride + c];
         sums[c] = s;
     }
 }
@@ -260,6 +261,52 @@ static inline void dy_aggregate_parallel(dy_aggregation_job *job, unsigned threa
             else dy_aggregate_f32_portable(bank, job->stride, count, job->experts, job->pi, job->samples, job->out);
         }
     }
+}
+
+/// A dynamic convolution's attention front end split across OpenMP's threads: channel means of one
+/// NHWC sample (each thread a slice of channels, each channel still summed in pixel order), a barrier,
+/// then FC1 + ReLU (each thread a slice of rows).
+typedef struct {
+    const float *x;
+    int pixels;
+    int channels;
+    float *means;
+    const float *fc1;
+    const float *fc1_bias;
+    int hidden;
+    float *h;
+    int avx2;
+    int (*thread_number)(void);
+    int (*thread_count)(void);
+    void (*barrier)(void);
+} dy_attention_job;
+
+static void dy_attention_job_run(void *argument) {
+    const dy_attention_job *job = (const dy_attention_job *)argument;
+    int threads = job->thread_count(), me = job->thread_number();
+    int blocks = (job->channels + 31) / 32;
+    int c0 = blocks * me / threads * 32, c1 = blocks * (me + 1) / threads * 32;
+    if (c1 > job->channels) c1 = job->channels;
+    if (c0 < c1) {
+        if (job->avx2) dy_channel_sums_nhwc_avx2(job->x + c0, job->pixels, job->channels, c1 - c0, job->means + c0);
+        else dy_channel_sums_nhwc(job->x + c0, job->pixels, job->channels, c1 - c0, job->means + c0);
+        float scale = (float)job->pixels;
+        for (int c = c0; c < c1; c++) job->means[c] /= scale;
+    }
+    job->barrier();
+    int r0 = job->hidden * me / threads, r1 = job->hidden * (me + 1) / threads;
+    if (r0 < r1) {
+        const float *w = job->fc1 + (size_t)r0 * job->channels;
+        const float *b = job->fc1_bias ? job->fc1_bias + r0 : 0;
+        if (job->avx2) dy_matvec_avx2(w, b, job->means, r1 - r0, job->channels, 1, job->h + r0);
+        else dy_matvec_portable(w, b, job->means, r1 - r0, job->channels, 1, job->h + r0);
+    }
+}
+
+/// Runs the attention job on `threads` OpenMP threads (0: OpenMP's default) through `GOMP_parallel`.
+static inline void dy_attention_parallel(dy_attention_job *job, unsigned threads,
+                                         void (*parallel)(void (*)(void *), void *, unsigned, unsigned)) {
+    parallel(dy_attention_job_run, job, threads, 0);
 }
 
 #endif

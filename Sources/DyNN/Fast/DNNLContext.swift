@@ -102,6 +102,12 @@ enum OpenMPThreads {
         return unsafeBitCast(symbol, to: IntQuery.self)
     }()
 
+    typealias Barrier = @convention(c) () -> Void
+    static let barrier: Barrier? = {
+        guard let symbol = dlsym(nil, "GOMP_barrier") else { return nil }
+        return unsafeBitCast(symbol, to: Barrier.self)
+    }()
+
     /// Process-wide default for threads OpenMP has not started yet.
     static func setEnvironment(_ threads: Int) {
         setenv("OMP_NUM_THREADS", String(threads), 1)

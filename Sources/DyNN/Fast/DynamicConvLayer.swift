@@ -44,6 +44,28 @@ final class DynamicConvLayer: @unchecked Sendable {
     var inChannels: Int { inputShape[1] }
     var outChannels: Int { outputShape[1] }
 
+    /// Inputs from this many elements up pool and run FC1 across OpenMP's threads.
+    static let parallelThreshold = 16_384
+
+    /// Attention logits `z[K]` of one NHWC sample: pooled channel means into `pooled`, then
+    /// `FC2(ReLU(FC1(pooled)))`. Large inputs split the pooling and FC1 across OpenMP's threads.
+    func logits(sample: UnsafePointer<Float>, pixels: Int, pooled: UnsafeMutablePointer<Float>,
+                hiddenScratch: UnsafeMutablePointer<Float>, into z: UnsafeMutablePointer<Float>, avx2: Bool, threads: Int) {
+        if threads != 1, pixels * inChannels >= Self.parallelThreshold, let parallel = OpenMPThreads.parallel,
+           let number = OpenMPThreads.threadNumber, let count = OpenMPThreads.threadCount, let barrier = OpenMPThreads.barrier {
+            var job = dy_attention_job(x: sample, pixels: Int32(pixels), channels: Int32(inChannels), means: pooled,
+                                       fc1: fc1.floats, fc1_bias: fc1Bias?.floats, hidden: Int32(hidden), h: hiddenScratch,
+                                       avx2: avx2 ? 1 : 0, thread_number: number, thread_count: count, barrier: barrier)
+            dy_attention_parallel(&job, UInt32(threads), parallel)
+        } else {
+            NHWCKernels.channelMeans(sample, pixels: pixels, channels: inChannels, into: pooled, avx2: avx2)
+            let matvec = avx2 ? dy_matvec_avx2 : dy_matvec_portable
+            matvec(fc1.floats, fc1Bias?.floats, pooled, Int32(hidden), Int32(inChannels), 1, hiddenScratch)
+        }
+        let matvec = avx2 ? dy_matvec_avx2 : dy_matvec_portable
+        matvec(fc2.floats, fc2Bias?.floats, hiddenScratch, Int32(experts), Int32(hidden), 0, z)
+    }
+
     /// Attention logits `z[K]` of one sample from its pooled channel means: `FC2(ReLU(FC1(pooled)))`.
     func logits(pooled: UnsafePointer<Float>, hiddenScratch: UnsafeMutablePointer<Float>,
                 into z: UnsafeMutablePointer<Float>, avx2: Bool) {

@@ -189,9 +189,9 @@ struct FastExecution {
         var pis: [[Float]] = []
         let pi = plan.routing.floats
         for n in 0..<batch {
-            NHWCKernels.channelMeans(input + n * inSample, pixels: pixels, channels: layer.inChannels,
-                                     into: plan.pooled.floats, avx2: avx2)
-            layer.logits(pooled: plan.pooled.floats, hiddenScratch: plan.hidden.floats, into: plan.logits.floats, avx2: avx2)
+            layer.logits(sample: input + n * inSample, pixels: pixels, pooled: plan.pooled.floats,
+                         hiddenScratch: plan.hidden.floats, into: plan.logits.floats, avx2: avx2,
+                         threads: engine.options.threads)
             let z = Array(UnsafeBufferPointer(start: plan.logits.floats, count: k))
             let weights: [Float] = switch op.routing {
             case .softmax: Probability.softmax(z, temperature: tau)

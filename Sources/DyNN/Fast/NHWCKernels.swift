@@ -73,9 +73,9 @@ enum NHWCKernels {
     static func channelMeans(_ sample: UnsafePointer<Float>, pixels: Int, channels: Int,
                              into means: UnsafeMutablePointer<Float>, avx2: Bool) {
         if avx2 {
-            dy_channel_sums_nhwc_avx2(sample, Int32(pixels), Int32(channels), means)
+            dy_channel_sums_nhwc_avx2(sample, Int32(pixels), Int32(channels), Int32(channels), means)
         } else {
-            dy_channel_sums_nhwc(sample, Int32(pixels), Int32(channels), means)
+            dy_channel_sums_nhwc(sample, Int32(pixels), Int32(channels), Int32(channels), means)
         }
         let scale = Float(pixels)
         for c in 0..<channels { means[c] /= scale }
