@@ -13,6 +13,12 @@ import Foundation
 /// Threads: `FastEngineOptions.threads > 0` sets `OMP_NUM_THREADS` for the process when the engine
 /// is built and applies the count on the executing thread before every pass. OpenMP has one pool per
 /// process, so engines built with different counts share it: the setting is process-wide in effect.
+///
+/// OpenMP waiting: libgomp's default (`OMP_WAIT_POLICY` unset = spin, then sleep) is fastest on idle
+/// cores but collapses when other processes share them (measured 50-800 ms instead of 6-9 ms per
+/// dy-mobilenetv2 pass on the loaded 2-core build machine; `OMP_WAIT_POLICY=passive` kept it at
+/// 20-40 ms there). libgomp reads the variable when it loads, before any Swift code runs, so it has
+/// to be set in the environment of the process (service scripts, container image), not from here.
 public final class FastEngine: InferenceEngine, @unchecked Sendable {
     public let model: Model
     public let options: FastEngineOptions
