@@ -77,14 +77,22 @@ final class ServiceRunner {
         let metrics = ServiceMetrics(modelNames: names)
         let budget = ComputeBudget(config)
         let executor = SchedulingExecutor(settings: SchedulerSettings(config), budget: budget, metrics: metrics)
-        logger.info("scheduler: \(budget.concurrentExecutions) execution(s) at once x \(budget.intraOpThreads) intra-op thread(s) on \(budget.cores) core(s); max_batch_size \(config.scheduler.maxBatchSize), max_queue_size \(config.scheduler.maxQueueSize)")
+        logger.info("scheduler: \(config.inference.backend) backend, \(budget.concurrentExecutions) execution(s) at once x \(budget.intraOpThreads) intra-op thread(s) on \(budget.cores) core(s); max_batch_size \(config.scheduler.maxBatchSize), max_queue_size \(config.scheduler.maxQueueSize)")
         let context = ServiceContext(
             registry: registry, executor: executor,
             traces: TraceStore(limits: TraceStoreLimits(config)),
             metrics: metrics, limits: APILimits(config), logger: Logger(label: "dyserve.api"))
 
+        let backend = config.inference.backend
         let allLoaded = registry.loadAll(using: { name in
-            try DyNNServableModel.load(name, modelsDirectory: modelsDirectory)
+            switch backend {
+            case .reference:
+                return try DyNNServableModel.load(name, modelsDirectory: modelsDirectory)
+            case .fast:
+                // One execution at a time (ComputeBudget), spread over the budget's cores.
+                let model = try Model.load(from: try Model.resolve(name, modelsDirectory: modelsDirectory))
+                return DyNNServableModel(engine: try FastEngine(model: model, options: FastEngineOptions(threads: budget.cores)))
+            }
         }, report: { report in
             switch report.result {
             case .success(let info):

@@ -1,3 +1,5 @@
+import DyNN
+
 /// Every configuration key, its type and range, and where it lands in `ServiceConfig`. The YAML
 /// reader, the environment reader and the flag overrides all go through this one table, so a key
 /// is spelled and checked the same way everywhere.
@@ -70,6 +72,13 @@ enum ConfigKeys {
         },
         ConfigKey(path: "inference.intra_op_threads") { config, value throws(ConfigValueProblem) in
             config.inference.intraOpThreads = try ConfigValueParser.integer(value, in: 0...4096)
+        },
+        ConfigKey(path: "inference.backend") { config, value throws(ConfigValueProblem) in
+            let text = try ConfigValueParser.string(value).trimmingSpaces.lowercased()
+            guard let backend = Backend(rawValue: text) else {
+                throw ConfigValueProblem(message: "'\(text)' is not a backend (reference, fast)")
+            }
+            config.inference.backend = backend
         },
         ConfigKey(path: "scheduler.max_batch_size") { config, value throws(ConfigValueProblem) in
             config.scheduler.maxBatchSize = try ConfigValueParser.integer(value, in: 1...4096)

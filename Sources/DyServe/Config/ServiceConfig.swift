@@ -1,3 +1,5 @@
+import DyNN
+
 /// The whole service configuration, resolved once at start-up and then read-only.
 ///
 /// Sources, lowest to highest precedence (see `ServiceConfig.load`):
@@ -101,10 +103,14 @@ public struct ServiceConfig: Sendable, Equatable {
         /// `inference.intra_op_threads`: threads one execution uses (1 for the reference engine;
         /// 0 = all of `threads`). Executions at once = threads / intra_op_threads (at least 1).
         public var intraOpThreads: Int
+        /// `inference.backend`: `reference` (plain Swift ops, one thread per execution) or `fast`
+        /// (oneDNN; one execution at a time over all of `threads`, so `intra_op_threads` is ignored).
+        public var backend: Backend
 
-        public init(threads: Int = 0, intraOpThreads: Int = 1) {
+        public init(threads: Int = 0, intraOpThreads: Int = 1, backend: Backend = .reference) {
             self.threads = threads
             self.intraOpThreads = intraOpThreads
+            self.backend = backend
         }
     }
 

@@ -18,9 +18,11 @@ public struct ComputeBudget: Sendable, Equatable {
         self.intraOpThreads = intraOpThreads > 0 ? min(intraOpThreads, available) : available
     }
 
-    /// From `inference.threads` (the core budget) and `inference.intra_op_threads`.
+    /// From `inference.threads` (the core budget) and `inference.intra_op_threads`; the fast
+    /// backend spreads each execution over every core, so it gets one execution at a time.
     public init(_ config: ServiceConfig) {
-        self.init(cores: config.inference.threads, intraOpThreads: config.inference.intraOpThreads)
+        self.init(cores: config.inference.threads,
+                  intraOpThreads: config.inference.backend == .fast ? 0 : config.inference.intraOpThreads)
     }
 
     /// Executions allowed at once so that executions x intra-op threads never exceed the cores.

@@ -133,6 +133,17 @@ import Testing
         }
     }
 
+    @Test func theFastBackendGetsOneExecutionOverEveryCore() throws {
+        let fast = try ServiceConfig.resolve(yaml: "inference:\n  backend: fast\n  threads: 2\n  intra_op_threads: 1")
+        #expect(fast.inference.backend == .fast)
+        #expect(ComputeBudget(fast).concurrentExecutions == 1)
+        #expect(ComputeBudget(fast).intraOpThreads == 2)
+        let reference = try ServiceConfig.resolve(yaml: nil, environment: ["DYSERVE_INFERENCE_THREADS": "2"])
+        #expect(reference.inference.backend == .reference)
+        #expect(ComputeBudget(reference).concurrentExecutions == 2)
+        #expect(throws: ConfigError.self) { _ = try ServiceConfig.resolve(yaml: "inference:\n  backend: gpu") }
+    }
+
     @Test func unknownSchedulerEnvironmentVariablesAreRejected() {
         #expect(throws: ConfigError.self) {
             _ = try ServiceConfig.resolve(yaml: nil, environment: ["DYSERVE_SCHEDULER_MAX_BATCH": "4"])
