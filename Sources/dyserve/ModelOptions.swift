@@ -15,4 +15,16 @@ struct ModelOptions: ParsableArguments {
         let url = try Model.resolve(model, modelsDirectory: URL(fileURLWithPath: directory))
         return try Model.load(from: url)
     }
+
+    /// The model behind the chosen backend: the reference ops, or oneDNN (`threads` 0 = all cores).
+    func engine(_ backend: Backend, threads: Int = 0,
+                expertPrecision: ExpertPrecision = .fp32) throws -> any InferenceEngine {
+        let model = try load()
+        switch backend {
+        case .reference:
+            return model
+        case .fast:
+            return try FastEngine(model: model, options: FastEngineOptions(threads: threads, expertPrecision: expertPrecision))
+        }
+    }
 }

@@ -2,6 +2,8 @@ import ArgumentParser
 import DyNN
 import Foundation
 
+extension Backend: ExpressibleByArgument {}
+
 /// `dyserve run`: one forward pass on a `.npy` input, offline.
 struct RunCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -26,6 +28,9 @@ struct RunCommand: ParsableCommand {
     @Option(name: .customLong("top-k"), help: "How many classes to print per sample.")
     var topK: Int = 5
 
+    @Option(help: "fast (oneDNN, as `serve` uses by default) or reference (the plain Swift ops).")
+    var backend: Backend = .fast
+
     func validate() throws {
         if let temperature, !(temperature > 0 && temperature.isFinite) {
             throw ValidationError("--temperature must be a positive number, got \(temperature)")
@@ -34,10 +39,11 @@ struct RunCommand: ParsableCommand {
     }
 
     func run() throws {
-        let model = try modelOptions.load()
+        let engine = try modelOptions.engine(backend)
+        let model = engine.model
         let bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: input)))
         let tensor = try Npy.read(bytes)
-        let result = try model.run([tensor], options: RunOptions(
+        let result = try engine.run([tensor], options: RunOptions(
             temperature: temperature, trace: attention == nil ? .none : .full))
 
         if let output, let first = result.outputs.first {

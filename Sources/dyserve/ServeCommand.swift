@@ -32,6 +32,9 @@ struct ServeCommand: ParsableCommand {
     @Option(name: .customLong("models"), help: "Comma-separated model names to load (models.names); default: every model folder.")
     var models: String?
 
+    @Option(name: .long, help: "fast (oneDNN) or reference (plain Swift ops) (inference.backend).")
+    var backend: String?
+
     func run() throws {
         var overrides: [ConfigOverride] = []
         if let host { overrides.append(ConfigOverride(key: "server.host", value: host, source: "--host")) }
@@ -40,12 +43,14 @@ struct ServeCommand: ParsableCommand {
             overrides.append(ConfigOverride(key: "models.directory", value: modelsDirectory, source: "--models-dir"))
         }
         if let models { overrides.append(ConfigOverride(key: "models.names", value: models, source: "--models")) }
+        if let backend { overrides.append(ConfigOverride(key: "inference.backend", value: backend, source: "--backend")) }
         let config: ServiceConfig
         do {
             config = try ServiceConfig.load(filePath: self.config, overrides: overrides)
         } catch {
             throw ValidationError("\(error)")
         }
+        if config.inference.backend == .fast { OpenMPWaitPolicy.ensurePassive() }
         let service = try ServiceRunner(config: config)
         try service.run()
     }

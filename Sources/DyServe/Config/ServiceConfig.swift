@@ -107,7 +107,7 @@ public struct ServiceConfig: Sendable, Equatable {
         /// (oneDNN; one execution at a time over all of `threads`, so `intra_op_threads` is ignored).
         public var backend: Backend
 
-        public init(threads: Int = 0, intraOpThreads: Int = 1, backend: Backend = .reference) {
+        public init(threads: Int = 0, intraOpThreads: Int = 1, backend: Backend = .fast) {
             self.threads = threads
             self.intraOpThreads = intraOpThreads
             self.backend = backend

@@ -94,6 +94,11 @@ struct V2InferRoute: Sendable {
             outcome = o
         case .failure(let error as RequestError):
             return APIHandler.errorResponse(error, id: id)
+        case .failure(let rejection as SchedulingRejection):
+            // Queue full (503 or 429), deadline passed (503 / 504), shutting down: as on /infer.
+            var response = rejection.response()
+            response.headers.append(("X-Request-Id", id))
+            return response
         case .failure(let error as InferenceCancelled):
             var response = APIHandler.errorResponse(.unavailable(error.description), id: id)
             response.status = 499
