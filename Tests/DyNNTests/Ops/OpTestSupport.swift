@@ -1,23 +1,16 @@
 import Foundation
 @testable import DyNN
 
-/// Deterministic pseudo-random values for op tests (SplitMix64), so a failure reproduces.
+/// Deterministic pseudo-random values for op tests, drawn from the synthetic-weight generator, so a
+/// failure reproduces.
 struct TestRandom {
-    var state: UInt64
+    private var generator: SplitMix64
 
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+    init(seed: UInt64) { generator = SplitMix64(seed: seed) }
 
     /// Uniform in `[-scale, scale)`.
     mutating func values(_ count: Int, scale: Float = 1) -> [Float] {
-        (0..<count).map { _ in (Float(next() >> 40) / Float(1 << 24) * 2 - 1) * scale }
+        (0..<count).map { _ in generator.uniform(-Double(scale), Double(scale)) }
     }
 
     mutating func tensor(_ shape: [Int], scale: Float = 1) -> Tensor {
