@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import statistics
 import subprocess
@@ -298,6 +297,8 @@ def main(argv) -> int:
         print(f"dyserve {binary} (backend {dy.backend}, {dy_threads} thread(s)); torch {torch.__version__}, "
               f"onnxruntime {__import__('onnxruntime').__version__}, {args.threads} threads for the peers")
         models = {kind: prepare(kind, args, work, dy, x, x_path) for kind in MODELS}
+        # Other processes on the machine are the largest source of noise: say how busy it was.
+        print("load average before timing (1, 5, 15 min): " + ", ".join(f"{v:.2f}" for v in os.getloadavg()))
         xt = torch.from_numpy(x)
 
         configs = []  # (label, engine, model kind, batch, callable returning a median in ms)
@@ -328,6 +329,7 @@ def main(argv) -> int:
                                                                for label, *_ in configs), flush=True)
 
     final = {label: statistics.median(values) for label, values in medians.items()}
+    print("load average after timing (1, 5, 15 min): " + ", ".join(f"{v:.2f}" for v in os.getloadavg()))
     print()
     print(f"| configuration | threads | batch | median ms | per-round medians min..max | samples/s |")
     print(f"|---|---|---|---|---|---|")

@@ -81,10 +81,11 @@ struct BenchCommand: ParsableCommand {
         }
         // Peak memory is best effort: a missing VmHWM (non-Linux) leaves it null rather than failing the run.
         let peak = try? PeakResidentMemory.current()
+        let summary = model.summary(batch: 1)
         let report = BenchReport(
             model: model.spec.name, backend: settings.backend.rawValue, experts: nil,
             batch: settings.batch, threads: settings.threads, warmup: settings.warmup,
-            macsPerSample: model.summary(batch: 1).totalMacs, latencyMs: statistics, peakRssBytes: peak)
+            macsPerSample: summary.totalMacs, parameters: summary.totalParams, latencyMs: statistics, peakRssBytes: peak)
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]
@@ -127,7 +128,8 @@ struct BenchCommand: ParsableCommand {
         print(String(format: "compute   %.2f GFLOP/s (%.1f M multiply-adds per sample)",
                      r.gflops, Double(r.macsPerSample) / 1e6))
         if let peak = r.peakRssMib {
-            print(String(format: "memory    peak resident %.1f MiB (VmHWM)", peak))
+            print(String(format: "memory    peak resident %.1f MiB (VmHWM); weights %.1f MiB in fp32 (%.2f M parameters)",
+                         peak, r.weightsFp32Mib, Double(r.parameters) / 1e6))
         } else {
             print("memory    peak resident unknown (no VmHWM on this system)")
         }

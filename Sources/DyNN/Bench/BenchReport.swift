@@ -19,11 +19,18 @@ public struct BenchReport: Sendable, Equatable, Codable {
     public var gflops: Double
     /// Multiply-adds of one sample (the model summary's total).
     public var macsPerSample: Int
+    /// Stored parameters after batch-norm folding, and what they take in fp32: the yardstick of the
+    /// memory target (peak RSS at most 2x the fp32 weights plus 100 MiB).
+    public var parameters: Int
+    public var weightsFp32Mib: Double
     /// VmHWM after the timed iterations; nil where the kernel does not report it.
     public var peakRssMib: Double?
+    /// Per-node phase times (`--profile`), measured in separate passes after the timed ones.
+    public var profile: LayerProfile?
 
     public init(model: String, backend: String, experts: String?, batch: Int, threads: Int, warmup: Int,
-                macsPerSample: Int, latencyMs: LatencyStatistics, peakRssBytes: Int?) {
+                macsPerSample: Int, parameters: Int, latencyMs: LatencyStatistics, peakRssBytes: Int?,
+                profile: LayerProfile? = nil) {
         self.model = model
         self.backend = backend
         self.experts = experts
@@ -37,14 +44,18 @@ public struct BenchReport: Sendable, Equatable, Codable {
         self.maxMs = latencyMs.maximum
         self.meanMs = latencyMs.mean
         self.macsPerSample = macsPerSample
+        self.parameters = parameters
+        self.weightsFp32Mib = Double(parameters) * 4 / 1_048_576
         let seconds = latencyMs.median / 1000
         self.samplesPerS = seconds > 0 ? Double(batch) / seconds : 0
         self.gflops = seconds > 0 ? 2 * Double(macsPerSample) * Double(batch) / seconds / 1e9 : 0
         self.peakRssMib = peakRssBytes.map { Double($0) / 1_048_576 }
+        self.profile = profile
     }
 
     enum CodingKeys: String, CodingKey {
-        case model, backend, experts, batch, threads, warmup, iterations, gflops
+        case model, backend, experts, batch, threads, warmup, iterations, gflops, profile, parameters
+        case weightsFp32Mib = "weights_fp32_mib"
         case medianMs = "median_ms"
         case p90Ms = "p90_ms"
         case minMs = "min_ms"
@@ -73,6 +84,9 @@ public struct BenchReport: Sendable, Equatable, Codable {
         try container.encode(samplesPerS, forKey: .samplesPerS)
         try container.encode(gflops, forKey: .gflops)
         try container.encode(macsPerSample, forKey: .macsPerSample)
+        try container.encode(parameters, forKey: .parameters)
+        try container.encode(weightsFp32Mib, forKey: .weightsFp32Mib)
         try container.encode(peakRssMib, forKey: .peakRssMib)
+        try container.encode(profile, forKey: .profile)
     }
 }
