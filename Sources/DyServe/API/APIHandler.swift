@@ -1,0 +1,84 @@
+import Dispatch
+import DyNN
+import Logging
+
+/// The service's `HTTPHandler`: routes each request, turns thrown `RequestError`s into JSON
+/// error responses, counts every response, and keeps decoding and inference off the server's
+/// thread (the body is decoded on a dispatch queue, the model runs on the executor).
+public final class APIHandler: HTTPHandler {
+    public let context: ServiceContext
+    /// Where `/infer` bodies are decoded: concurrent, so one large JSON body does not hold up the
+    /// HTTP thread or other requests.
+    private let decodeQueue = DispatchQueue(label: "dyserve.decode", qos: .userInitiated, attributes: .concurrent)
+
+    public init(context: ServiceContext) {
+        self.context = context
+    }
+
+    public func handle(_ request: HTTPRequest, respond: @escaping @Sendable (HTTPResponse) -> Void) {
+        let started = DispatchTime.now().uptimeNanoseconds
+        let id = RequestID.make()
+        let metrics = context.metrics
+        let route: Route
+        do {
+            route = try Router.match(method: request.method, path: request.path)
+        } catch {
+            metrics.countHTTP(route: "unmatched", code: error.status)
+            return respond(Self.errorResponse(error, id: id))
+        }
+        let finish: @Sendable (HTTPResponse) -> Void = { response in
+            metrics.countHTTP(route: route.metricName, code: response.status)
+            var response = response
+            if !response.headers.contains(where: { $0.name == "X-Request-Id" }) {
+                response.headers.append(("X-Request-Id", id))
+            }
+            respond(response)
+        }
+        switch route {
+        case .infer:
+            let infer = InferRoute(context: context)
+            decodeQueue.async {
+                do throws(RequestError) {
+                    try infer.handle(request, id: id, started: started, respond: finish)
+                } catch {
+                    finish(Self.errorResponse(error, id: id))
+                }
+            }
+        default:
+            do {
+                finish(try respondNow(route, request))
+            } catch {
+                finish(Self.errorResponse(error, id: id))
+            }
+        }
+    }
+
+    /// The routes cheap enough to answer on the calling thread.
+    private func respondNow(_ route: Route, _ request: HTTPRequest) throws(RequestError) -> HTTPResponse {
+        switch route {
+        case .attention:
+            return try AttentionRoute(context: context).handle(request)
+        case .healthz:
+            return HealthRoutes.live()
+        case .readyz:
+            return HealthRoutes.ready(context.registry)
+        case .models:
+            return ModelsRoute(registry: context.registry).handle()
+        case .metrics:
+            let body = context.metrics.render(store: context.traces, ready: context.registry.readiness().ready)
+            return HTTPResponse(status: 200, headers: [("Content-Type", "text/plain; version=0.0.4; charset=utf-8")], body: body)
+        case .infer:
+            throw .internalError("/infer is answered asynchronously")
+        }
+    }
+
+    static func json(_ body: [UInt8], status: Int = 200) -> HTTPResponse {
+        HTTPResponse(status: status, headers: [("Content-Type", "application/json")], body: body)
+    }
+
+    static func errorResponse(_ error: RequestError, id: String) -> HTTPResponse {
+        var response = error.response()
+        response.headers.append(("X-Request-Id", id))
+        return response
+    }
+}

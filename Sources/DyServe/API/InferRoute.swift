@@ -1,0 +1,155 @@
+import DyNN
+import Dispatch
+import Foundation
+
+/// `POST /infer`: decode the body, check it against the model, run it on the executor, record
+/// its trace and answer with outputs, top-k and timing.
+struct InferRoute: Sendable {
+    let context: ServiceContext
+
+    /// Body formats, from `Content-Type` (parameters such as `charset` ignored). No content type
+    /// means JSON, which is what most clients (Triton's among them) send without saying.
+    enum BodyFormat { case json, npy, rawFP32 }
+
+    static func bodyFormat(_ contentType: String?) throws(RequestError) -> BodyFormat {
+        guard let contentType else { return .json }
+        let media = contentType.split(separator: ";", maxSplits: 1).first.map { $0.strippingBlanks().lowercased() } ?? ""
+        switch media {
+        case "", "application/json": return .json
+        // `curl -d` labels every body this way; nobody sends real form data to /infer, so
+        // reading it as JSON spares users a -H flag (a non-JSON body still gets a clear 400).
+        case "application/x-www-form-urlencoded": return .json
+        case "application/x-npy", "application/npy": return .npy
+        case "application/octet-stream": return .rawFP32
+        default:
+            throw .unsupportedMediaType("unsupported Content-Type \"\(contentType)\"; use application/json, application/x-npy, or application/octet-stream with X-Tensor-Shape")
+        }
+    }
+
+    /// Answers through `respond` exactly once. `started` is the request's arrival (uptime ns).
+    func handle(_ request: HTTPRequest, id: String, started: UInt64,
+                respond: @escaping @Sendable (HTTPResponse) -> Void) throws(RequestError) {
+        guard request.body.count <= context.limits.maxBodyBytes else {
+            throw .payloadTooLarge("the body has \(request.body.count) bytes; the limit is \(context.limits.maxBodyBytes)")
+        }
+        let format = try Self.bodyFormat(request.headers["content-type"])
+        if format == .json, !request.query.isEmpty {
+            throw .badRequest("a JSON body carries its options in the body; the query string is for binary bodies")
+        }
+        let decoded = try decode(request, format: format)
+        let model = try context.registry.model(named: decoded.model)
+        let modelMetrics = context.metrics.model(decoded.model)
+        do {
+            try Self.checkInput(decoded.input, against: model.info)
+        } catch {
+            modelMetrics.requests(code: error.status).increment()
+            throw error
+        }
+        // Returning the trace implies recording at least attention.
+        let level = decoded.returnTrace && decoded.trace == .none ? TraceLevel.attention : decoded.trace
+        let job = InferenceJob(modelName: decoded.model, model: model, input: decoded.input,
+                               options: RunOptions(temperature: decoded.temperature, trace: level),
+                               isCancelled: { [requestContext = request.context] in requestContext.isCancelled })
+        modelMetrics.inFlight.increment()
+        let context = self.context
+        do {
+            try context.executor.submit(job) { completion in
+                let response = Self.finish(completion, request: decoded, level: level, model: model, id: id,
+                                           started: started, context: context)
+                modelMetrics.inFlight.decrement()
+                modelMetrics.requests(code: response.status).increment()
+                respond(response)
+            }
+        } catch {
+            modelMetrics.inFlight.decrement()
+            modelMetrics.requests(code: error.status).increment()
+            throw error
+        }
+    }
+
+    private func decode(_ request: HTTPRequest, format: BodyFormat) throws(RequestError) -> InferRequest {
+        let limits = context.limits
+        switch format {
+        case .json:
+            return try JSONInferRequestDecoder(maxDepth: limits.maxJSONDepth, maxElements: limits.maxTensorElements)
+                .decode(request.body)
+        case .npy, .rawFP32:
+            let decoder = BinaryInferRequestDecoder(maxElements: limits.maxTensorElements, readNpy: context.readNpy)
+            return try decoder.decode(request, format: format == .npy ? .npy : .rawFP32)
+        }
+    }
+
+    /// The input must have the model's rank, a batch of at least one, and the model's other dimensions.
+    static func checkInput(_ input: Tensor, against info: ServedModelInfo) throws(RequestError) {
+        guard info.inputs.count == 1, let spec = info.inputs.first else {
+            throw .badRequest("model \(info.name) takes \(info.inputs.count) inputs; /infer sends exactly one")
+        }
+        let matches = input.rank == spec.shape.count
+            && zip(input.shape, spec.shape).allSatisfy { got, want in want < 0 ? got >= 1 : got == want }
+        guard matches else {
+            throw .badRequest("input shape \(format(input.shape)) does not match \(format(spec.shape))"
+                + (input.shape.first == 0 ? " (the batch is empty)" : ""))
+        }
+    }
+
+    static func format(_ shape: [Int]) -> String {
+        "[" + shape.map(String.init).joined(separator: ",") + "]"
+    }
+
+    /// Builds the response for a finished job, storing its trace on the way.
+    private static func finish(_ completion: InferenceCompletion, request: InferRequest, level: TraceLevel,
+                               model: any ServableModel, id: String, started: UInt64,
+                               context: ServiceContext) -> HTTPResponse {
+        let metrics = context.metrics.model(request.model)
+        metrics.queueDuration.recordNanoseconds(Int64(clamping: completion.queueNanoseconds))
+        metrics.computeDuration.recordNanoseconds(Int64(clamping: completion.computeNanoseconds))
+        let outcome: InferenceOutcome
+        switch completion.result {
+        case .success(let o):
+            outcome = o
+        case .failure(let error as RequestError):
+            return APIHandler.errorResponse(error, id: id)
+        case .failure(let error as InferenceCancelled):
+            // Nobody reads this response; 499 (as nginx logs it) keeps such requests apart in metrics.
+            var response = APIHandler.errorResponse(.unavailable(error.description), id: id)
+            response.status = 499
+            return response
+        case .failure(let error):
+            context.logger.error("inference failed", metadata: ["id": "\(id)", "model": "\(request.model)", "error": "\(error)"])
+            return APIHandler.errorResponse(.internalError("inference failed: \(error)"), id: id)
+        }
+        let info = model.info
+        guard outcome.outputs.count == info.outputs.count else {
+            return APIHandler.errorResponse(
+                .internalError("model \(info.name) returned \(outcome.outputs.count) outputs; its spec declares \(info.outputs.count)"), id: id)
+        }
+        let batch = request.input.shape.first ?? 0
+        metrics.inferences.increment(by: batch)
+
+        let topK = outcome.outputs.first.flatMap {
+            TopK.compute($0, k: request.topK ?? context.limits.defaultTopK, labels: info.labels)
+        }
+        var record: TraceRecord?
+        if level != .none {
+            let top = topK?.first?.first.map { TopClass(index: $0.index, label: $0.label, score: $0.score) }
+            let r = TraceRecord(id: id, model: request.model, time: Date().timeIntervalSince1970,
+                                temperature: request.temperature, modelTemperature: info.temperature,
+                                level: level, batch: batch, topClass: top, layers: outcome.trace)
+            context.traces.insert(r)
+            record = r
+        }
+        let totalNs = DispatchTime.now().uptimeNanoseconds &- started
+        let timing = RequestTiming(queue: Int(completion.queueNanoseconds / 1000),
+                                   compute: Int(completion.computeNanoseconds / 1000),
+                                   total: Int(totalNs / 1000))
+        metrics.requestDuration.recordNanoseconds(Int64(clamping: totalNs))
+        let body = InferResponseEncoder.encode(id: id, model: request.model, specs: info.outputs,
+                                               outputs: outcome.outputs, topK: topK, timing: timing,
+                                               trace: request.returnTrace ? record : nil)
+        return HTTPResponse(status: 200, headers: [
+            ("Content-Type", "application/json"),
+            ("X-Request-Id", id),
+            ("Server-Timing", timing.serverTimingHeader),
+        ], body: body)
+    }
+}

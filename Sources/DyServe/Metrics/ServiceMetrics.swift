@@ -1,0 +1,122 @@
+import CoreMetrics
+import Foundation
+import Prometheus
+
+/// Every metric the service exports, created through swift-metrics on a Prometheus registry this
+/// object owns (not the process-global bootstrap), so several services or tests never share state.
+///
+/// Per model (label `model`): `dyserve_requests_total{code}`, `dyserve_request_duration_seconds`,
+/// `dyserve_queue_duration_seconds`, `dyserve_compute_duration_seconds`, `dyserve_inferences_total`
+/// (samples), `dyserve_in_flight_requests`, `dyserve_attention_store_entries` and `_bytes`.
+/// Whole process: `dyserve_http_requests_total{route, code}`, `dyserve_resident_memory_bytes`,
+/// `dyserve_uptime_seconds`, `dyserve_ready`.
+public final class ServiceMetrics: @unchecked Sendable {
+    public let registry: PrometheusCollectorRegistry
+    private let factory: PrometheusMetricsFactory
+    private let started = DispatchTime.now().uptimeNanoseconds
+
+    /// Request and compute times here range from tens of microseconds (dy-digits) to seconds.
+    static let durationBuckets: [Duration] = [
+        .microseconds(50), .microseconds(100), .microseconds(250), .microseconds(500),
+        .milliseconds(1), .milliseconds(2.5), .milliseconds(5), .milliseconds(10), .milliseconds(25),
+        .milliseconds(50), .milliseconds(100), .milliseconds(250), .milliseconds(500),
+        .seconds(1), .seconds(2.5), .seconds(5), .seconds(10),
+    ]
+
+    /// The per-model instruments, created once per model name.
+    final class ModelMetrics: @unchecked Sendable {
+        let requestDuration: CoreMetrics.Timer
+        let queueDuration: CoreMetrics.Timer
+        let computeDuration: CoreMetrics.Timer
+        let inferences: CoreMetrics.Counter
+        let inFlight: Meter
+        let storeEntries: Meter
+        let storeBytes: Meter
+        private let lock = NSLock()
+        private var requestsByCode: [Int: CoreMetrics.Counter] = [:]
+        private let model: String
+        private let factory: PrometheusMetricsFactory
+
+        init(model: String, factory: PrometheusMetricsFactory) {
+            self.model = model
+            self.factory = factory
+            let labels = [("model", model)]
+            requestDuration = Timer(label: "dyserve_request_duration_seconds", dimensions: labels, factory: factory)
+            queueDuration = Timer(label: "dyserve_queue_duration_seconds", dimensions: labels, factory: factory)
+            computeDuration = Timer(label: "dyserve_compute_duration_seconds", dimensions: labels, factory: factory)
+            inferences = Counter(label: "dyserve_inferences_total", dimensions: labels, factory: factory)
+            inFlight = Meter(label: "dyserve_in_flight_requests", dimensions: labels, factory: factory)
+            storeEntries = Meter(label: "dyserve_attention_store_entries", dimensions: labels, factory: factory)
+            storeBytes = Meter(label: "dyserve_attention_store_bytes", dimensions: labels, factory: factory)
+        }
+
+        func requests(code: Int) -> CoreMetrics.Counter {
+            lock.withLock {
+                if let c = requestsByCode[code] { return c }
+                let c = Counter(label: "dyserve_requests_total",
+                                dimensions: [("model", model), ("code", String(code))], factory: factory)
+                requestsByCode[code] = c
+                return c
+            }
+        }
+    }
+
+    private let lock = NSLock()
+    private var models: [String: ModelMetrics] = [:]
+    private var httpByRouteAndCode: [String: CoreMetrics.Counter] = [:]
+    private let residentMemory: Meter
+    private let uptime: Meter
+    private let ready: Meter
+
+    public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry(), modelNames: [String] = []) {
+        self.registry = registry
+        var factory = PrometheusMetricsFactory(registry: registry)
+        factory.defaultDurationHistogramBuckets = Self.durationBuckets
+        self.factory = factory
+        residentMemory = Meter(label: "dyserve_resident_memory_bytes", dimensions: [], factory: factory)
+        uptime = Meter(label: "dyserve_uptime_seconds", dimensions: [], factory: factory)
+        ready = Meter(label: "dyserve_ready", dimensions: [], factory: factory)
+        // Known models appear in the output from the start, at zero, so dashboards see them.
+        for name in modelNames { _ = model(name) }
+    }
+
+    /// The instruments of a configured model. Only call with configured names: user-supplied
+    /// names would let any client create unbounded series.
+    func model(_ name: String) -> ModelMetrics {
+        lock.withLock {
+            if let m = models[name] { return m }
+            let m = ModelMetrics(model: name, factory: factory)
+            models[name] = m
+            return m
+        }
+    }
+
+    /// Counts one HTTP response; `route` is one of the router's fixed route names.
+    func countHTTP(route: String, code: Int) {
+        let key = "\(route) \(code)"
+        let counter = lock.withLock {
+            if let c = httpByRouteAndCode[key] { return c }
+            let c = Counter(label: "dyserve_http_requests_total",
+                            dimensions: [("route", route), ("code", String(code))], factory: factory)
+            httpByRouteAndCode[key] = c
+            return c
+        }
+        counter.increment()
+    }
+
+    /// Refreshes the sampled gauges and renders the Prometheus text format.
+    func render(store: TraceStore?, ready isReady: Bool) -> [UInt8] {
+        if let bytes = ProcessStats.residentMemoryBytes() { residentMemory.set(bytes) }
+        uptime.set(Double(DispatchTime.now().uptimeNanoseconds &- started) / 1e9)
+        ready.set(isReady ? 1 : 0)
+        if let store {
+            let all = lock.withLock { models }
+            for (name, m) in all {
+                let u = store.usage(model: name)
+                m.storeEntries.set(u.entries)
+                m.storeBytes.set(u.bytes)
+            }
+        }
+        return registry.emitToBuffer()
+    }
+}

@@ -1,0 +1,64 @@
+import DyNN
+import Foundation
+
+/// The class a request's first sample scored highest, for the `/attention` listing.
+public struct TopClass: Sendable, Equatable {
+    public var index: Int
+    public var label: String?
+    public var score: Float
+
+    public init(index: Int, label: String?, score: Float) {
+        self.index = index
+        self.label = label
+        self.score = score
+    }
+}
+
+/// What `/attention?id=` returns about one past request.
+public struct TraceRecord: Sendable {
+    public var id: String
+    public var model: String
+    /// Seconds since 1970.
+    public var time: Double
+    /// The request's temperature override; nil when the model's default applied.
+    public var temperature: Float?
+    public var modelTemperature: Float
+    public var level: TraceLevel
+    public var batch: Int
+    public var topClass: TopClass?
+    /// Dynamic layers in network order.
+    public var layers: [LayerTrace]
+
+    public init(id: String, model: String, time: Double, temperature: Float?, modelTemperature: Float,
+                level: TraceLevel, batch: Int, topClass: TopClass?, layers: [LayerTrace]) {
+        self.id = id
+        self.model = model
+        self.time = time
+        self.temperature = temperature
+        self.modelTemperature = modelTemperature
+        self.level = level
+        self.batch = batch
+        self.topClass = topClass
+        self.layers = layers
+    }
+
+    /// Approximate memory held, for the store's byte bound: every float and string, plus a
+    /// fixed allowance per array and record for headers and bookkeeping.
+    public var estimatedBytes: Int {
+        let arrayOverhead = 32
+        func floats(_ rows: [[Float]]) -> Int {
+            rows.reduce(arrayOverhead) { $0 + arrayOverhead + $1.count * MemoryLayout<Float>.stride }
+        }
+        var total = 256 + id.utf8.count + model.utf8.count + (topClass?.label?.utf8.count ?? 0)
+        for layer in layers {
+            total += 128 + layer.name.utf8.count + layer.op.utf8.count
+            if let a = layer.attention {
+                total += 64 + a.routing.utf8.count + floats(a.pi) + a.entropy.count * MemoryLayout<Float>.stride
+            }
+            if let act = layer.activation {
+                total += 96 + floats(act.a) + floats(act.b) + (act.spatial.map(floats) ?? 0)
+            }
+        }
+        return total
+    }
+}

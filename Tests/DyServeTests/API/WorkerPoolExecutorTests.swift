@@ -1,0 +1,111 @@
+import DyNN
+import Foundation
+import Testing
+@testable import DyServe
+
+@Suite struct WorkerPoolExecutorTests {
+    @Test func runsEveryJobOnceOffTheCallingThread() {
+        let pool = WorkerPoolExecutor(threads: 2, maxQueued: 1000)
+        let group = DispatchGroup()
+        let results = Collected()
+        let caller = UInt(pthread_self())
+        for i in 0..<100 {
+            group.enter()
+            let input = Tensor(shape: [1, 1, 2, 2], data: [Float(i), 0, 0, 0])
+            try? pool.submit(InferenceJob(modelName: "t", model: TestModel(), input: input, options: RunOptions())) { c in
+                #expect(UInt(pthread_self()) != caller)
+                if case .success(let o) = c.result { results.append(o.outputs[0].data[0]) }
+                group.leave()
+            }
+        }
+        group.wait()
+        #expect(results.values.count == 100)
+        pool.shutdown()
+    }
+
+    @Test func refusesBeyondTheQueueBoundAndAfterShutdown() {
+        let pool = WorkerPoolExecutor(threads: 1, maxQueued: 1)
+        let gate = DispatchSemaphore(value: 0)
+        let started = DispatchSemaphore(value: 0)
+        let blocker = BlockingModel(started: started, gate: gate)
+        let input = Tensor(shape: [1, 1, 2, 2], data: [0, 0, 0, 0])
+        let job = InferenceJob(modelName: "t", model: blocker, input: input, options: RunOptions())
+        let done = DispatchGroup()
+        done.enter()
+        try? pool.submit(job) { _ in done.leave() }
+        started.wait()  // the worker is busy with the first job
+        done.enter()
+        #expect(throws: Never.self) { try pool.submit(job) { _ in done.leave() } }
+        let refused = #expect(throws: RequestError.self) { try pool.submit(job) { _ in } }
+        #expect(refused?.status == 503)
+        gate.signal()
+        gate.signal()
+        done.wait()
+        pool.shutdown()
+        #expect(throws: RequestError.self) { try pool.submit(job) { _ in } }
+    }
+}
+
+/// Signals `started` and blocks until `gate` is signalled.
+struct BlockingModel: ServableModel {
+    let started: DispatchSemaphore
+    let gate: DispatchSemaphore
+    var info: ServedModelInfo { TestModel().info }
+    func infer(_ inputs: [Tensor], options: RunOptions) throws -> InferenceOutcome {
+        started.signal()
+        gate.wait()
+        return try TestModel().infer(inputs, options: options)
+    }
+}
+
+final class Collected: @unchecked Sendable {
+    private let lock = NSLock()
+    private var items: [Float] = []
+    func append(_ v: Float) { lock.withLock { items.append(v) } }
+    var values: [Float] { lock.withLock { items } }
+}
+
+@Suite struct CancellationTests {
+    @Test func cancelledJobsAreSkipped() {
+        let pool = WorkerPoolExecutor(threads: 1)
+        defer { pool.shutdown() }
+        let done = DispatchSemaphore(value: 0)
+        let outcome = ResultBox()
+        let job = InferenceJob(modelName: "t", model: BrokenModel(), input: Tensor(shape: [1, 1, 2, 2], data: [0, 0, 0, 0]),
+                               options: RunOptions(), isCancelled: { true })
+        try? pool.submit(job) { c in
+            outcome.set(c.result)
+            done.signal()
+        }
+        done.wait()
+        // BrokenModel would have thrown its Bug: the cancelled job never ran.
+        #expect(outcome.isCancelled)
+    }
+
+    @Test func aGoneClientGets499InMetrics() {
+        let gated = GatedExecutor()
+        let api = APIHarness(executor: gated)
+        let context = RequestContext()
+        let box = ResponseBox()
+        api.handler.handle(HTTPRequest(method: "POST", path: "/infer",
+                                       body: Array(#"{"model": "test", "input": [[[[0, 0], [0, 0]]]]}"#.utf8),
+                                       context: context)) { box.put($0) }
+        while gated.heldCount == 0 { usleep(1000) }
+        context.cancel()
+        gated.release()
+        #expect(box.wait().status == 499)
+        #expect(api.get("/metrics").text.contains(#"dyserve_requests_total{model="test",code="499"} 1"#))
+    }
+}
+
+final class ResultBox: @unchecked Sendable {
+    private let lock = NSLock()
+    private var result: Result<InferenceOutcome, any Error>?
+    func set(_ r: Result<InferenceOutcome, any Error>) { lock.withLock { result = r } }
+    var isCancelled: Bool {
+        lock.withLock {
+            if case .failure(let e)? = result { return e is InferenceCancelled }
+            return false
+        }
+    }
+}
