@@ -22,12 +22,15 @@ let package = Package(
         // GNU libmicrohttpd (Debian libmicrohttpd-dev).
         .systemLibrary(name: "CMicroHTTPD", pkgConfig: "libmicrohttpd",
                        providers: [.apt(["libmicrohttpd-dev"])]),
+        // The system zlib (Debian zlib1g-dev), for gzip/deflate request and response bodies.
+        .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
         // The service: config, registry, codecs, routes, metrics, the HTTP server.
         .target(
             name: "DyServe",
             dependencies: [
                 "DyNN",
                 "CMicroHTTPD",
+                "CZlib",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),

@@ -19,6 +19,10 @@ public final class APIHandler: HTTPHandler {
         let started = DispatchTime.now().uptimeNanoseconds
         let id = RequestID.make()
         let metrics = context.metrics
+        // The Open Inference Protocol lives under /v2 with its own routes (Sources/DyServe/V2).
+        if V2Route.owns(request.path) {
+            return V2API(context: context, decodeQueue: decodeQueue).handle(request, id: id, started: started, respond: respond)
+        }
         let route: Route
         do {
             route = try Router.match(method: request.method, path: request.path)

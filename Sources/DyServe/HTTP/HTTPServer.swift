@@ -86,7 +86,8 @@ public final class HTTPServer: @unchecked Sendable {
     }
 
     /// Stops the server: unanswered requests get 503 (their contexts are cancelled), every
-    /// suspended connection is resumed, then the daemon is stopped and all connections closed.
+    /// suspended connection is resumed, answers already given are written (up to 5 seconds), then
+    /// the daemon is stopped and all connections closed.
     /// Safe to call more than once and from any thread except from inside `HTTPHandler.handle`,
     /// which runs on the server's polling thread (stopping would wait for that thread).
     public func stop() {
@@ -102,6 +103,7 @@ public final class HTTPServer: @unchecked Sendable {
         lock.unlock()
 
         core.beginStopping()
+        core.waitForAnsweredRequests(timeout: .seconds(5))
         MHD_stop_daemon(running)
         core.removeHangupWatcher()
         target?.deinitialize(count: 1)

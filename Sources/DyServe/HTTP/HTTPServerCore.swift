@@ -257,6 +257,22 @@ final class HTTPServerCore: @unchecked Sendable {
         for state in cancelled { state.context.cancel() }
     }
 
+    /// Waits until every request that has an answer has been written and completed, or until
+    /// `timeout` passes: a response resumed just before `MHD_stop_daemon` would otherwise be lost
+    /// with its connection. Requests still uploading or unanswered are not waited for.
+    func waitForAnsweredRequests(timeout: Duration) {
+        let clock = ContinuousClock()
+        let deadline = clock.now.advanced(by: timeout)
+        while clock.now < deadline {
+            lock.lock()
+            let pending = live.values.contains { $0.responded }
+            lock.unlock()
+            if !pending { return }
+            Thread.sleep(forTimeInterval: 0.002)
+        }
+        logger.warning("stopping with answered requests not yet written", metadata: ["waited": "\(timeout)"])
+    }
+
     // MARK: Helpers
 
     private func tooLargeResponse() -> HTTPResponse {

@@ -1,0 +1,62 @@
+import Foundation
+
+/// Per-model counters in the shape of Triton's statistics extension: counts and cumulative
+/// nanoseconds for successful and failed requests, queueing and compute, plus per-batch-size
+/// compute. Thread-safe; fed by `StatisticsRecordingExecutor` (both APIs) and by the V2 route
+/// for requests it rejects before they reach the executor.
+public final class InferenceStatistics: @unchecked Sendable {
+    /// A count and the nanoseconds summed over it.
+    struct Duration: Sendable, Equatable {
+        var count = 0
+        var ns: UInt64 = 0
+
+        mutating func add(_ nanoseconds: UInt64) {
+            count += 1
+            ns &+= nanoseconds
+        }
+    }
+
+    struct ModelStatistics: Sendable, Equatable {
+        var success = Duration()
+        var fail = Duration()
+        var queue = Duration()
+        var compute = Duration()
+        /// Samples inferred successfully.
+        var inferenceCount = 0
+        /// Successful executions (jobs run).
+        var executionCount = 0
+        /// Milliseconds since 1970 of the last successful inference; 0 before the first.
+        var lastInferenceMs: UInt64 = 0
+        /// Compute per batch size.
+        var computeByBatch: [Int: Duration] = [:]
+    }
+
+    private let lock = NSLock()
+    private var models: [String: ModelStatistics] = [:]
+
+    public init() {}
+
+    func recordSuccess(model: String, batch: Int, queueNs: UInt64, computeNs: UInt64, totalNs: UInt64) {
+        let now = UInt64(max(0, Date().timeIntervalSince1970 * 1000))
+        lock.withLock {
+            var m = models[model] ?? ModelStatistics()
+            m.success.add(totalNs)
+            m.queue.add(queueNs)
+            m.compute.add(computeNs)
+            m.inferenceCount += batch
+            m.executionCount += 1
+            m.lastInferenceMs = now
+            m.computeByBatch[batch, default: Duration()].add(computeNs)
+            models[model] = m
+        }
+    }
+
+    func recordFailure(model: String, totalNs: UInt64) {
+        lock.withLock { models[model, default: ModelStatistics()].fail.add(totalNs) }
+    }
+
+    /// A snapshot of one model's counters (zeros before its first request).
+    func snapshot(model: String) -> ModelStatistics {
+        lock.withLock { models[model] ?? ModelStatistics() }
+    }
+}

@@ -1,0 +1,60 @@
+import Dispatch
+
+/// Dispatches every `/v2` request: matches the route, answers the cheap ones at once, decodes
+/// and runs inference off the server thread, turns thrown `RequestError`s into `{"error"}`, and
+/// counts each response under a fixed route label.
+struct V2API: Sendable {
+    let context: ServiceContext
+    /// Where infer bodies are decoded (the simple API's queue, shared).
+    let decodeQueue: DispatchQueue
+
+    func handle(_ request: HTTPRequest, id: String, started: UInt64, respond: @escaping @Sendable (HTTPResponse) -> Void) {
+        let metrics = context.metrics
+        let route: V2Route
+        do {
+            route = try V2Route.match(method: request.method, path: request.path)
+        } catch {
+            metrics.countHTTP(route: "unmatched", code: error.status)
+            return respond(APIHandler.errorResponse(error, id: id))
+        }
+        let finish: @Sendable (HTTPResponse) -> Void = { response in
+            metrics.countHTTP(route: route.metricName, code: response.status)
+            var response = response
+            if !response.headers.contains(where: { $0.name == "X-Request-Id" }) {
+                response.headers.append(("X-Request-Id", id))
+            }
+            respond(response)
+        }
+        if case .infer(let model, let version) = route {
+            let infer = V2InferRoute(context: context)
+            decodeQueue.async {
+                do throws(RequestError) {
+                    try infer.handle(request, modelName: model, version: version, id: id, started: started, respond: finish)
+                } catch {
+                    finish(APIHandler.errorResponse(error, id: id))
+                }
+            }
+            return
+        }
+        do {
+            finish(try respondNow(route))
+        } catch {
+            finish(APIHandler.errorResponse(error, id: id))
+        }
+    }
+
+    private func respondNow(_ route: V2Route) throws(RequestError) -> HTTPResponse {
+        let metadata = V2MetadataRoutes(registry: context.registry)
+        switch route {
+        case .serverMetadata: return metadata.server()
+        case .live: return metadata.live()
+        case .ready: return try metadata.ready()
+        case .modelMetadata(let m, let v): return try metadata.model(m, version: v)
+        case .modelReady(let m, let v): return try metadata.modelReady(m, version: v)
+        case .statistics(let m, let v):
+            return try V2StatisticsRoute(registry: context.registry, statistics: context.statistics).handle(model: m, version: v)
+        case .infer:
+            throw .internalError("V2 infer is answered asynchronously")
+        }
+    }
+}

@@ -1,0 +1,67 @@
+/// The V2 routes answered at once: health, server metadata, model metadata and readiness.
+/// Health answers with an empty body (the protocol says the status is the answer); not ready
+/// is 503 with `{"error"}` saying why.
+struct V2MetadataRoutes: Sendable {
+    let registry: ModelRegistry
+
+    /// Server name reported by `GET /v2`.
+    static let serverName = "dyserve"
+    /// Version of the server reported by `GET /v2`.
+    static let serverVersion = "0.1.0"
+    /// Protocol extensions this server implements.
+    static let extensions = ["binary_tensor_data", "parameters", "statistics"]
+
+    func live() -> HTTPResponse {
+        HTTPResponse(status: 200)
+    }
+
+    func ready() throws(RequestError) -> HTTPResponse {
+        let (ready, reasons) = registry.readiness()
+        guard ready else { throw .unavailable("not ready: " + reasons.joined(separator: "; ")) }
+        return HTTPResponse(status: 200)
+    }
+
+    func server() -> HTTPResponse {
+        var w = JSONWriter()
+        w.beginObject()
+        w.key("name"); w.string(Self.serverName)
+        w.key("version"); w.string(Self.serverVersion)
+        w.key("extensions")
+        w.beginArray()
+        for e in Self.extensions { w.string(e) }
+        w.endArray()
+        w.endObject()
+        return APIHandler.json(w.bytes)
+    }
+
+    func model(_ name: String, version: String?) throws(RequestError) -> HTTPResponse {
+        let info = try V2ModelLookup.model(name, version: version, in: registry).info
+        var w = JSONWriter()
+        w.beginObject()
+        w.key("name"); w.string(info.name)
+        w.key("versions")
+        w.beginArray(); w.string(info.version); w.endArray()
+        w.key("platform"); w.string("dyserve")
+        w.key("inputs"); writeSpecs(info.inputs, into: &w)
+        w.key("outputs"); writeSpecs(info.outputs, into: &w)
+        w.endObject()
+        return APIHandler.json(w.bytes)
+    }
+
+    func modelReady(_ name: String, version: String?) throws(RequestError) -> HTTPResponse {
+        _ = try V2ModelLookup.model(name, version: version, in: registry)
+        return HTTPResponse(status: 200)
+    }
+
+    private func writeSpecs(_ specs: [ServedTensorSpec], into w: inout JSONWriter) {
+        w.beginArray()
+        for s in specs {
+            w.beginObject()
+            w.key("name"); w.string(s.name)
+            w.key("datatype"); w.string(s.datatype)
+            w.key("shape"); w.ints(s.shape)
+            w.endObject()
+        }
+        w.endArray()
+    }
+}

@@ -1,0 +1,80 @@
+/// The Open Inference Protocol (KServe v2) endpoints, matched segment by segment:
+/// `GET /v2`, `GET /v2/health/{live,ready}`, `GET /v2/models/stats`,
+/// `GET /v2/models/{m}[/versions/{v}]`, `GET .../ready`, `POST .../infer`, `GET .../stats`.
+enum V2Route: Equatable, Sendable {
+    case serverMetadata
+    case live
+    case ready
+    case modelMetadata(model: String, version: String?)
+    case modelReady(model: String, version: String?)
+    case infer(model: String, version: String?)
+    /// nil model: every configured model.
+    case statistics(model: String?, version: String?)
+
+    /// Whether the path belongs to this API (everything under `/v2`).
+    static func owns(_ path: String) -> Bool {
+        path == "/v2" || path.hasPrefix("/v2/")
+    }
+
+    static let endpointList = "GET /v2, GET /v2/health/live, GET /v2/health/ready, GET /v2/models/stats, "
+        + "GET /v2/models/{m}[/versions/{v}], GET /v2/models/{m}[/versions/{v}]/ready, "
+        + "POST /v2/models/{m}[/versions/{v}]/infer, GET /v2/models/{m}[/versions/{v}]/stats"
+
+    /// The route for a `/v2` path, or the 404/405 the client should get.
+    static func match(method: String, path: String) throws(RequestError) -> V2Route {
+        let segments = path.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
+        guard let route = route(segments) else {
+            throw .notFound("no such path \(path); V2 endpoints: \(endpointList)")
+        }
+        // HEAD is GET without a body, as on the simple API.
+        let effective = method == "HEAD" ? "GET" : method
+        guard route.methods.contains(effective) else {
+            throw .methodNotAllowed(method: method, path: path, allowed: route.methods)
+        }
+        return route
+    }
+
+    private static func route(_ s: [String]) -> V2Route? {
+        guard s.first == "v2" else { return nil }
+        switch s.count {
+        case 1: return .serverMetadata
+        case 3 where s[1] == "health" && s[2] == "live": return .live
+        case 3 where s[1] == "health" && s[2] == "ready": return .ready
+        case 3 where s[1] == "models" && s[2] == "stats": return .statistics(model: nil, version: nil)
+        default: break
+        }
+        guard s.count >= 3, s[1] == "models" else { return nil }
+        let model = s[2]
+        var rest = Array(s[3...])
+        var version: String?
+        if rest.count >= 2, rest[0] == "versions" {
+            version = rest[1]
+            rest.removeFirst(2)
+        }
+        switch rest {
+        case []: return .modelMetadata(model: model, version: version)
+        case ["ready"]: return .modelReady(model: model, version: version)
+        case ["infer"]: return .infer(model: model, version: version)
+        case ["stats"]: return .statistics(model: model, version: version)
+        default: return nil
+        }
+    }
+
+    var methods: [String] {
+        if case .infer = self { return ["POST"] }
+        return ["GET"]
+    }
+
+    /// Label for the per-route HTTP metric: a fixed set, never a model name from the path.
+    var metricName: String {
+        switch self {
+        case .serverMetadata: "v2"
+        case .live: "v2_health_live"
+        case .ready: "v2_health_ready"
+        case .modelMetadata: "v2_model_metadata"
+        case .modelReady: "v2_model_ready"
+        case .infer: "v2_infer"
+        case .statistics: "v2_stats"
+        }
+    }
+}
