@@ -18,7 +18,9 @@ let package = Package(
     ],
     targets: [
         // The inference core: tensors, ops, model format, engine, traces. Knows nothing of HTTP.
-        .target(name: "DyNN"),
+        .target(name: "DyNN", dependencies: ["CDNNL"]),
+        // oneDNN (Debian libdnnl-dev, no pkg-config file): the fast backend's convolutions.
+        .systemLibrary(name: "CDNNL", providers: [.apt(["libdnnl-dev"])]),
         // GNU libmicrohttpd (Debian libmicrohttpd-dev).
         .systemLibrary(name: "CMicroHTTPD", pkgConfig: "libmicrohttpd",
                        providers: [.apt(["libmicrohttpd-dev"])]),

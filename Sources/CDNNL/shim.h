@@ -1,0 +1,312 @@
+// oneDNN's C API (Debian libdnnl-dev, oneDNN 2.6), imported into Swift as the module CDNNL, plus the
+// few memory-bound loops of the fast backend that Swift cannot vectorise without a -march flag.
+// Only DyNN's fast backend imports this module; the service never does.
+//
+// Why C here: Swift's SIMD types become AVX2/FMA code only when the whole target is built for such
+// a CPU, and a binary built that way crashes on older CPUs. Clang's `target` attribute compiles just
+// these functions for AVX2 + FMA + F16C; the Swift side calls them only after oneDNN reports that
+// the CPU has AVX2 (every AVX2 CPU has F16C), and otherwise calls the portable versions.
+#ifndef DYSERVE_CDNNL_SHIM_H
+#define DYSERVE_CDNNL_SHIM_H
+
+#include <dnnl.h>
+#include <immintrin.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/// Elements per chunk of the aggregation: a chunk of every expert stays in L1/L2 while each
+/// sample of the batch reads it, so the experts cross the memory bus once per batch, not per sample.
+#define DY_AGGREGATE_CHUNK 2048
+
+/// IEEE half to float, portable (no F16C).
+static inline float dy_half_to_float(uint16_t h) {
+    uint32_t sign = (uint32_t)(h & 0x8000u) << 16;
+    uint32_t exponent = (h >> 10) & 0x1fu;
+    uint32_t mantissa = h & 0x3ffu;
+    uint32_t bits;
+    if (exponent == 0) {
+        if (mantissa == 0) {
+            bits = sign;
+        } else { // subnormal half: normalise
+            int shift = 0;
+            while ((mantissa & 0x400u) == 0) { mantissa <<= 1; shift++; }
+            mantissa &= 0x3ffu;
+            bits = sign | ((uint32_t)(127 - 15 - shift + 1) << 23) | (mantissa << 13);
+        }
+    } else if (exponent == 31) {
+        bits = sign | 0x7f800000u | (mantissa << 13);
+    } else {
+        bits = sign | ((exponent + 127 - 15) << 23) | (mantissa << 13);
+    }
+    float f;
+    __builtin_memcpy(&f, &bits, sizeof f);
+    return f;
+}
+
+/// out[n * stride + i] = sum_k pi[n * experts + k] * bank[k * stride + i] for i < count and every sample
+/// n < samples (`count` <= `stride`: a slice of the bank when the work is split across threads).
+/// Portable version (any x86-64 or other CPU).
+static inline void dy_aggregate_f32_portable(const float *bank, size_t stride, size_t count, int experts,
+                                             const float *pi, int samples, float *out) {
+    for (size_t start = 0; start < count; start += DY_AGGREGATE_CHUNK) {
+        size_t end = start + DY_AGGREGATE_CHUNK < count ? start + DY_AGGREGATE_CHUNK : count;
+        for (int n = 0; n < samples; n++) {
+            const float *p = pi + (size_t)n * experts;
+            float *o = out + (size_t)n * stride;
+            for (size_t i = start; i < end; i++) o[i] = p[0] * bank[i];
+            for (int k = 1; k < experts; k++) {
+                const float *e = bank + (size_t)k * stride;
+                float pk = p[k];
+                for (size_t i = start; i < end; i++) o[i] += pk * e[i];
+            }
+        }
+    }
+}
+
+/// The same with AVX2 + FMA: 32 outputs per step, every expert's 32 values loaded once per step.
+__attribute__((target("avx2,fma")))
+static inline void dy_aggregate_f32_avx2(const float *bank, size_t stride, size_t count, int experts,
+                                         const float *pi, int samples, float *out) {
+    for (size_t start = 0; start < count; start += DY_AGGREGATE_CHUNK) {
+        size_t end = start + DY_AGGREGATE_CHUNK < count ? start + DY_AGGREGATE_CHUNK : count;
+        for (int n = 0; n < samples; n++) {
+            const float *p = pi + (size_t)n * experts;
+            float *o = out + (size_t)n * stride;
+            size_t i = start;
+            for (; i + 8 <= end; i += 8) {
+                __m256 acc = _mm256_mul_ps(_mm256_set1_ps(p[0]), _mm256_loadu_ps(bank + i));
+                for (int k = 1; k < experts; k++) {
+                    acc = _mm256_fmadd_ps(_mm256_set1_ps(p[k]), _mm256_loadu_ps(bank + (size_t)k * stride + i), acc);
+                }
+                _mm256_storeu_ps(o + i, acc);
+            }
+            for (; i < end; i++) {
+                float s = p[0] * bank[i];
+                for (int k = 1; k < experts; k++) s += p[k] * bank[(size_t)k * stride + i];
+                o[i] = s;
+            }
+        }
+    }
+}
+
+/// Aggregation over experts stored as IEEE half; products and sums in fp32. Portable.
+static inline void dy_aggregate_f16_portable(const uint16_t *bank, size_t stride, size_t count, int experts,
+                                             const float *pi, int samples, float *out) {
+    for (size_t start = 0; start < count; start += DY_AGGREGATE_CHUNK) {
+        size_t end = start + DY_AGGREGATE_CHUNK < count ? start + DY_AGGREGATE_CHUNK : count;
+        for (int n = 0; n < samples; n++) {
+            const float *p = pi + (size_t)n * experts;
+            float *o = out + (size_t)n * stride;
+            for (size_t i = start; i < end; i++) {
+                float s = p[0] * dy_half_to_float(bank[i]);
+                for (int k = 1; k < experts; k++) s += p[k] * dy_half_to_float(bank[(size_t)k * stride + i]);
+                o[i] = s;
+            }
+        }
+    }
+}
+
+/// Half-precision experts with F16C conversion in hardware.
+__attribute__((target("avx2,fma,f16c")))
+static inline void dy_aggregate_f16_avx2(const uint16_t *bank, size_t stride, size_t count, int experts,
+                                         const float *pi, int samples, float *out) {
+    for (size_t start = 0; start < count; start += DY_AGGREGATE_CHUNK) {
+        size_t end = start + DY_AGGREGATE_CHUNK < count ? start + DY_AGGREGATE_CHUNK : count;
+        for (int n = 0; n < samples; n++) {
+            const float *p = pi + (size_t)n * experts;
+            float *o = out + (size_t)n * stride;
+            size_t i = start;
+            for (; i + 8 <= end; i += 8) {
+                __m256 acc = _mm256_mul_ps(_mm256_set1_ps(p[0]),
+                                           _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(bank + i))));
+                for (int k = 1; k < experts; k++) {
+                    __m256 e = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(bank + (size_t)k * stride + i)));
+                    acc = _mm256_fmadd_ps(_mm256_set1_ps(p[k]), e, acc);
+                }
+                _mm256_storeu_ps(o + i, acc);
+            }
+            for (; i < end; i++) {
+                float s = p[0] * dy_half_to_float(bank[i]);
+                for (int k = 1; k < experts; k++) s += p[k] * dy_half_to_float(bank[(size_t)k * stride + i]);
+                o[i] = s;
+            }
+        }
+    }
+}
+
+/// y[r] = bias[r] + sum_i w[r * cols + i] * x[i] (bias may be NULL), then max(y, 0) when relu != 0.
+/// The attention MLPs' fully connected layers. Portable.
+static inline void dy_matvec_portable(const float *w, const float *bias, const float *x, int rows, int cols,
+                                      int relu, float *y) {
+    for (int r = 0; r < rows; r++) {
+        const float *row = w + (size_t)r * cols;
+        float s = bias ? bias[r] : 0.0f;
+        for (int i = 0; i < cols; i++) s += row[i] * x[i];
+        y[r] = relu && s < 0 ? 0.0f : s;
+    }
+}
+
+__attribute__((target("avx2,fma")))
+static inline void dy_matvec_avx2(const float *w, const float *bias, const float *x, int rows, int cols,
+                                  int relu, float *y) {
+    for (int r = 0; r < rows; r++) {
+        const float *row = w + (size_t)r * cols;
+        __m256 acc = _mm256_setzero_ps();
+        int i = 0;
+        for (; i + 8 <= cols; i += 8) acc = _mm256_fmadd_ps(_mm256_loadu_ps(row + i), _mm256_loadu_ps(x + i), acc);
+        __m128 half = _mm_add_ps(_mm256_castps256_ps128(acc), _mm256_extractf128_ps(acc, 1));
+        half = _mm_add_ps(half, _mm_movehl_ps(half, half));
+        half = _mm_add_ss(half, _mm_shuffle_ps(half, half, 1));
+        float s = _mm_cvtss_f32(half) + (bias ? bias[r] : 0.0f);
+        for (; i < cols; i++) s += row[i] * x[i];
+        y[r] = relu && s < 0 ? 0.0f : s;
+    }
+}
+
+/// sums[c] = sum over pixels of x[p * stride + c] for c < channels: one NHWC sample of `pixels` pixels
+/// (`stride` = its channel count; `channels` < `stride` sums a slice of the channels).
+static inline void dy_channel_sums_nhwc(const float *x, int pixels, int stride, int channels, float *sums) {
+    for (int c = 0; c < channels; c++) sums[c] = 0.0f;
+    for (int p = 0; p < pixels; p++) {
+        const float *row = x + (size_t)p * stride;
+        for (int c = 0; c < channels; c++) sums[c] += row[c];
+    }
+}
+
+/// The same with 32 channels held in registers across all pixels (each channel still summed in pixel
+/// order, so the result is bit-identical to the portable loop and to the reference GAP).
+__attribute__((target("avx2")))
+static inline void dy_channel_sums_nhwc_avx2(const float *x, int pixels, int stride, int channels, float *sums) {
+    int c = 0;
+    for (; c + 32 <= channels; c += 32) {
+        __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps(), a2 = _mm256_setzero_ps(), a3 = _mm256_setzero_ps();
+        const float *column = x + c;
+        for (int p = 0; p < pixels; p++, column += stride) {
+            a0 = _mm256_add_ps(a0, _mm256_loadu_ps(column));
+            a1 = _mm256_add_ps(a1, _mm256_loadu_ps(column + 8));
+            a2 = _mm256_add_ps(a2, _mm256_loadu_ps(column + 16));
+            a3 = _mm256_add_ps(a3, _mm256_loadu_ps(column + 24));
+        }
+        _mm256_storeu_ps(sums + c, a0);
+        _mm256_storeu_ps(sums + c + 8, a1);
+        _mm256_storeu_ps(sums + c + 16, a2);
+        _mm256_storeu_ps(sums + c + 24, a3);
+    }
+    for (; c + 8 <= channels; c += 8) {
+        __m256 a = _mm256_setzero_ps();
+        const float *column = x + c;
+        for (int p = 0; p < pixels; p++, column += stride) a = _mm256_add_ps(a, _mm256_loadu_ps(column));
+        _mm256_storeu_ps(sums + c, a);
+    }
+    for (; c < channels; c++) {
+        float s = 0.0f;
+        for (int p = 0; p < pixels; p++) s += x[(size_t)p * stride + c];
+        sums[c] = s;
+    }
+}
+
+/// One aggregation split across OpenMP's threads (the pool oneDNN already uses, so no second set of
+/// threads competes with it). libgomp's entry points are looked up at run time by the Swift side
+/// (it is a dependency of libdnnl, not linked directly) and passed in.
+typedef struct {
+    const void *bank;
+    size_t stride;
+    int experts;
+    const float *pi;
+    int samples;
+    float *out;
+    int half;
+    int avx2;
+    int (*thread_number)(void);
+    int (*thread_count)(void);
+} dy_aggregation_job;
+
+static void dy_aggregation_job_run(void *argument) {
+    const dy_aggregation_job *job = (const dy_aggregation_job *)argument;
+    size_t threads = (size_t)job->thread_count();
+    size_t me = (size_t)job->thread_number();
+    // Slices of whole 64-element (256-byte) blocks, so every slice starts cache-line and vector aligned.
+    size_t blocks = (job->stride + 63) / 64;
+    size_t start = (blocks * me / threads) * 64;
+    size_t end = (blocks * (me + 1) / threads) * 64;
+    if (end > job->stride) end = job->stride;
+    if (start >= end) return;
+    size_t count = end - start;
+    if (job->half) {
+        const uint16_t *bank = (const uint16_t *)job->bank + start;
+        if (job->avx2) dy_aggregate_f16_avx2(bank, job->stride, count, job->experts, job->pi, job->samples, job->out + start);
+        else dy_aggregate_f16_portable(bank, job->stride, count, job->experts, job->pi, job->samples, job->out + start);
+    } else {
+        const float *bank = (const float *)job->bank + start;
+        if (job->avx2) dy_aggregate_f32_avx2(bank, job->stride, count, job->experts, job->pi, job->samples, job->out + start);
+        else dy_aggregate_f32_portable(bank, job->stride, count, job->experts, job->pi, job->samples, job->out + start);
+    }
+}
+
+/// Runs `job` on `threads` OpenMP threads through libgomp's `GOMP_parallel` (what `#pragma omp parallel`
+/// compiles to), or on the calling thread when `parallel` is NULL.
+static inline void dy_aggregate_parallel(dy_aggregation_job *job, unsigned threads,
+                                         void (*parallel)(void (*)(void *), void *, unsigned, unsigned)) {
+    if (parallel) { // threads 0: OpenMP's default count
+        parallel(dy_aggregation_job_run, job, threads, 0);
+    } else {
+        const size_t count = job->stride;
+        if (job->half) {
+            const uint16_t *bank = (const uint16_t *)job->bank;
+            if (job->avx2) dy_aggregate_f16_avx2(bank, job->stride, count, job->experts, job->pi, job->samples, job->out);
+            else dy_aggregate_f16_portable(bank, job->stride, count, job->experts, job->pi, job->samples, job->out);
+        } else {
+            const float *bank = (const float *)job->bank;
+            if (job->avx2) dy_aggregate_f32_avx2(bank, job->stride, count, job->experts, job->pi, job->samples, job->out);
+            else dy_aggregate_f32_portable(bank, job->stride, count, job->experts, job->pi, job->samples, job->out);
+        }
+    }
+}
+
+/// A dynamic convolution's attention front end split across OpenMP's threads: channel means of one
+/// NHWC sample (each thread a slice of channels, each channel still summed in pixel order), a barrier,
+/// then FC1 + ReLU (each thread a slice of rows).
+typedef struct {
+    const float *x;
+    int pixels;
+    int channels;
+    float *means;
+    const float *fc1;
+    const float *fc1_bias;
+    int hidden;
+    float *h;
+    int avx2;
+    int (*thread_number)(void);
+    int (*thread_count)(void);
+    void (*barrier)(void);
+} dy_attention_job;
+
+static void dy_attention_job_run(void *argument) {
+    const dy_attention_job *job = (const dy_attention_job *)argument;
+    int threads = job->thread_count(), me = job->thread_number();
+    int blocks = (job->channels + 31) / 32;
+    int c0 = blocks * me / threads * 32, c1 = blocks * (me + 1) / threads * 32;
+    if (c1 > job->channels) c1 = job->channels;
+    if (c0 < c1) {
+        if (job->avx2) dy_channel_sums_nhwc_avx2(job->x + c0, job->pixels, job->channels, c1 - c0, job->means + c0);
+        else dy_channel_sums_nhwc(job->x + c0, job->pixels, job->channels, c1 - c0, job->means + c0);
+        float scale = (float)job->pixels;
+        for (int c = c0; c < c1; c++) job->means[c] /= scale;
+    }
+    job->barrier();
+    int r0 = job->hidden * me / threads, r1 = job->hidden * (me + 1) / threads;
+    if (r0 < r1) {
+        const float *w = job->fc1 + (size_t)r0 * job->channels;
+        const float *b = job->fc1_bias ? job->fc1_bias + r0 : 0;
+        if (job->avx2) dy_matvec_avx2(w, b, job->means, r1 - r0, job->channels, 1, job->h + r0);
+        else dy_matvec_portable(w, b, job->means, r1 - r0, job->channels, 1, job->h + r0);
+    }
+}
+
+/// Runs the attention job on `threads` OpenMP threads (0: OpenMP's default) through `GOMP_parallel`.
+static inline void dy_attention_parallel(dy_attention_job *job, unsigned threads,
+                                         void (*parallel)(void (*)(void *), void *, unsigned, unsigned)) {
+    parallel(dy_attention_job_run, job, threads, 0);
+}
+
+#endif

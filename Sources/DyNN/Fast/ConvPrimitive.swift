@@ -1,0 +1,168 @@
+import CDNNL
+
+/// The sizes of one convolution primitive: NHWC activations, `batch` samples.
+struct ConvShape: Equatable {
+    var batch: Int
+    var inChannels: Int
+    var height: Int
+    var width: Int
+    var outChannels: Int
+    var outHeight: Int
+    var outWidth: Int
+    var geometry: ConvGeometry
+
+    /// From a node's per-sample input and output shapes `[1, C, H, W]`.
+    init(batch: Int, input: [Int], output: [Int], geometry: ConvGeometry) {
+        self.batch = batch
+        inChannels = input[1]
+        height = input[2]
+        width = input[3]
+        outChannels = output[1]
+        outHeight = output[2]
+        outWidth = output[3]
+        self.geometry = geometry
+    }
+
+    var inputSampleCount: Int { inChannels * height * width }
+    var outputSampleCount: Int { outChannels * outHeight * outWidth }
+
+    /// oneDNN's weight dims: `[g, out/g, in/g, kh, kw]` when grouped, else `[out, in, kh, kw]`.
+    var weightDims: [Int] {
+        let g = geometry.groups
+        let (kh, kw) = (geometry.kernelH, geometry.kernelW)
+        return g > 1 ? [g, outChannels / g, inChannels / g, kh, kw] : [outChannels, inChannels, kh, kw]
+    }
+
+    /// The tag of the reference ops' weight layout (`[out, in/g, kh, kw]` row-major) under `weightDims`.
+    var plainWeightTag: dnnl_format_tag_t { geometry.groups > 1 ? dnnl_goihw : dnnl_oihw }
+}
+
+/// A oneDNN forward-inference convolution created once for one shape: NHWC source and destination,
+/// weights in whatever layout the implementation prefers (`format_tag_any`, queried back as
+/// `weightsDesc`), optional bias, an optional fused element-wise post-op, and a user-managed
+/// scratchpad so the caller owns every byte the primitive touches.
+final class ConvPrimitive: @unchecked Sendable {
+    let shape: ConvShape
+    let weightsDesc: dnnl_memory_desc_t
+    /// Bytes of the weights in `weightsDesc`, padding included.
+    let weightsBytes: Int
+    let scratchpadBytes: Int
+    let hasBias: Bool
+    /// oneDNN's name of the implementation it chose (`brg:avx2`, `jit_dw:avx2`, ...), for diagnostics.
+    let implementation: String
+
+    private let descriptor: dnnl_primitive_desc_t
+    private let primitive: dnnl_primitive_t
+    private let source: dnnl_memory_t
+    private let destination: dnnl_memory_t
+    private let weights: dnnl_memory_t
+    private let bias: dnnl_memory_t?
+    private let scratchpad: dnnl_memory_t
+    private var arguments: [dnnl_exec_arg_t]
+
+    init(context: DNNLContext, shape: ConvShape, hasBias: Bool, postOp: ActivationKind?, node: String) throws(FastEngineError) {
+        self.shape = shape
+        self.hasBias = hasBias
+        let g = shape.geometry
+        var sourceDesc = try DNNLContext.plainDesc([shape.batch, shape.inChannels, shape.height, shape.width], dnnl_nhwc)
+        var destinationDesc = try DNNLContext.plainDesc([shape.batch, shape.outChannels, shape.outHeight, shape.outWidth], dnnl_nhwc)
+        var anyWeights = try DNNLContext.plainDesc(shape.weightDims, dnnl_format_tag_any)
+        var biasDesc = try DNNLContext.plainDesc([shape.outChannels], dnnl_a)
+        var convolution = dnnl_convolution_desc_t()
+        let strides = [Int64(g.strideH), Int64(g.strideW)]
+        let dilates = [Int64(g.dilationH - 1), Int64(g.dilationW - 1)]
+        let padLow = [Int64(g.padTop), Int64(g.padLeft)]
+        let padHigh = [Int64(g.padBottom), Int64(g.padRight)]
+        let status: dnnl_status_t = hasBias
+            ? dnnl_dilated_convolution_forward_desc_init(&convolution, dnnl_forward_inference, dnnl_convolution_direct,
+                                                         &sourceDesc, &anyWeights, &biasDesc, &destinationDesc,
+                                                         strides, dilates, padLow, padHigh)
+            : dnnl_dilated_convolution_forward_desc_init(&convolution, dnnl_forward_inference, dnnl_convolution_direct,
+                                                         &sourceDesc, &anyWeights, nil, &destinationDesc,
+                                                         strides, dilates, padLow, padHigh)
+        try dnnlCheck(status, "dnnl_dilated_convolution_forward_desc_init", node: node)
+
+        var attributes: dnnl_primitive_attr_t?
+        try dnnlCheck(dnnl_primitive_attr_create(&attributes), "dnnl_primitive_attr_create", node: node)
+        defer { dnnl_primitive_attr_destroy(attributes) }
+        try dnnlCheck(dnnl_primitive_attr_set_scratchpad_mode(attributes, dnnl_scratchpad_mode_user),
+                      "dnnl_primitive_attr_set_scratchpad_mode", node: node)
+        if let postOp {
+            var postOps: dnnl_post_ops_t?
+            try dnnlCheck(dnnl_post_ops_create(&postOps), "dnnl_post_ops_create", node: node)
+            defer { dnnl_post_ops_destroy(postOps) }
+            let (algorithm, alpha, beta) = Self.eltwise(postOp)
+            try dnnlCheck(dnnl_post_ops_append_eltwise(postOps, 1, algorithm, alpha, beta), "dnnl_post_ops_append_eltwise", node: node)
+            try dnnlCheck(dnnl_primitive_attr_set_post_ops(attributes, postOps), "dnnl_primitive_attr_set_post_ops", node: node)
+        }
+
+        var descriptor: dnnl_primitive_desc_t?
+        try dnnlCheck(withUnsafePointer(to: &convolution) { dnnl_primitive_desc_create(&descriptor, $0, attributes, context.engine, nil) },
+                      "dnnl_primitive_desc_create (convolution)", node: node)
+        guard let descriptor else { throw .dnnl(call: "dnnl_primitive_desc_create", status: 0, node: node) }
+        self.descriptor = descriptor
+
+        weightsDesc = dnnl_primitive_desc_query_md(descriptor, dnnl_query_weights_md, 0).pointee
+        weightsBytes = dnnl_memory_desc_get_size([weightsDesc])
+        var scratchDesc = dnnl_primitive_desc_query_md(descriptor, dnnl_query_scratchpad_md, 0).pointee
+        scratchpadBytes = dnnl_memory_desc_get_size(&scratchDesc)
+        var info: UnsafePointer<CChar>?
+        dnnl_primitive_desc_query(descriptor, dnnl_query_impl_info_str, 0, &info)
+        implementation = info.map { String(cString: $0) } ?? "?"
+
+        var primitive: dnnl_primitive_t?
+        try dnnlCheck(dnnl_primitive_create(&primitive, descriptor), "dnnl_primitive_create (convolution)", node: node)
+        self.primitive = primitive!
+
+        // Memory objects without data: `execute` points them at the caller's buffers on every call.
+        func memory(_ desc: inout dnnl_memory_desc_t) throws(FastEngineError) -> dnnl_memory_t {
+            var memory: dnnl_memory_t?
+            try dnnlCheck(dnnl_memory_create(&memory, &desc, context.engine, nil), "dnnl_memory_create", node: node)
+            return memory!
+        }
+        var weightsDescCopy = weightsDesc
+        source = try memory(&sourceDesc)
+        destination = try memory(&destinationDesc)
+        weights = try memory(&weightsDescCopy)
+        scratchpad = try memory(&scratchDesc)
+        bias = hasBias ? try memory(&biasDesc) : nil
+        arguments = [dnnl_exec_arg_t(arg: DNNL_ARG_SRC, memory: source),
+                     dnnl_exec_arg_t(arg: DNNL_ARG_WEIGHTS, memory: weights),
+                     dnnl_exec_arg_t(arg: DNNL_ARG_DST, memory: destination),
+                     dnnl_exec_arg_t(arg: DNNL_ARG_SCRATCHPAD, memory: scratchpad)]
+        if let bias { arguments.append(dnnl_exec_arg_t(arg: DNNL_ARG_BIAS, memory: bias)) }
+    }
+
+    deinit {
+        for memory in [source, destination, weights, scratchpad] { dnnl_memory_destroy(memory) }
+        if let bias { dnnl_memory_destroy(bias) }
+        dnnl_primitive_destroy(primitive)
+        dnnl_primitive_desc_destroy(descriptor)
+    }
+
+    /// The oneDNN element-wise algorithm computing exactly `ActivationKind`'s formula.
+    static func eltwise(_ kind: ActivationKind) -> (dnnl_alg_kind_t, Float, Float) {
+        switch kind {
+        case .relu: (dnnl_eltwise_relu, 0, 0)
+        case .relu6: (dnnl_eltwise_clip, 0, 6) // min(max(x, 0), 6)
+        case .hardSwish: (dnnl_eltwise_hardswish, 0, 0)
+        case .sigmoid: (dnnl_eltwise_logistic, 0, 0)
+        }
+    }
+
+    /// Runs the convolution on the given buffers (all sized for `shape`); synchronous.
+    func execute(stream: dnnl_stream_t, source: UnsafeMutableRawPointer, weights: UnsafeMutableRawPointer,
+                 bias: UnsafeMutableRawPointer?, destination: UnsafeMutableRawPointer,
+                 scratchpad: UnsafeMutableRawPointer) {
+        dnnl_memory_set_data_handle(self.source, source)
+        dnnl_memory_set_data_handle(self.weights, weights)
+        dnnl_memory_set_data_handle(self.destination, destination)
+        dnnl_memory_set_data_handle(self.scratchpad, scratchpad)
+        if let memory = self.bias, let bias { dnnl_memory_set_data_handle(memory, bias) }
+        let count = Int32(arguments.count)
+        arguments.withUnsafeBufferPointer { args in
+            _ = dnnl_primitive_execute(primitive, stream, count, args.baseAddress)
+        }
+        _ = dnnl_stream_wait(stream)
+    }
+}

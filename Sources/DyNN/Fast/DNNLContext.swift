@@ -1,0 +1,120 @@
+import CDNNL
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Throws `FastEngineError.dnnl` unless `status` is success.
+@inline(__always)
+func dnnlCheck(_ status: dnnl_status_t, _ call: String, node: String? = nil) throws(FastEngineError) {
+    guard status == dnnl_success else { throw .dnnl(call: call, status: status.rawValue, node: node) }
+}
+
+/// One oneDNN CPU engine and stream, owned by a `FastEngine`. Executions go through the engine's lock,
+/// so the stream is never used from two threads at once.
+final class DNNLContext: @unchecked Sendable {
+    let engine: dnnl_engine_t
+    let stream: dnnl_stream_t
+    /// AVX2 (with FMA and F16C) or better: the C kernels of the CDNNL shim may use their AVX2 versions.
+    let hasAVX2: Bool
+
+    init() throws(FastEngineError) {
+        var engine: dnnl_engine_t?
+        try dnnlCheck(dnnl_engine_create(&engine, dnnl_cpu, 0), "dnnl_engine_create")
+        guard let engine else { throw .dnnl(call: "dnnl_engine_create", status: 0, node: nil) }
+        var stream: dnnl_stream_t?
+        let status = dnnl_stream_create(&stream, engine, dnnl_stream_default_flags.rawValue)
+        guard status == dnnl_success, let stream else {
+            dnnl_engine_destroy(engine)
+            throw .dnnl(call: "dnnl_stream_create", status: status.rawValue, node: nil)
+        }
+        self.engine = engine
+        self.stream = stream
+        // Ordered ISA values: every AVX2 level and above (avx2, avx2_vnni, avx512_*, amx) compares greater.
+        hasAVX2 = dnnl_get_effective_cpu_isa().rawValue >= dnnl_cpu_isa_avx2.rawValue
+    }
+
+    deinit {
+        dnnl_stream_destroy(stream)
+        dnnl_engine_destroy(engine)
+    }
+
+    /// Copies `source` (described by `sourceDesc`) into `target` laid out as `targetDesc`, once, at load time.
+    func reorder(_ sourceDesc: dnnl_memory_desc_t, _ source: UnsafeRawPointer,
+                 into targetDesc: dnnl_memory_desc_t, _ target: UnsafeMutableRawPointer,
+                 node: String) throws(FastEngineError) {
+        var sourceDesc = sourceDesc, targetDesc = targetDesc
+        var pd: dnnl_primitive_desc_t?
+        try dnnlCheck(dnnl_reorder_primitive_desc_create(&pd, &sourceDesc, engine, &targetDesc, engine, nil),
+                      "dnnl_reorder_primitive_desc_create", node: node)
+        defer { dnnl_primitive_desc_destroy(pd) }
+        var primitive: dnnl_primitive_t?
+        try dnnlCheck(dnnl_primitive_create(&primitive, pd), "dnnl_primitive_create (reorder)", node: node)
+        defer { dnnl_primitive_destroy(primitive) }
+        var sourceMemory: dnnl_memory_t?, targetMemory: dnnl_memory_t?
+        try dnnlCheck(dnnl_memory_create(&sourceMemory, &sourceDesc, engine, UnsafeMutableRawPointer(mutating: source)),
+                      "dnnl_memory_create", node: node)
+        defer { dnnl_memory_destroy(sourceMemory) }
+        try dnnlCheck(dnnl_memory_create(&targetMemory, &targetDesc, engine, target), "dnnl_memory_create", node: node)
+        defer { dnnl_memory_destroy(targetMemory) }
+        var arguments = [dnnl_exec_arg_t(arg: DNNL_ARG_FROM, memory: sourceMemory),
+                         dnnl_exec_arg_t(arg: DNNL_ARG_TO, memory: targetMemory)]
+        try dnnlCheck(dnnl_primitive_execute(primitive, stream, 2, &arguments), "dnnl_primitive_execute (reorder)", node: node)
+        try dnnlCheck(dnnl_stream_wait(stream), "dnnl_stream_wait", node: node)
+    }
+
+    /// A plain (row-major) f32 memory descriptor with the given dims and tag.
+    static func plainDesc(_ dims: [Int], _ tag: dnnl_format_tag_t) throws(FastEngineError) -> dnnl_memory_desc_t {
+        var desc = dnnl_memory_desc_t()
+        let dims64 = dims.map { Int64($0) }
+        try dnnlCheck(dnnl_memory_desc_init_by_tag(&desc, Int32(dims.count), dims64, dnnl_f32, tag),
+                      "dnnl_memory_desc_init_by_tag")
+        return desc
+    }
+}
+
+/// OpenMP's thread count for oneDNN. OpenMP reads `OMP_NUM_THREADS` when it starts (libgomp: when the
+/// library loads), and `omp_set_num_threads` only affects the calling thread's later parallel regions,
+/// so `FastEngine` sets the variable once and calls the function on the thread of every execution.
+/// libgomp is a dependency of libdnnl, so the symbol is looked up at run time instead of linked.
+enum OpenMPThreads {
+    private typealias SetThreads = @convention(c) (Int32) -> Void
+
+    private static let setter: SetThreads? = {
+        guard let symbol = dlsym(nil, "omp_set_num_threads") else { return nil }
+        return unsafeBitCast(symbol, to: SetThreads.self)
+    }()
+
+    typealias Parallel = @convention(c) ((@convention(c) (UnsafeMutableRawPointer?) -> Void)?, UnsafeMutableRawPointer?, UInt32, UInt32) -> Void
+    typealias IntQuery = @convention(c) () -> Int32
+
+    /// libgomp's `GOMP_parallel` (what `#pragma omp parallel` compiles to), to run the aggregation on
+    /// the same thread pool as oneDNN; nil if the OpenMP runtime is not libgomp.
+    static let parallel: Parallel? = {
+        guard let symbol = dlsym(nil, "GOMP_parallel") else { return nil }
+        return unsafeBitCast(symbol, to: Parallel.self)
+    }()
+    static let threadNumber: IntQuery? = {
+        guard let symbol = dlsym(nil, "omp_get_thread_num") else { return nil }
+        return unsafeBitCast(symbol, to: IntQuery.self)
+    }()
+    static let threadCount: IntQuery? = {
+        guard let symbol = dlsym(nil, "omp_get_num_threads") else { return nil }
+        return unsafeBitCast(symbol, to: IntQuery.self)
+    }()
+
+    typealias Barrier = @convention(c) () -> Void
+    static let barrier: Barrier? = {
+        guard let symbol = dlsym(nil, "GOMP_barrier") else { return nil }
+        return unsafeBitCast(symbol, to: Barrier.self)
+    }()
+
+    /// Process-wide default for threads OpenMP has not started yet.
+    static func setEnvironment(_ threads: Int) {
+        setenv("OMP_NUM_THREADS", String(threads), 1)
+    }
+
+    /// The calling thread's next parallel regions use `threads` threads.
+    static func apply(_ threads: Int) {
+        setter?(Int32(threads))
+    }
+}

@@ -1,0 +1,91 @@
+import CDNNL
+
+/// A dynamic convolution on the fast path: one batch-1 primitive created at load time (every sample
+/// has its own kernel, so a batch runs it once per sample), the experts reordered into its weight
+/// layout, expert biases and the attention MLP copied into contiguous buffers.
+final class DynamicConvLayer: @unchecked Sendable {
+    let op: DynamicConv2d
+    let node: String
+    let postOp: ActivationKind?
+    let inputShape: [Int]
+    let outputShape: [Int]
+    let primitive: ConvPrimitive
+    let bank: ExpertBank
+    /// `[K, out]`, nil when the layer has no bias.
+    let expertBias: AlignedBuffer?
+    let fc1: AlignedBuffer, fc1Bias: AlignedBuffer?, fc2: AlignedBuffer, fc2Bias: AlignedBuffer?
+    let hidden: Int
+
+    init(op: DynamicConv2d, node: String, postOp: ActivationKind?, inputShape: [Int], outputShape: [Int],
+         context: DNNLContext, precision: ExpertPrecision) throws(FastEngineError) {
+        self.op = op
+        self.node = node
+        self.postOp = postOp
+        self.inputShape = [1] + inputShape.dropFirst()
+        self.outputShape = [1] + outputShape.dropFirst()
+        let shape = ConvShape(batch: 1, input: self.inputShape, output: self.outputShape, geometry: op.geometry)
+        primitive = try ConvPrimitive(context: context, shape: shape, hasBias: op.expertBias != nil, postOp: postOp, node: node)
+        bank = try ExpertBank(context: context, op: op, primitive: primitive, precision: precision, node: node)
+        expertBias = op.expertBias.map(Self.copy)
+        fc1 = Self.copy(op.attention.fc1Weight)
+        fc1Bias = op.attention.fc1Bias.map(Self.copy)
+        fc2 = Self.copy(op.attention.fc2Weight)
+        fc2Bias = op.attention.fc2Bias.map(Self.copy)
+        hidden = op.attention.hiddenCount
+    }
+
+    private static func copy(_ tensor: Tensor) -> AlignedBuffer {
+        let buffer = AlignedBuffer(floats: tensor.count)
+        for i in 0..<tensor.count { buffer.floats[i] = tensor.data[i] }
+        return buffer
+    }
+
+    var experts: Int { op.expertCount }
+    var inChannels: Int { inputShape[1] }
+    var outChannels: Int { outputShape[1] }
+
+    /// Inputs from this many elements up pool and run FC1 across OpenMP's threads.
+    static let parallelThreshold = 16_384
+
+    /// Attention logits `z[K]` of one NHWC sample: pooled channel means into `pooled`, then
+    /// `FC2(ReLU(FC1(pooled)))`. Large inputs split the pooling and FC1 across OpenMP's threads.
+    func logits(sample: UnsafePointer<Float>, pixels: Int, pooled: UnsafeMutablePointer<Float>,
+                hiddenScratch: UnsafeMutablePointer<Float>, into z: UnsafeMutablePointer<Float>, avx2: Bool, threads: Int) {
+        if threads != 1, pixels * inChannels >= Self.parallelThreshold, let parallel = OpenMPThreads.parallel,
+           let number = OpenMPThreads.threadNumber, let count = OpenMPThreads.threadCount, let barrier = OpenMPThreads.barrier {
+            var job = dy_attention_job(x: sample, pixels: Int32(pixels), channels: Int32(inChannels), means: pooled,
+                                       fc1: fc1.floats, fc1_bias: fc1Bias?.floats, hidden: Int32(hidden), h: hiddenScratch,
+                                       avx2: avx2 ? 1 : 0, thread_number: number, thread_count: count, barrier: barrier)
+            dy_attention_parallel(&job, UInt32(threads), parallel)
+        } else {
+            NHWCKernels.channelMeans(sample, pixels: pixels, channels: inChannels, into: pooled, avx2: avx2)
+            let matvec = avx2 ? dy_matvec_avx2 : dy_matvec_portable
+            matvec(fc1.floats, fc1Bias?.floats, pooled, Int32(hidden), Int32(inChannels), 1, hiddenScratch)
+        }
+        let matvec = avx2 ? dy_matvec_avx2 : dy_matvec_portable
+        matvec(fc2.floats, fc2Bias?.floats, hiddenScratch, Int32(experts), Int32(hidden), 0, z)
+    }
+
+    /// Attention logits `z[K]` of one sample from its pooled channel means: `FC2(ReLU(FC1(pooled)))`.
+    func logits(pooled: UnsafePointer<Float>, hiddenScratch: UnsafeMutablePointer<Float>,
+                into z: UnsafeMutablePointer<Float>, avx2: Bool) {
+        let matvec = avx2 ? dy_matvec_avx2 : dy_matvec_portable
+        matvec(fc1.floats, fc1Bias?.floats, pooled, Int32(hidden), Int32(inChannels), 1, hiddenScratch)
+        matvec(fc2.floats, fc2Bias?.floats, hiddenScratch, Int32(experts), Int32(hidden), 0, z)
+    }
+
+    /// `bias[n][o] = sum_k pi[n][k] b_k[o]` for every sample.
+    func aggregateBias(pi: UnsafePointer<Float>, samples: Int, into bias: UnsafeMutablePointer<Float>) {
+        guard let expertBias else { return }
+        let (k, out) = (experts, outChannels)
+        for n in 0..<samples {
+            let target = bias + n * out
+            let p = pi + n * k
+            for o in 0..<out { target[o] = p[0] * expertBias.floats[o] }
+            for e in 1..<max(k, 1) {
+                let source = expertBias.floats + e * out
+                for o in 0..<out { target[o] += p[e] * source[o] }
+            }
+        }
+    }
+}

@@ -1,0 +1,58 @@
+import CDNNL
+
+/// The K expert kernels of one dynamic convolution, each reordered once at load time into the weight
+/// layout its convolution primitive asked for (a permutation of the plain layout plus zero padding),
+/// stored back to back. Aggregating them element by element in that layout is exact, and the padding
+/// stays zero because every expert's padding is zero.
+final class ExpertBank: @unchecked Sendable {
+    let experts: Int
+    /// Floats per expert in the primitive's layout, padding included: the size of one aggregated kernel.
+    let count: Int
+    let precision: ExpertPrecision
+    private let storage: AlignedBuffer
+
+    init(context: DNNLContext, op: DynamicConv2d, primitive: ConvPrimitive, precision: ExpertPrecision,
+         node: String) throws(FastEngineError) {
+        experts = op.expertCount
+        count = primitive.weightsBytes / MemoryLayout<Float>.stride
+        self.precision = precision
+        let plainCount = op.experts.count / experts
+        let plainDesc = try DNNLContext.plainDesc(primitive.shape.weightDims, primitive.shape.plainWeightTag)
+        let element = precision == .fp32 ? MemoryLayout<Float>.stride : MemoryLayout<UInt16>.stride
+        storage = AlignedBuffer(byteCount: experts * count * element)
+        let staging = precision == .fp32 ? nil : AlignedBuffer(floats: count)
+        for k in 0..<experts {
+            let target = staging?.raw ?? UnsafeMutableRawPointer(storage.floats + k * count)
+            try op.experts.data.withUnsafeBufferPointer { (plain) throws(FastEngineError) in
+                try context.reorder(plainDesc, UnsafeRawPointer(plain.baseAddress! + k * plainCount),
+                                    into: primitive.weightsDesc, target, node: node)
+            }
+            if let staging {
+                let halves = storage.raw.assumingMemoryBound(to: UInt16.self) + k * count
+                for i in 0..<count { halves[i] = HalfPrecision.halfFromFloat(staging.floats[i]) }
+            }
+        }
+    }
+
+    /// The fp32 bank as raw memory, for the oneDNN matmul aggregation.
+    var raw: UnsafeMutableRawPointer { storage.raw }
+
+    /// Bytes the aggregation reads per request.
+    var byteCount: Int { storage.byteCount }
+
+    /// `out[n * count + i] = sum_k pi[n * experts + k] * expert_k[i]` for every sample n: one pass over
+    /// the experts for the whole batch.
+    /// Banks from this many elements up are split across OpenMP's threads (`threads`, 0 = OpenMP's
+    /// default); below it the parallel region would cost more than it saves.
+    func aggregate(pi: UnsafePointer<Float>, samples: Int, into out: UnsafeMutablePointer<Float>, avx2: Bool, threads: Int) {
+        var job = dy_aggregation_job(bank: storage.raw, stride: count, experts: Int32(experts), pi: pi,
+                                     samples: Int32(samples), out: out, half: precision == .fp16 ? 1 : 0,
+                                     avx2: avx2 ? 1 : 0, thread_number: OpenMPThreads.threadNumber,
+                                     thread_count: OpenMPThreads.threadCount)
+        let parallel = count >= Self.parallelThreshold && threads != 1
+            && OpenMPThreads.threadNumber != nil && OpenMPThreads.threadCount != nil ? OpenMPThreads.parallel : nil
+        dy_aggregate_parallel(&job, parallel == nil ? 1 : UInt32(threads), parallel)
+    }
+
+    static let parallelThreshold = 65_536
+}

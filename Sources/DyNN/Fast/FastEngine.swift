@@ -1,0 +1,173 @@
+import CDNNL
+import Foundation
+
+/// The fast CPU backend: oneDNN convolutions on NHWC activations, dynamic convolutions aggregated in
+/// the primitive's own weight layout, element-wise ops fused or run as single passes over planned
+/// buffers. Computes what `Model.run` computes, within FP32 tolerance (the reference stays the oracle);
+/// nodes it does not cover run their reference op.
+///
+/// Concurrency: `run` may be called from any number of threads; executions are serialised by a lock
+/// inside the engine (one set of planned buffers per batch size). Parallelism comes from oneDNN's
+/// intra-op threads; a scheduler in front of the engine decides batching.
+///
+/// Threads: `FastEngineOptions.threads > 0` sets `OMP_NUM_THREADS` for the process when the engine
+/// is built and applies the count on the executing thread before every pass. OpenMP has one pool per
+/// process, so engines built with different counts share it: the setting is process-wide in effect.
+///
+/// OpenMP waiting: libgomp's default (`OMP_WAIT_POLICY` unset = spin, then sleep) is fastest on idle
+/// cores but collapses when other processes share them (measured 50-800 ms instead of 6-9 ms per
+/// dy-mobilenetv2 pass on the loaded 2-core build machine; `OMP_WAIT_POLICY=passive` kept it at
+/// 20-40 ms there). libgomp reads the variable when it loads, before any Swift code runs, so it has
+/// to be set in the environment of the process (service scripts, container image), not from here.
+public final class FastEngine: InferenceEngine, @unchecked Sendable {
+    public let model: Model
+    public let options: FastEngineOptions
+    let context: DNNLContext
+    let kinds: [FastNode]
+    /// Per value slot (inputs first, then nodes): the last node index reading it; `Int.max` for outputs.
+    let lastUse: [Int]
+    /// Per model input: the per-sample dims (without batch) the plans assume; nil when no node reads it.
+    let inputDims: [[Int]?]
+    private let lock = NSLock()
+    private var plans: [Int: FastPlan] = [:]
+
+    public init(model: Model, options: FastEngineOptions = FastEngineOptions()) throws(FastEngineError) {
+        guard options.threads >= 0 else { throw .invalidThreads(options.threads) }
+        if options.threads > 0 {
+            OpenMPThreads.setEnvironment(options.threads)
+            OpenMPThreads.apply(options.threads)
+        }
+        self.model = model
+        self.options = options
+        context = try DNNLContext()
+
+        let inputCount = model.spec.inputs.count
+        let slots = inputCount + model.nodes.count
+        func slot(_ ref: ValueRef) -> Int {
+            switch ref {
+            case .input(let index): index
+            case .node(let index): inputCount + index
+            }
+        }
+        var lastUse = [Int](repeating: -1, count: slots)
+        var consumers = [Int](repeating: 0, count: slots)
+        var inputDims = [[Int]?](repeating: nil, count: inputCount)
+        for (index, node) in model.nodes.enumerated() {
+            for (position, ref) in node.inputs.enumerated() {
+                lastUse[slot(ref)] = index
+                consumers[slot(ref)] += 1
+                if case .input(let input) = ref, position < node.inputShapes.count {
+                    inputDims[input] = Array(node.inputShapes[position].dropFirst())
+                }
+            }
+        }
+        for ref in model.outputRefs { lastUse[slot(ref)] = Int.max }
+        self.lastUse = lastUse
+        self.inputDims = inputDims
+
+        // Decide each node's kind; a convolution whose only reader is a parameterless activation
+        // takes that activation as a post-op.
+        var kinds = [FastNode](repeating: .reference, count: model.nodes.count)
+        for (index, node) in model.nodes.enumerated() {
+            if case .fusedActivation = kinds[index] { continue }
+            var fusable: (index: Int, kind: ActivationKind)?
+            if index + 1 < model.nodes.count, consumers[inputCount + index] == 1, lastUse[inputCount + index] == index + 1,
+               let next = model.nodes[index + 1].op as? Activation, model.nodes[index + 1].inputs == [.node(index)] {
+                fusable = (index + 1, next.kind)
+            }
+            let fourD = node.inputShapes.first?.count == 4 && node.outputShape.count == 4
+            switch node.op {
+            case let op as Conv2d where fourD:
+                let layer = StaticConvLayer(op: op, node: node.name, postOp: fusable?.kind,
+                                            inputShape: node.inputShapes[0], outputShape: node.outputShape)
+                // Reorders the weights now, and proves oneDNN takes the shape.
+                if (try? layer.prepare(batch: 1, context: context)) != nil {
+                    kinds[index] = .convolution(layer)
+                    if let fusable { kinds[fusable.index] = .fusedActivation }
+                }
+            case let op as DynamicConv2d where fourD:
+                if let layer = try? DynamicConvLayer(op: op, node: node.name, postOp: fusable?.kind,
+                                                     inputShape: node.inputShapes[0], outputShape: node.outputShape,
+                                                     context: context, precision: options.expertPrecision) {
+                    kinds[index] = .dynamicConvolution(layer)
+                    if let fusable { kinds[fusable.index] = .fusedActivation }
+                }
+            case let op as Normalize: kinds[index] = .normalize(op)
+            case let op as Activation: kinds[index] = .activation(op.kind)
+            case is Add: kinds[index] = .add
+            case let op as DyReLU where fourD: kinds[index] = .dyReLU(op)
+            case is GlobalAvgPool where fourD: kinds[index] = .globalAvgPool
+            case let op as Linear where node.inputShapes.first?.count == 2: kinds[index] = .linear(op)
+            default: break
+            }
+        }
+        self.kinds = kinds
+    }
+
+    /// oneDNN's implementation name per convolution node (for diagnostics and the report).
+    public var implementations: [(node: String, implementation: String)] {
+        lock.lock()
+        defer { lock.unlock() }
+        return model.nodes.indices.compactMap { index in
+            switch kinds[index] {
+            case .dynamicConvolution(let layer): (model.nodes[index].name, layer.primitive.implementation)
+            case .convolution(let layer): (model.nodes[index].name, (try? layer.prepare(batch: 1, context: context))?.0.implementation ?? "?")
+            default: nil
+            }
+        }
+    }
+
+    /// Nodes that run their reference op instead of a fast path.
+    public var referenceNodes: [String] {
+        model.nodes.indices.compactMap { index in
+            if case .reference = kinds[index] { return model.nodes[index].name }
+            return nil
+        }
+    }
+
+    /// Bytes of expert banks (what one request's aggregation reads).
+    public var expertBytes: Int {
+        kinds.reduce(0) { total, kind in
+            if case .dynamicConvolution(let layer) = kind { return total + layer.bank.byteCount }
+            return total
+        }
+    }
+
+    public func run(_ inputs: [Tensor], options: RunOptions) throws(RunError) -> RunResult {
+        try execute(inputs, options: options, profile: false).result
+    }
+
+    /// `run`, plus where each node's time went. The timings are measured in the same pass.
+    public func runProfiled(_ inputs: [Tensor], options: RunOptions) throws(RunError) -> (RunResult, [LayerTiming]) {
+        let (result, timings) = try execute(inputs, options: options, profile: true)
+        return (result, timings ?? [])
+    }
+
+    /// The plan for `batch` samples, built on first use of that batch size. Call with the lock held.
+    func plan(batch: Int) throws(FastEngineError) -> FastPlan {
+        if let plan = plans[batch] { return plan }
+        var builder = FastPlanBuilder(engine: self, batch: batch)
+        let plan = try builder.build()
+        plans[batch] = plan
+        return plan
+    }
+
+    private func execute(_ inputs: [Tensor], options: RunOptions, profile: Bool) throws(RunError) -> (result: RunResult, timings: [LayerTiming]?) {
+        try model.validate(inputs)
+        // Plans assume the node shapes of the loaded model; any other spatial size runs the reference.
+        for (tensor, dims) in zip(inputs, inputDims) {
+            if let dims, Array(tensor.shape.dropFirst()) != dims {
+                return (try model.run(inputs, options: options), profile ? [] : nil)
+            }
+        }
+        lock.lock()
+        defer { lock.unlock() }
+        if self.options.threads > 0 { OpenMPThreads.apply(self.options.threads) }
+        let batch = inputs[0].shape[0]
+        guard let plan = try? plan(batch: batch) else {
+            // oneDNN refused a shape for this batch size: the reference path still answers.
+            return (try model.run(inputs, options: options), profile ? [] : nil)
+        }
+        return FastExecution(engine: self, plan: plan, inputs: inputs, options: options, profile: profile).run()
+    }
+}

@@ -1,0 +1,307 @@
+import CDNNL
+
+/// One forward pass over a `FastPlan`, run with the engine's lock held.
+struct FastExecution {
+    let engine: FastEngine
+    let plan: FastPlan
+    let inputs: [Tensor]
+    let options: RunOptions
+    let profile: Bool
+
+    func run() -> (result: RunResult, timings: [LayerTiming]?) {
+        let model = engine.model
+        let inputCount = model.spec.inputs.count
+        let avx2 = engine.context.hasAVX2
+        var tensors = [Tensor?](repeating: nil, count: inputCount + model.nodes.count)
+        for (index, tensor) in inputs.enumerated() { tensors[index] = tensor }
+        var traces: [LayerTrace] = []
+        var timings: [LayerTiming] = profile
+            ? model.nodes.enumerated().map { LayerTiming(name: $1.name, op: engine.kinds[$0].profileName($1.op)) }
+            : []
+        let buffers = plan.buffers.map(\.floats)
+        let batch = plan.batch
+        var clock = profile ? monotonicNanoseconds() : 0
+        /// Time since the last lap, when profiling.
+        func lap() -> UInt64 {
+            guard profile else { return 0 }
+            let now = monotonicNanoseconds()
+            defer { clock = now }
+            return now - clock
+        }
+
+        /// Inputs of a reference op as NCHW tensors (converting NHWC buffers back).
+        func tensor(_ ref: ValueRef) -> Tensor? {
+            let s: Int
+            switch ref {
+            case .input(let index): s = index
+            case .node(let index): s = inputCount + index
+            }
+            if case .nhwc(let buffer, let shape) = plan.homes[s] {
+                var data = [Float](repeating: 0, count: shape.reduce(1, *))
+                data.withUnsafeMutableBufferPointer { out in
+                    NHWCKernels.toNCHW(buffers[buffer], out.baseAddress!, batch: shape[0], channels: shape[1], pixels: shape[2] * shape[3])
+                }
+                return Tensor(shape: shape, data: data)
+            }
+            return tensors[s]
+        }
+
+        var lastNode = -1
+        for step in plan.steps {
+            switch step {
+            case .toNHWC(let s, let buffer, let channels, let pixels):
+                tensors[s]?.data.withUnsafeBufferPointer { source in
+                    NHWCKernels.toNHWC(source.baseAddress!, buffers[buffer], batch: batch, channels: channels, pixels: pixels)
+                }
+                _ = lap()
+
+            case .normalize(let node, let op, let tensorInput, let bufferInput, let out, let channels, let pixels):
+                if let bufferInput {
+                    NHWCKernels.normalizeNHWC(buffers[bufferInput], buffers[out], rows: batch * pixels, channels: channels,
+                                              mean: op.mean, std: op.std)
+                } else if let tensorInput {
+                    tensors[tensorInput]?.data.withUnsafeBufferPointer { source in
+                        NHWCKernels.normalizeToNHWC(source.baseAddress!, buffers[out], batch: batch, channels: channels,
+                                                    pixels: pixels, mean: op.mean, std: op.std)
+                    }
+                }
+                if profile { timings[node].activationNs += lap() }
+                lastNode = node
+
+            case .convolution(let node, let layer, let primitive, let weights, let input, let out):
+                primitive.execute(stream: engine.context.stream, source: UnsafeMutableRawPointer(buffers[input]),
+                                  weights: weights.raw, bias: layer.bias?.raw,
+                                  destination: UnsafeMutableRawPointer(buffers[out]), scratchpad: plan.scratchpad.raw)
+                if profile { timings[node].convolutionNs += lap() }
+                lastNode = node
+
+            case .dynamicConvolution(let node, let layer, let aggregation, let input, let out):
+                let trace = dynamicConvolution(layer, aggregation: aggregation, input: buffers[input], output: buffers[out], avx2: avx2,
+                                               timing: profile ? { phase, ns in
+                                                   switch phase {
+                                                   case 0: timings[node].attentionNs += ns
+                                                   case 1: timings[node].aggregationNs += ns
+                                                   default: timings[node].convolutionNs += ns
+                                                   }
+                                               } : nil, lap: lap)
+                if var trace {
+                    trace.name = model.nodes[node].name
+                    traces.append(trace)
+                }
+                lastNode = node
+
+            case .activation(let node, let kind, let input, let out, let count):
+                NHWCKernels.activation(kind, buffers[input], buffers[out], count: count)
+                if profile { timings[node].activationNs += lap() }
+                lastNode = node
+
+            case .add(let node, let a, let b, let out, let count):
+                NHWCKernels.add(buffers[a], buffers[b], buffers[out], count: count)
+                if profile { timings[node].activationNs += lap() }
+                lastNode = node
+
+            case .dyReLU(let node, let op, let input, let out, let channels, let height, let width):
+                let trace = dyReLU(op, input: buffers[input], output: buffers[out], channels: channels,
+                                   height: height, width: width, avx2: avx2)
+                if var trace {
+                    trace.name = model.nodes[node].name
+                    traces.append(trace)
+                }
+                if profile { timings[node].activationNs += lap() }
+                lastNode = node
+
+            case .globalAvgPool(let node, let input, let channels, let pixels):
+                var data = [Float](repeating: 0, count: batch * channels)
+                data.withUnsafeMutableBufferPointer { out in
+                    for n in 0..<batch {
+                        NHWCKernels.channelMeans(buffers[input] + n * pixels * channels, pixels: pixels, channels: channels,
+                                                 into: out.baseAddress! + n * channels, avx2: avx2)
+                    }
+                }
+                tensors[inputCount + node] = Tensor(shape: [batch, channels, 1, 1], data: data)
+                if profile { timings[node].activationNs += lap() }
+                lastNode = node
+
+            case .linear(let node, let op, let input):
+                if let x = tensors[input] {
+                    tensors[inputCount + node] = linear(op, x, avx2: avx2)
+                }
+                if profile { timings[node].convolutionNs += lap() }
+                lastNode = node
+
+            case .reference(let node):
+                let loaded = model.nodes[node]
+                let arguments = loaded.inputs.compactMap(tensor)
+                let (output, trace) = loaded.op.forward(arguments, options: options)
+                tensors[inputCount + node] = output
+                if var trace {
+                    trace.name = loaded.name
+                    traces.append(trace)
+                }
+                if profile { timings[node].convolutionNs += lap() }
+                lastNode = node
+            }
+            // Tensors whose last reader has run are dropped, as in `Model.run`.
+            if lastNode >= 0, case .toNHWC = step {} else if lastNode >= 0 {
+                for s in model.releaseAfter[lastNode] { tensors[s] = nil }
+            }
+        }
+
+        let outputs = model.outputRefs.compactMap(tensor)
+        return (RunResult(outputs: outputs, trace: traces), profile ? timings : nil)
+    }
+
+    /// `y = x W^T + b` per sample with the vectorised matrix-vector kernel.
+    private func linear(_ op: Linear, _ x: Tensor, avx2: Bool) -> Tensor {
+        let (batch, outFeatures, inFeatures) = (x.shape[0], op.weight.shape[0], op.weight.shape[1])
+        var y = [Float](repeating: 0, count: batch * outFeatures)
+        let matvec = avx2 ? dy_matvec_avx2 : dy_matvec_portable
+        x.data.withUnsafeBufferPointer { xs in
+            op.weight.data.withUnsafeBufferPointer { w in
+                y.withUnsafeMutableBufferPointer { out in
+                    let bias = op.bias?.data
+                    bias.withOptionalPointer { b in
+                        for n in 0..<batch {
+                            matvec(w.baseAddress!, b, xs.baseAddress! + n * inFeatures, Int32(outFeatures), Int32(inFeatures),
+                                   0, out.baseAddress! + n * outFeatures)
+                        }
+                    }
+                }
+            }
+        }
+        return Tensor(shape: [batch, outFeatures], data: y)
+    }
+
+    /// Attention, aggregation and one convolution per sample with its own kernel.
+    /// `timing(phase, ns)`: 0 attention, 1 aggregation, 2 convolution.
+    private func dynamicConvolution(_ layer: DynamicConvLayer, aggregation: AggregationPrimitive?, input: UnsafeMutablePointer<Float>,
+                                    output: UnsafeMutablePointer<Float>, avx2: Bool,
+                                    timing: ((Int, UInt64) -> Void)?, lap: () -> UInt64) -> LayerTrace? {
+        let op = layer.op
+        let batch = plan.batch
+        let k = layer.experts
+        let (inShape, outShape) = (layer.inputShape, layer.outputShape)
+        let pixels = inShape[2] * inShape[3]
+        let inSample = inShape[1] * pixels
+        let outSample = outShape[1] * outShape[2] * outShape[3]
+        let tau = op.effectiveTemperature(options)
+        let record = options.trace >= .attention
+        var pis: [[Float]] = []
+        let pi = plan.routing.floats
+        for n in 0..<batch {
+            layer.logits(sample: input + n * inSample, pixels: pixels, pooled: plan.pooled.floats,
+                         hiddenScratch: plan.hidden.floats, into: plan.logits.floats, avx2: avx2,
+                         threads: engine.options.threads)
+            let z = Array(UnsafeBufferPointer(start: plan.logits.floats, count: k))
+            let weights: [Float] = switch op.routing {
+            case .softmax: Probability.softmax(z, temperature: tau)
+            case .sigmoid: z.map(Probability.sigmoid)
+            }
+            for e in 0..<k { pi[n * k + e] = weights[e] }
+            if record { pis.append(weights) }
+        }
+        timing?(0, lap())
+        layer.aggregateBias(pi: pi, samples: batch, into: plan.biases.floats)
+        if let aggregation {
+            // All kernels of the batch in one matmul, then the convolutions.
+            aggregation.execute(stream: engine.context.stream, pi: pi, bank: layer.bank.raw, into: plan.kernels.floats,
+                                scratchpad: plan.scratchpad.raw)
+            timing?(1, lap())
+        }
+        for n in 0..<batch {
+            var kernel = plan.kernels.floats + n * layer.bank.count
+            if aggregation == nil {
+                // One sample's kernel right before its convolution, so the kernel is still in cache when
+                // the convolution reads it; the experts of one layer (at most a few MB) stay in L3 across
+                // the samples, so the batch still reads them from memory about once.
+                kernel = plan.kernels.floats
+                layer.bank.aggregate(pi: pi + n * k, samples: 1, into: kernel, avx2: avx2, threads: engine.options.threads)
+                timing?(1, lap())
+            }
+            layer.primitive.execute(stream: engine.context.stream,
+                                    source: UnsafeMutableRawPointer(input + n * inSample),
+                                    weights: UnsafeMutableRawPointer(kernel),
+                                    bias: layer.expertBias == nil ? nil : UnsafeMutableRawPointer(plan.biases.floats + n * layer.outChannels),
+                                    destination: UnsafeMutableRawPointer(output + n * outSample),
+                                    scratchpad: plan.scratchpad.raw)
+            timing?(2, lap())
+        }
+        guard record else { return nil }
+        return LayerTrace(op: op.opName, attention: AttentionTrace(
+            routing: op.routing.rawValue, temperature: op.routing == .softmax ? tau : 1,
+            pi: pis, entropy: pis.map(Probability.entropy)))
+    }
+
+    /// DY-ReLU on NHWC: pooled means, coefficients from the reference hyper function (so the trace is the
+    /// reference's for the same pooled values), then one pass applying `max_k (a x + b)` (times the spatial map).
+    private func dyReLU(_ op: DyReLU, input: UnsafeMutablePointer<Float>, output: UnsafeMutablePointer<Float>,
+                        channels: Int, height: Int, width: Int, avx2: Bool) -> LayerTrace? {
+        let pixels = height * width
+        let sample = channels * pixels
+        let cc = op.coefficientChannels(channels: channels)
+        let record = options.trace == .full
+        var traceA: [[Float]] = [], traceB: [[Float]] = [], traceSpatial: [[Float]] = []
+        var pooled = [Float](repeating: 0, count: channels)
+        var a = [Float](repeating: 0, count: op.pieces * channels)
+        var b = [Float](repeating: 0, count: op.pieces * channels)
+        for n in 0..<plan.batch {
+            let x = input + n * sample
+            pooled.withUnsafeMutableBufferPointer { p in
+                NHWCKernels.channelMeans(x, pixels: pixels, channels: channels, into: p.baseAddress!, avx2: avx2)
+            }
+            let (sa, sb) = op.coefficients(pooled: pooled, coefficientChannels: cc)
+            // Broadcast variant A's shared coefficients to every channel.
+            for k in 0..<op.pieces {
+                for c in 0..<channels {
+                    a[k * channels + c] = sa[k * cc + (cc == 1 ? 0 : c)]
+                    b[k * channels + c] = sb[k * cc + (cc == 1 ? 0 : c)]
+                }
+            }
+            var map: [Float]?
+            if op.variant == .c, let spatial = op.spatial {
+                var z = [Float](repeating: spatial.bias, count: pixels)
+                spatial.weight.data.withUnsafeBufferPointer { w in
+                    for p in 0..<pixels {
+                        let row = x + p * channels
+                        var sum = z[p]
+                        for c in 0..<channels { sum += w[c] * row[c] }
+                        z[p] = sum
+                    }
+                }
+                let gamma = spatial.gamma ?? Float(pixels) / 3
+                map = Probability.softmax(z, temperature: spatial.tau).map { min(gamma * $0, 1) }
+            }
+            a.withUnsafeBufferPointer { a in
+                b.withUnsafeBufferPointer { b in
+                    if let map {
+                        map.withUnsafeBufferPointer { m in
+                            NHWCKernels.dyReLU(x, output + n * sample, pixels: pixels, channels: channels, pieces: op.pieces,
+                                               a: a.baseAddress!, b: b.baseAddress!, spatial: m.baseAddress!)
+                        }
+                    } else {
+                        NHWCKernels.dyReLU(x, output + n * sample, pixels: pixels, channels: channels, pieces: op.pieces,
+                                           a: a.baseAddress!, b: b.baseAddress!, spatial: nil)
+                    }
+                }
+            }
+            if record {
+                traceA.append(sa)
+                traceB.append(sb)
+                if let map { traceSpatial.append(map) }
+            }
+        }
+        guard record else { return nil }
+        let isC = op.variant == .c
+        return LayerTrace(op: op.opName, activation: ActivationTrace(
+            variant: op.variant.rawValue, pieces: op.pieces, channels: cc, a: traceA, b: traceB,
+            spatial: isC ? traceSpatial : nil, height: isC ? height : nil, width: isC ? width : nil))
+    }
+}
+
+extension Optional where Wrapped == [Float] {
+    /// Runs `body` with a pointer to the array's elements, or nil when there is no array.
+    func withOptionalPointer<R>(_ body: (UnsafePointer<Float>?) -> R) -> R {
+        guard let array = self else { return body(nil) }
+        return array.withUnsafeBufferPointer { body($0.baseAddress) }
+    }
+}

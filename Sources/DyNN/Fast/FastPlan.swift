@@ -1,0 +1,68 @@
+/// Where a graph value lives during a fast forward pass.
+enum ValueHome {
+    /// A `Tensor` in NCHW (model inputs, outputs of reference ops and of global pooling).
+    case tensor
+    /// A planned NHWC buffer of shape `[N, C, H, W]` (in NCHW order of dims).
+    case nhwc(buffer: Int, shape: [Int])
+}
+
+/// One step of a fast forward pass. Buffer operands index `FastPlan.buffers`.
+enum FastStep {
+    /// Copies the tensor of value `slot` into an NHWC buffer for fast consumers.
+    case toNHWC(slot: Int, buffer: Int, channels: Int, pixels: Int)
+    /// `Normalize` from an NCHW tensor (layout change fused) or from an NHWC buffer.
+    case normalize(node: Int, op: Normalize, tensorInput: Int?, bufferInput: Int?, output: Int, channels: Int, pixels: Int)
+    case convolution(node: Int, layer: StaticConvLayer, primitive: ConvPrimitive, weights: AlignedBuffer, input: Int, output: Int)
+    /// `aggregation`: the batch's oneDNN matmul over an fp32 bank; nil runs the C kernel (fp16 banks).
+    case dynamicConvolution(node: Int, layer: DynamicConvLayer, aggregation: AggregationPrimitive?, input: Int, output: Int)
+    case activation(node: Int, kind: ActivationKind, input: Int, output: Int, count: Int)
+    case add(node: Int, a: Int, b: Int, output: Int, count: Int)
+    case dyReLU(node: Int, op: DyReLU, input: Int, output: Int, channels: Int, height: Int, width: Int)
+    /// NHWC buffer -> `[N, C, 1, 1]` tensor.
+    case globalAvgPool(node: Int, input: Int, channels: Int, pixels: Int)
+    /// `[N, in]` tensor -> `[N, out]` tensor.
+    case linear(node: Int, op: Linear, input: Int)
+    /// A node the fast path does not cover: its reference op on NCHW tensors.
+    case reference(node: Int)
+}
+
+/// Everything a forward pass of one batch size needs, planned once (steps, primitives, buffers with
+/// liveness-based reuse and in-place element-wise ops) and reused by every later pass of that size.
+final class FastPlan: @unchecked Sendable {
+    let batch: Int
+    let steps: [FastStep]
+    let homes: [ValueHome]
+    let buffers: [AlignedBuffer]
+    let scratchpad: AlignedBuffer
+    /// Aggregated kernels of the current dynamic layer: one (vector loop) or the batch's (matmul).
+    let kernels: AlignedBuffer
+    /// Per-sample aggregated biases: `batch * max out channels`.
+    let biases: AlignedBuffer
+    /// Routing weights `pi[n][k]` of the current layer.
+    let routing: AlignedBuffer
+    /// Pooled means of one sample, and the attention MLP's hidden layer.
+    let pooled: AlignedBuffer
+    let hidden: AlignedBuffer
+    /// Logits of one sample.
+    let logits: AlignedBuffer
+
+    init(batch: Int, steps: [FastStep], homes: [ValueHome], bufferFloats: [Int], scratchpadBytes: Int,
+         kernelFloats: Int, biasFloats: Int, maxExperts: Int, maxChannels: Int, maxHidden: Int) {
+        self.batch = batch
+        self.steps = steps
+        self.homes = homes
+        buffers = bufferFloats.map { AlignedBuffer(floats: $0) }
+        scratchpad = AlignedBuffer(byteCount: scratchpadBytes)
+        kernels = AlignedBuffer(floats: kernelFloats)
+        biases = AlignedBuffer(floats: batch * biasFloats)
+        routing = AlignedBuffer(floats: batch * maxExperts)
+        pooled = AlignedBuffer(floats: maxChannels)
+        hidden = AlignedBuffer(floats: maxHidden)
+        logits = AlignedBuffer(floats: maxExperts)
+    }
+
+    /// Bytes of all buffers this plan owns (activations, kernels, scratchpad).
+    var byteCount: Int {
+        buffers.reduce(0) { $0 + $1.byteCount } + scratchpad.byteCount + kernels.byteCount + biases.byteCount
+    }
+}

@@ -1,0 +1,196 @@
+/// Builds the `FastPlan` of one batch size: walks the graph once, chooses each node's step from the
+/// kind decided at load time and where its inputs live, creates static primitives for this batch,
+/// and assigns NHWC buffers by liveness (a buffer is reused once its last reader has run; element-wise
+/// ops write in place over an input that dies with them).
+struct FastPlanBuilder {
+    let engine: FastEngine
+    let batch: Int
+
+    private var homes: [ValueHome] = []
+    private var converted: [Int: Int] = [:]
+    private var capacities: [Int] = []
+    private var free: [Int] = []
+    private var steps: [FastStep] = []
+    private var scratchpadBytes = 0
+    private var kernelFloats = 0, biasFloats = 0, maxExperts = 1, maxChannels = 1, maxHidden = 1
+
+    init(engine: FastEngine, batch: Int) {
+        self.engine = engine
+        self.batch = batch
+    }
+
+    private var inputCount: Int { engine.model.spec.inputs.count }
+
+    private func slot(_ ref: ValueRef) -> Int {
+        switch ref {
+        case .input(let index): index
+        case .node(let index): inputCount + index
+        }
+    }
+
+    /// `[batch, C, H, W]` of a value.
+    private func shape(of ref: ValueRef) -> [Int]? {
+        switch ref {
+        case .input(let index):
+            guard let dims = engine.inputDims[index] else { return nil }
+            return [batch] + dims
+        case .node(let index):
+            return [batch] + engine.model.nodes[index].outputShape.dropFirst()
+        }
+    }
+
+    private mutating func acquire(_ floats: Int) -> Int {
+        // Smallest free buffer that fits, else a new one.
+        if let pick = free.enumerated().filter({ capacities[$0.element] >= floats })
+            .min(by: { capacities[$0.element] < capacities[$1.element] }) {
+            free.remove(at: pick.offset)
+            return pick.element
+        }
+        capacities.append(floats)
+        return capacities.count - 1
+    }
+
+    /// The NHWC buffer holding value `ref`, converting a 4-D tensor once if needed; nil if not 4-D.
+    private mutating func nhwcBuffer(_ ref: ValueRef) -> Int? {
+        let s = slot(ref)
+        if case .nhwc(let buffer, _) = homes[s] { return buffer }
+        if let buffer = converted[s] { return buffer }
+        guard let shape = shape(of: ref), shape.count == 4 else { return nil }
+        let buffer = acquire(shape.reduce(1, *))
+        converted[s] = buffer
+        steps.append(.toNHWC(slot: s, buffer: buffer, channels: shape[1], pixels: shape[2] * shape[3]))
+        return buffer
+    }
+
+    private func liveBuffer(_ ref: ValueRef) -> Int? {
+        if case .nhwc(let buffer, _) = homes[slot(ref)] { return buffer }
+        return nil
+    }
+
+    /// An output buffer for node `index`, taking over the buffer of input `ref` when that input
+    /// dies at this node (`inherited` records it so it is not freed).
+    private mutating func output(_ floats: Int, node index: Int, inPlace ref: ValueRef?, inherited: inout Int?) -> Int {
+        if let ref, engine.lastUse[slot(ref)] == index, case .nhwc(let buffer, _) = homes[slot(ref)],
+           capacities[buffer] >= floats {
+            inherited = slot(ref)
+            return buffer
+        }
+        return acquire(floats)
+    }
+
+    mutating func build() throws(FastEngineError) -> FastPlan {
+        let model = engine.model
+        homes = [ValueHome](repeating: .tensor, count: inputCount + model.nodes.count)
+        // Values read last by node i, released after it.
+        var dying = [[Int]](repeating: [], count: model.nodes.count)
+        for (s, use) in engine.lastUse.enumerated() where use >= 0 && use < model.nodes.count { dying[use].append(s) }
+
+        for (index, node) in model.nodes.enumerated() {
+            let outSlot = inputCount + index
+            let outShape = [batch] + node.outputShape.dropFirst()
+            let outFloats = outShape.reduce(1, *)
+            var inherited: Int?
+            var produced: Int?
+            switch engine.kinds[index] {
+            case .convolution(let layer):
+                if let input = nhwcBuffer(node.inputs[0]) {
+                    let (primitive, weights) = try layer.prepare(batch: batch, context: engine.context)
+                    scratchpadBytes = max(scratchpadBytes, primitive.scratchpadBytes)
+                    let out = acquire(outFloats)
+                    steps.append(.convolution(node: index, layer: layer, primitive: primitive, weights: weights, input: input, output: out))
+                    produced = out
+                }
+            case .dynamicConvolution(let layer):
+                if let input = nhwcBuffer(node.inputs[0]) {
+                    scratchpadBytes = max(scratchpadBytes, layer.primitive.scratchpadBytes)
+                    // Per-sample kernels live side by side only for the batched matmul; the loop reuses one.
+                    kernelFloats = max(kernelFloats, layer.bank.count * (engine.options.aggregation == .matmul ? batch : 1))
+                    biasFloats = max(biasFloats, layer.outChannels)
+                    maxExperts = max(maxExperts, layer.experts)
+                    maxChannels = max(maxChannels, layer.inChannels)
+                    maxHidden = max(maxHidden, layer.hidden)
+                    var aggregation: AggregationPrimitive?
+                    if layer.bank.precision == .fp32, engine.options.aggregation == .matmul {
+                        aggregation = try AggregationPrimitive(context: engine.context, samples: batch, experts: layer.experts,
+                                                               count: layer.bank.count, node: layer.node)
+                        scratchpadBytes = max(scratchpadBytes, aggregation?.scratchpadBytes ?? 0)
+                    }
+                    let out = acquire(outFloats)
+                    steps.append(.dynamicConvolution(node: index, layer: layer, aggregation: aggregation, input: input, output: out))
+                    produced = out
+                }
+            case .fusedActivation:
+                // The producer applied it; the value is the producer's buffer, handed over.
+                if let buffer = liveBuffer(node.inputs[0]) {
+                    inherited = slot(node.inputs[0])
+                    produced = buffer
+                }
+            case .activation(let kind):
+                if let input = liveBuffer(node.inputs[0]) {
+                    let out = output(outFloats, node: index, inPlace: node.inputs[0], inherited: &inherited)
+                    steps.append(.activation(node: index, kind: kind, input: input, output: out, count: outFloats))
+                    produced = out
+                }
+            case .add:
+                if let a = liveBuffer(node.inputs[0]), let b = liveBuffer(node.inputs[1]) {
+                    let out = output(outFloats, node: index, inPlace: node.inputs[0], inherited: &inherited)
+                    steps.append(.add(node: index, a: a, b: b, output: out, count: outFloats))
+                    produced = out
+                }
+            case .normalize(let op):
+                if outShape.count == 4 {
+                    let pixels = outShape[2] * outShape[3]
+                    if let input = liveBuffer(node.inputs[0]) {
+                        let out = output(outFloats, node: index, inPlace: node.inputs[0], inherited: &inherited)
+                        steps.append(.normalize(node: index, op: op, tensorInput: nil, bufferInput: input, output: out,
+                                                channels: outShape[1], pixels: pixels))
+                        produced = out
+                    } else {
+                        let out = acquire(outFloats)
+                        steps.append(.normalize(node: index, op: op, tensorInput: slot(node.inputs[0]), bufferInput: nil,
+                                                output: out, channels: outShape[1], pixels: pixels))
+                        produced = out
+                    }
+                }
+            case .dyReLU(let op):
+                if let input = nhwcBuffer(node.inputs[0]) {
+                    maxChannels = max(maxChannels, outShape[1])
+                    let out = output(outFloats, node: index, inPlace: node.inputs[0], inherited: &inherited)
+                    steps.append(.dyReLU(node: index, op: op, input: input, output: out,
+                                         channels: outShape[1], height: outShape[2], width: outShape[3]))
+                    produced = out
+                }
+            case .globalAvgPool:
+                if let input = liveBuffer(node.inputs[0]), let inShape = shape(of: node.inputs[0]) {
+                    steps.append(.globalAvgPool(node: index, input: input, channels: inShape[1], pixels: inShape[2] * inShape[3]))
+                }
+            case .linear(let op):
+                if case .tensor = homes[slot(node.inputs[0])] {
+                    steps.append(.linear(node: index, op: op, input: slot(node.inputs[0])))
+                }
+            case .reference:
+                break
+            }
+            if let produced {
+                homes[outSlot] = .nhwc(buffer: produced, shape: outShape)
+            } else if !stepCovers(index) {
+                steps.append(.reference(node: index))
+            }
+            for s in dying[index] where s != inherited {
+                if case .nhwc(let buffer, _) = homes[s] { free.append(buffer) }
+                if let buffer = converted[s] { free.append(buffer) }
+            }
+        }
+        return FastPlan(batch: batch, steps: steps, homes: homes, bufferFloats: capacities,
+                        scratchpadBytes: scratchpadBytes, kernelFloats: kernelFloats, biasFloats: biasFloats,
+                        maxExperts: maxExperts, maxChannels: maxChannels, maxHidden: maxHidden)
+    }
+
+    /// Whether the last step appended is node `index`'s own (global pooling writes a tensor, not a buffer).
+    private func stepCovers(_ index: Int) -> Bool {
+        switch steps.last {
+        case .globalAvgPool(let node, _, _, _), .linear(let node, _, _): return node == index
+        default: return false
+        }
+    }
+}

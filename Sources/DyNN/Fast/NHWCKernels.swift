@@ -1,0 +1,103 @@
+import CDNNL
+
+/// The element-wise passes of the fast backend over NHWC activations. Each computes, per element,
+/// exactly the formula of the matching reference op; only the memory order differs.
+enum NHWCKernels {
+    /// NCHW -> NHWC for `batch` samples of `channels` x `pixels`.
+    static func toNHWC(_ source: UnsafePointer<Float>, _ target: UnsafeMutablePointer<Float>,
+                       batch: Int, channels: Int, pixels: Int) {
+        for n in 0..<batch {
+            let s = source + n * channels * pixels, t = target + n * channels * pixels
+            for c in 0..<channels {
+                let plane = s + c * pixels
+                for p in 0..<pixels { t[p * channels + c] = plane[p] }
+            }
+        }
+    }
+
+    /// NHWC -> NCHW.
+    static func toNCHW(_ source: UnsafePointer<Float>, _ target: UnsafeMutablePointer<Float>,
+                       batch: Int, channels: Int, pixels: Int) {
+        for n in 0..<batch {
+            let s = source + n * channels * pixels, t = target + n * channels * pixels
+            for p in 0..<pixels {
+                let row = s + p * channels
+                for c in 0..<channels { t[c * pixels + p] = row[c] }
+            }
+        }
+    }
+
+    /// `Normalize` on an NCHW input, written NHWC: the layout change costs nothing extra.
+    static func normalizeToNHWC(_ source: UnsafePointer<Float>, _ target: UnsafeMutablePointer<Float>,
+                                batch: Int, channels: Int, pixels: Int, mean: [Float], std: [Float]) {
+        for n in 0..<batch {
+            let s = source + n * channels * pixels, t = target + n * channels * pixels
+            for c in 0..<channels {
+                let plane = s + c * pixels
+                let (m, d) = (mean[c], std[c])
+                for p in 0..<pixels { t[p * channels + c] = (plane[p] - m) / d }
+            }
+        }
+    }
+
+    /// `Normalize` on an NHWC input.
+    static func normalizeNHWC(_ source: UnsafePointer<Float>, _ target: UnsafeMutablePointer<Float>,
+                              rows: Int, channels: Int, mean: [Float], std: [Float]) {
+        mean.withUnsafeBufferPointer { mean in
+            std.withUnsafeBufferPointer { std in
+                for r in 0..<rows {
+                    let s = source + r * channels, t = target + r * channels
+                    for c in 0..<channels { t[c] = (s[c] - mean[c]) / std[c] }
+                }
+            }
+        }
+    }
+
+    /// A parameterless activation, any layout (may run in place).
+    static func activation(_ kind: ActivationKind, _ source: UnsafePointer<Float>,
+                           _ target: UnsafeMutablePointer<Float>, count: Int) {
+        switch kind {
+        case .relu: for i in 0..<count { target[i] = max(source[i], 0) }
+        case .relu6: for i in 0..<count { target[i] = min(max(source[i], 0), 6) }
+        case .hardSwish, .sigmoid: for i in 0..<count { target[i] = kind(source[i]) }
+        }
+    }
+
+    /// `target = a + b`, any layout (may run in place).
+    static func add(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ target: UnsafeMutablePointer<Float>, count: Int) {
+        for i in 0..<count { target[i] = a[i] + b[i] }
+    }
+
+    /// Per-channel means of one NHWC sample, summed in pixel order per channel like
+    /// `GlobalAvgPool.channelMeans`, so the pooled values match the reference bit for bit.
+    static func channelMeans(_ sample: UnsafePointer<Float>, pixels: Int, channels: Int,
+                             into means: UnsafeMutablePointer<Float>, avx2: Bool) {
+        if avx2 {
+            dy_channel_sums_nhwc_avx2(sample, Int32(pixels), Int32(channels), Int32(channels), means)
+        } else {
+            dy_channel_sums_nhwc(sample, Int32(pixels), Int32(channels), Int32(channels), means)
+        }
+        let scale = Float(pixels)
+        for c in 0..<channels { means[c] /= scale }
+    }
+
+    /// DY-ReLU's `y = max_k (a^k_c x + b^k_c)` on one NHWC sample, times `spatial[p]` when given.
+    /// `a`, `b` are `[K * channels]` indexed `k * channels + c` (variant A already broadcast).
+    static func dyReLU(_ source: UnsafePointer<Float>, _ target: UnsafeMutablePointer<Float>,
+                       pixels: Int, channels: Int, pieces: Int,
+                       a: UnsafePointer<Float>, b: UnsafePointer<Float>, spatial: UnsafePointer<Float>?) {
+        for p in 0..<pixels {
+            let s = source + p * channels, t = target + p * channels
+            for c in 0..<channels {
+                let x = s[c]
+                var y = a[c] * x + b[c]
+                for k in 1..<max(pieces, 1) { y = max(y, a[k * channels + c] * x + b[k * channels + c]) }
+                t[c] = y
+            }
+            if let spatial {
+                let m = spatial[p]
+                for c in 0..<channels { t[c] *= m }
+            }
+        }
+    }
+}
