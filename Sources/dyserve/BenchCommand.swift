@@ -12,7 +12,9 @@ struct BenchCommand: ParsableCommand {
             (uniform in [0, 1), the model's input shape at --batch), each timed with a monotonic clock. \
             median: middle of the sorted times (mean of the two middle ones for an even count). \
             p90: nearest rank, the ceil(0.9 n)-th smallest time. GFLOP/s counts 2 FLOPs per multiply-add \
-            of `dyserve inspect`'s total, per sample, at the median latency. Peak memory is VmHWM.
+            of `dyserve inspect`'s total, per sample, at the median latency. Peak memory is VmHWM. \
+            --profile (fast backend) runs --iterations more passes after the timed ones and prints the \
+            mean time per layer in attention, aggregation, convolution and activation.
             """
     )
 
@@ -36,6 +38,13 @@ struct BenchCommand: ParsableCommand {
             transform: Self.parseBackend)
     var backend: Backend = .reference
 
+    @Option(help: "Fast backend only: how expert kernels are stored, fp32 or fp16 (aggregation stays fp32).",
+            transform: Self.parsePrecision)
+    var experts: ExpertPrecision?
+
+    @Flag(help: "Fast backend only: after timing, profile --iterations more passes; print mean ms per layer and phase.")
+    var profile = false
+
     @Option(help: "Seed of the random input.")
     var seed: UInt64 = 0
 
@@ -48,7 +57,12 @@ struct BenchCommand: ParsableCommand {
         } catch {
             throw ValidationError(error.description)
         }
-        if backend == .fast { throw ValidationError(BenchUnavailable.fastBackend.description) }
+        if backend == .reference && experts != nil {
+            throw ValidationError("--experts applies to --backend fast only (the reference backend keeps fp32 experts)")
+        }
+        if backend == .reference && profile {
+            throw ValidationError("--profile needs --backend fast (the reference backend has no per-phase timers)")
+        }
     }
 
     private func settings() throws(BenchSettingsError) -> BenchSettings {
@@ -82,10 +96,16 @@ struct BenchCommand: ParsableCommand {
         // Peak memory is best effort: a missing VmHWM (non-Linux) leaves it null rather than failing the run.
         let peak = try? PeakResidentMemory.current()
         let summary = model.summary(batch: 1)
+        var layerProfile: LayerProfile?
+        if profile, let fast = engine as? FastEngine {
+            layerProfile = try profilePasses(fast, inputs, count: settings.iterations)
+        }
         let report = BenchReport(
-            model: model.spec.name, backend: settings.backend.rawValue, experts: nil,
+            model: model.spec.name, backend: settings.backend.rawValue,
+            experts: settings.backend == .fast ? (experts ?? .fp32).rawValue : nil,
             batch: settings.batch, threads: settings.threads, warmup: settings.warmup,
-            macsPerSample: summary.totalMacs, parameters: summary.totalParams, latencyMs: statistics, peakRssBytes: peak)
+            macsPerSample: summary.totalMacs, parameters: summary.totalParams, latencyMs: statistics, peakRssBytes: peak,
+            profile: layerProfile)
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]
@@ -100,8 +120,26 @@ struct BenchCommand: ParsableCommand {
         case .reference:
             return model
         case .fast:
-            throw BenchUnavailable.fastBackend
+            return try FastEngine(model: model, options: FastEngineOptions(
+                threads: settings.threads, expertPrecision: experts ?? .fp32))
         }
+    }
+
+    /// Profiled passes after the timed ones, so the timers' own cost never enters the latency figures.
+    private func profilePasses(_ engine: FastEngine, _ inputs: [Tensor], count: Int) throws -> LayerProfile {
+        var passes: [[LayerProfile.Sample]] = []
+        for _ in 0..<count {
+            let (_, timings) = try engine.runProfiled(inputs, options: RunOptions())
+            passes.append(timings.map {
+                LayerProfile.Sample(name: $0.name, op: $0.op, attentionNs: $0.attentionNs,
+                                    aggregationNs: $0.aggregationNs, convolutionNs: $0.convolutionNs,
+                                    activationNs: $0.activationNs)
+            })
+        }
+        guard let profile = LayerProfile(passes: passes) else {
+            throw ValidationError("the engine returned no per-layer timings, or different layers on different passes")
+        }
+        return profile
     }
 
     /// One seeded tensor per model input, batch dimension set to `batch`; input i uses seed + i.
@@ -133,6 +171,36 @@ struct BenchCommand: ParsableCommand {
         } else {
             print("memory    peak resident unknown (no VmHWM on this system)")
         }
+        if let profile = r.profile { printProfile(profile) }
+    }
+
+    /// Per-layer table (mean ms per pass), then the phase totals with their share of the profiled pass.
+    private func printProfile(_ p: LayerProfile) {
+        print("")
+        print("profile   mean of \(p.passes) profiled passes, ms")
+        let header = ["layer", "op", "attention", "aggregation", "convolution", "activation", "total"]
+        var rows = p.rows.map { row in
+            [row.name, row.op] + [row.attentionMs, row.aggregationMs, row.convolutionMs, row.activationMs, row.totalMs]
+                .map { String(format: "%.3f", $0) }
+        }
+        let t = p.total
+        rows.append(["total", ""] + [t.attentionMs, t.aggregationMs, t.convolutionMs, t.activationMs, t.totalMs]
+            .map { String(format: "%.3f", $0) })
+        if t.totalMs > 0 {
+            rows.append(["share", ""] + [t.attentionMs, t.aggregationMs, t.convolutionMs, t.activationMs, t.totalMs]
+                .map { String(format: "%.1f%%", 100 * $0 / t.totalMs) })
+        }
+        let widths = header.indices.map { column in
+            max(header[column].count, rows.map { $0[column].count }.max() ?? 0)
+        }
+        func line(_ cells: [String]) -> String {
+            cells.enumerated().map { column, cell in
+                column < 2 ? cell.padding(toLength: widths[column], withPad: " ", startingAt: 0)
+                    : String(repeating: " ", count: widths[column] - cell.count) + cell
+            }.joined(separator: "  ")
+        }
+        print(line(header))
+        for row in rows { print(line(row)) }
     }
 
     private static func parseBackend(_ text: String) throws -> Backend {
@@ -142,21 +210,15 @@ struct BenchCommand: ParsableCommand {
         return backend
     }
 
+    private static func parsePrecision(_ text: String) throws -> ExpertPrecision {
+        guard let precision = ExpertPrecision(rawValue: text) else {
+            throw ValidationError("--experts must be one of \(ExpertPrecision.allCases.map(\.rawValue).joined(separator: ", ")), got \"\(text)\"")
+        }
+        return precision
+    }
+
     private static func milliseconds(_ duration: Duration) -> Double {
         let parts = duration.components
         return Double(parts.seconds) * 1e3 + Double(parts.attoseconds) * 1e-15
-    }
-}
-
-
-/// A backend this build cannot run, said plainly instead of silently measuring another one.
-enum BenchUnavailable: Error, CustomStringConvertible {
-    case fastBackend
-
-    var description: String {
-        switch self {
-        case .fastBackend:
-            return "--backend fast: the fast (oneDNN) engine is not part of this build yet; use --backend reference"
-        }
     }
 }
