@@ -154,14 +154,11 @@ class Dyserve:
         return probe.returncode == 0
 
     def run(self, model_dir: Path, x_path: Path, out_path: Path, experts=None) -> np.ndarray:
-        args = [str(self.binary), "run", "--model", str(model_dir), "--input", str(x_path), "--output", str(out_path)]
-        if "--backend" in self.help("run"):
-            args += self.engine_args(experts)
-        subprocess.run(args, check=True, capture_output=True, text=True)
+        """The output of the engine that is timed: `dyserve bench --input --output`, one pass."""
+        subprocess.run([str(self.binary), "bench", "--model", str(model_dir), "--input", str(x_path),
+                        "--output", str(out_path), "--iterations", "1", "--warmup", "0", "--json",
+                        *self.engine_args(experts)], check=True, capture_output=True, text=True)
         return np.load(out_path)
-
-    def help(self, command: str) -> str:
-        return subprocess.run([str(self.binary), command, "--help"], capture_output=True, text=True).stdout
 
     def bench(self, model_dir: Path, batch: int, iterations: int, warmup: int, experts=None) -> dict:
         out = subprocess.run([str(self.binary), "bench", "--model", str(model_dir), "--json", "--batch", str(batch),
@@ -239,15 +236,19 @@ def prepare(kind: str, args, work: Path, dy: Dyserve, x: np.ndarray, x_path: Pat
     session = ort_session(onnx_path, args.threads)
     ort_out, ort_logits = session.run(None, {"input": x})
     dy_out = dy.run(model_dir, x_path, work / f"{name}.out.npy")
+    fp16_logits = None
     logits_dir = logits_copy(model_dir, logits, int(expected_logits.shape[1]), work / f"{name}-logits")
     dy_logits = dy.run(logits_dir, x_path, work / f"{name}.logits.npy")
-    print(f"{name}: {sum(p.numel() for p in graph.parameters()):,} parameters; ONNX Convs with constant weights "
+    if dy.backend == "fast" and kind == "dynamic" and dy.supports(dy.engine_args("fp16")):
+        fp16_logits = dy.run(logits_dir, x_path, work / f"{name}.logits16.npy", experts="fp16")
+    print(f"{name}: dyserve backend {dy.backend}; {sum(p.numel() for p in graph.parameters()):,} parameters; ONNX Convs with constant weights "
           f"{sources['constant']}, with computed weights {sources['computed']}")
     print(f"  probabilities (max {expected.max():.4f}, top-1 class {int(expected.argmax())}), max abs diff vs "
           f"PyTorch eager: reference graph {diff_module:.2e}, ONNX Runtime {max_diff(ort_out, expected)}, "
           f"dyserve {max_diff(dy_out, expected)}")
     print(f"  logits ({logits}), max abs diff vs PyTorch eager: ONNX Runtime {max_diff(ort_logits, expected_logits)}, "
-          f"dyserve {max_diff(dy_logits, expected_logits)}")
+          f"dyserve {max_diff(dy_logits, expected_logits)}"
+          + (f", dyserve fp16 experts {max_diff(fp16_logits, expected_logits)}" if fp16_logits is not None else ""))
     for label, got, want in (("ONNX Runtime", ort_out, expected), ("dyserve", dy_out, expected),
                              ("ONNX Runtime logits", ort_logits, expected_logits),
                              ("dyserve logits", dy_logits, expected_logits)):

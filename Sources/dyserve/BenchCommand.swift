@@ -45,6 +45,12 @@ struct BenchCommand: ParsableCommand {
     @Flag(help: "Fast backend only: after timing, profile --iterations more passes; print mean ms per layer and phase.")
     var profile = false
 
+    @Option(help: "Use this .npy tensor (FP32, single-input models) instead of the seeded random input; its first dimension is the batch.")
+    var input: String?
+
+    @Option(help: "Write the model's first output of the last timed pass here as .npy (to check the engine that was timed).")
+    var output: String?
+
     @Option(help: "Seed of the random input.")
     var seed: UInt64 = 0
 
@@ -71,14 +77,35 @@ struct BenchCommand: ParsableCommand {
     }
 
     func run() throws {
-        let settings = try settings()
+        var settings = try settings()
         let model = try modelOptions.load()
         let engine = try makeEngine(model, settings)
-        let inputs = try benchInputs(model, batch: settings.batch)
+        let inputs: [Tensor]
+        if let input {
+            let tensor = try Npy.read([UInt8](Data(contentsOf: URL(fileURLWithPath: input))))
+            guard model.spec.inputs.count == 1 else {
+                throw ValidationError("--input: model \(model.spec.name) takes \(model.spec.inputs.count) inputs; --input serves single-input models")
+            }
+            guard let batch = tensor.shape.first, batch >= 1 else {
+                throw ValidationError("--input: \(input) has shape \(tensor.shape), expected a batch dimension first")
+            }
+            // --batch keeps its default (1) with --input; any other value must agree with the file.
+            if settings.batch != 1 && batch != settings.batch {
+                throw ValidationError("--input has batch \(batch) but --batch is \(settings.batch)")
+            }
+            guard batch <= BenchSettings.maxBatch else {
+                throw ValidationError("--input has batch \(batch), more than \(BenchSettings.maxBatch)")
+            }
+            settings.batch = batch
+            inputs = [tensor]
+        } else {
+            inputs = try benchInputs(model, batch: settings.batch)
+        }
 
         for _ in 0..<settings.warmup {
             _ = try engine.run(inputs, options: RunOptions())
         }
+        var last: RunResult?
         var millis: [Double] = []
         millis.reserveCapacity(settings.iterations)
         let clock = ContinuousClock()
@@ -89,11 +116,15 @@ struct BenchCommand: ParsableCommand {
             // Keeps the result alive until after the clock read, so its release is not timed either.
             withExtendedLifetime(result) {}
             millis.append(Self.milliseconds(elapsed))
+            last = result
         }
         guard let statistics = LatencyStatistics(millis) else {
             throw ValidationError("no usable timings were recorded")
         }
         // Peak memory is best effort: a missing VmHWM (non-Linux) leaves it null rather than failing the run.
+        if let output, let first = last?.outputs.first {
+            try Data(Npy.write(first)).write(to: URL(fileURLWithPath: output))
+        }
         let peak = try? PeakResidentMemory.current()
         let summary = model.summary(batch: 1)
         var layerProfile: LayerProfile?
