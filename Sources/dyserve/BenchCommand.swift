@@ -82,7 +82,10 @@ struct BenchCommand: ParsableCommand {
         let engine = try makeEngine(model, settings)
         let inputs: [Tensor]
         if let input {
-            let tensor = try Npy.read([UInt8](Data(contentsOf: URL(fileURLWithPath: input))))
+            guard let data = FileManager.default.contents(atPath: input) else {
+                throw ValidationError("--input: cannot read \(input)")
+            }
+            let tensor = try Npy.read([UInt8](data))
             guard model.spec.inputs.count == 1 else {
                 throw ValidationError("--input: model \(model.spec.name) takes \(model.spec.inputs.count) inputs; --input serves single-input models")
             }
