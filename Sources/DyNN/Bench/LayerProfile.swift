@@ -1,0 +1,84 @@
+/// Where a forward pass's time goes, per node and phase, averaged over several profiled passes.
+///
+/// Built from plain per-pass samples so that any backend able to time its phases can report one
+/// (the fast engine's `LayerTiming` maps onto `Sample` field for field).
+public struct LayerProfile: Sendable, Equatable, Codable {
+    /// One node's phases in one pass, in nanoseconds.
+    public struct Sample: Sendable, Equatable {
+        public var name: String
+        public var op: String
+        public var attentionNs: UInt64
+        public var aggregationNs: UInt64
+        public var convolutionNs: UInt64
+        public var activationNs: UInt64
+
+        public init(name: String, op: String, attentionNs: UInt64, aggregationNs: UInt64,
+                    convolutionNs: UInt64, activationNs: UInt64) {
+            self.name = name
+            self.op = op
+            self.attentionNs = attentionNs
+            self.aggregationNs = aggregationNs
+            self.convolutionNs = convolutionNs
+            self.activationNs = activationNs
+        }
+    }
+
+    /// Mean milliseconds per pass.
+    public struct Row: Sendable, Equatable, Codable {
+        public var name: String
+        public var op: String
+        public var attentionMs: Double
+        public var aggregationMs: Double
+        public var convolutionMs: Double
+        public var activationMs: Double
+        public var totalMs: Double
+
+        enum CodingKeys: String, CodingKey {
+            case name, op
+            case attentionMs = "attention_ms"
+            case aggregationMs = "aggregation_ms"
+            case convolutionMs = "convolution_ms"
+            case activationMs = "activation_ms"
+            case totalMs = "total_ms"
+        }
+    }
+
+    public var passes: Int
+    /// Nodes in execution order.
+    public var rows: [Row]
+    /// Column sums over all nodes, named "total".
+    public var total: Row
+
+    /// nil when there are no passes, or when passes do not list the same nodes in the same order
+    /// (averaging them would mix different layers).
+    public init?(passes: [[Sample]]) {
+        guard let first = passes.first, !first.isEmpty else { return nil }
+        for pass in passes.dropFirst() {
+            guard pass.count == first.count,
+                  zip(pass, first).allSatisfy({ $0.name == $1.name && $0.op == $1.op }) else { return nil }
+        }
+        let count = Double(passes.count)
+        // Summed in Double: a UInt64 sum of many long passes cannot overflow this way.
+        func mean(_ node: Int, _ phase: KeyPath<Sample, UInt64>) -> Double {
+            passes.reduce(0.0) { $0 + Double($1[node][keyPath: phase]) } / count / 1e6
+        }
+        var rows: [Row] = []
+        for (index, sample) in first.enumerated() {
+            let attention = mean(index, \.attentionNs)
+            let aggregation = mean(index, \.aggregationNs)
+            let convolution = mean(index, \.convolutionNs)
+            let activation = mean(index, \.activationNs)
+            rows.append(Row(name: sample.name, op: sample.op, attentionMs: attention, aggregationMs: aggregation,
+                            convolutionMs: convolution, activationMs: activation,
+                            totalMs: attention + aggregation + convolution + activation))
+        }
+        self.passes = passes.count
+        self.rows = rows
+        self.total = Row(name: "total", op: "",
+                         attentionMs: rows.reduce(0) { $0 + $1.attentionMs },
+                         aggregationMs: rows.reduce(0) { $0 + $1.aggregationMs },
+                         convolutionMs: rows.reduce(0) { $0 + $1.convolutionMs },
+                         activationMs: rows.reduce(0) { $0 + $1.activationMs },
+                         totalMs: rows.reduce(0) { $0 + $1.totalMs })
+    }
+}
