@@ -32,14 +32,10 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Untimed forward passes before timing.")
     var warmup: Int = 3
 
-    // Parsed by hand rather than by a retroactive ExpressibleByArgument conformance on DyNN's enum,
-    // which another command could declare too.
-    @Option(help: "Which engine runs the model: \(Backend.allCases.map(\.rawValue).joined(separator: " | ")).",
-            transform: Self.parseBackend)
-    var backend: Backend = .reference
+    @Option(help: "Which engine runs the model: fast (oneDNN) or reference (the plain Swift ops).")
+    var backend: Backend = .fast
 
-    @Option(help: "Fast backend only: how expert kernels are stored, fp32 or fp16 (aggregation stays fp32).",
-            transform: Self.parsePrecision)
+    @Option(help: "Fast backend only: how expert kernels are stored, fp32 or fp16 (aggregation stays fp32).")
     var experts: ExpertPrecision?
 
     @Flag(help: "Fast backend only: after timing, profile --iterations more passes; print mean ms per layer and phase.")
@@ -78,8 +74,9 @@ struct BenchCommand: ParsableCommand {
 
     func run() throws {
         var settings = try settings()
-        let model = try modelOptions.load()
-        let engine = try makeEngine(model, settings)
+        let engine = try modelOptions.engine(settings.backend, threads: settings.threads,
+                                             expertPrecision: experts ?? .fp32)
+        let model = engine.model
         let inputs: [Tensor]
         if let input {
             guard let data = FileManager.default.contents(atPath: input) else {
@@ -146,16 +143,6 @@ struct BenchCommand: ParsableCommand {
             print(String(decoding: try encoder.encode(report), as: UTF8.self))
         } else {
             printReport(report)
-        }
-    }
-
-    private func makeEngine(_ model: Model, _ settings: BenchSettings) throws -> any InferenceEngine {
-        switch settings.backend {
-        case .reference:
-            return model
-        case .fast:
-            return try FastEngine(model: model, options: FastEngineOptions(
-                threads: settings.threads, expertPrecision: experts ?? .fp32))
         }
     }
 
@@ -235,20 +222,6 @@ struct BenchCommand: ParsableCommand {
         }
         print(line(header))
         for row in rows { print(line(row)) }
-    }
-
-    private static func parseBackend(_ text: String) throws -> Backend {
-        guard let backend = Backend(rawValue: text) else {
-            throw ValidationError("--backend must be one of \(Backend.allCases.map(\.rawValue).joined(separator: ", ")), got \"\(text)\"")
-        }
-        return backend
-    }
-
-    private static func parsePrecision(_ text: String) throws -> ExpertPrecision {
-        guard let precision = ExpertPrecision(rawValue: text) else {
-            throw ValidationError("--experts must be one of \(ExpertPrecision.allCases.map(\.rawValue).joined(separator: ", ")), got \"\(text)\"")
-        }
-        return precision
     }
 
     private static func milliseconds(_ duration: Duration) -> Double {

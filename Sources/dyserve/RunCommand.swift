@@ -2,8 +2,6 @@ import ArgumentParser
 import DyNN
 import Foundation
 
-extension Backend: ExpressibleByArgument {}
-
 /// `dyserve run`: one forward pass on a `.npy` input, offline.
 struct RunCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

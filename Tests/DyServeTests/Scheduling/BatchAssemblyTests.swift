@@ -138,7 +138,8 @@ import Testing
         #expect(fast.inference.backend == .fast)
         #expect(ComputeBudget(fast).concurrentExecutions == 1)
         #expect(ComputeBudget(fast).intraOpThreads == 2)
-        let reference = try ServiceConfig.resolve(yaml: nil, environment: ["DYSERVE_INFERENCE_THREADS": "2"])
+        let reference = try ServiceConfig.resolve(
+            yaml: nil, environment: ["DYSERVE_INFERENCE_THREADS": "2", "DYSERVE_INFERENCE_BACKEND": "reference"])
         #expect(reference.inference.backend == .reference)
         #expect(ComputeBudget(reference).concurrentExecutions == 2)
         #expect(throws: ConfigError.self) { _ = try ServiceConfig.resolve(yaml: "inference:\n  backend: gpu") }
