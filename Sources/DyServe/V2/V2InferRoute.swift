@@ -85,32 +85,12 @@ struct V2InferRoute: Sendable {
     private static func finish(_ completion: InferenceCompletion, request: V2InferRequest, outputs requested: [V2RequestedOutput]?,
                                level: TraceLevel, info: ServedModelInfo, id: String, started: UInt64,
                                context: ServiceContext) -> HTTPResponse {
-        let metrics = context.metrics.model(info.name)
-        metrics.queueDuration.recordNanoseconds(Int64(clamping: completion.queueNanoseconds))
-        metrics.computeDuration.recordNanoseconds(Int64(clamping: completion.computeNanoseconds))
         let outcome: InferenceOutcome
-        switch completion.result {
-        case .success(let o):
-            outcome = o
-        case .failure(let error as RequestError):
-            return APIHandler.errorResponse(error, id: id)
-        case .failure(let rejection as SchedulingRejection):
-            // Queue full (503 or 429), deadline passed (503 / 504), shutting down: as on /infer.
-            var response = rejection.response()
-            response.headers.append(("X-Request-Id", id))
-            return response
-        case .failure(let error as InferenceCancelled):
-            var response = APIHandler.errorResponse(.unavailable(error.description), id: id)
-            response.status = 499
-            return response
-        case .failure(let error):
-            context.logger.error("inference failed", metadata: ["id": "\(id)", "model": "\(info.name)", "error": "\(error)"])
-            return APIHandler.errorResponse(.internalError("inference failed: \(error)"), id: id)
+        switch FinishedInference(completion, model: info, id: id, context: context) {
+        case .outcome(let finished): outcome = finished
+        case .failed(let response): return response
         }
-        guard outcome.outputs.count == info.outputs.count else {
-            return APIHandler.errorResponse(
-                .internalError("model \(info.name) returned \(outcome.outputs.count) outputs; its spec declares \(info.outputs.count)"), id: id)
-        }
+        let metrics = context.metrics.model(info.name)
         let batch = request.input.shape.first ?? 0
         metrics.inferences.increment(by: batch)
 
