@@ -30,14 +30,7 @@ public final class APIHandler: HTTPHandler {
             metrics.countHTTP(route: "unmatched", code: error.status)
             return respond(Self.errorResponse(error, id: id))
         }
-        let finish: @Sendable (HTTPResponse) -> Void = { response in
-            metrics.countHTTP(route: route.metricName, code: response.status)
-            var response = response
-            if !response.headers.contains(where: { $0.name == "X-Request-Id" }) {
-                response.headers.append(("X-Request-Id", id))
-            }
-            respond(response)
-        }
+        let finish = Self.counting(route: route.metricName, id: id, metrics: metrics, respond: respond)
         switch route {
         case .infer:
             let infer = InferRoute(context: context)
@@ -78,6 +71,19 @@ public final class APIHandler: HTTPHandler {
 
     static func json(_ body: [UInt8], status: Int = 200) -> HTTPResponse {
         HTTPResponse(status: status, headers: [("Content-Type", "application/json")], body: body)
+    }
+
+    /// Wraps `respond` so every answer is counted under its route and carries the request id.
+    static func counting(route: String, id: String, metrics: ServiceMetrics,
+                         respond: @escaping @Sendable (HTTPResponse) -> Void) -> @Sendable (HTTPResponse) -> Void {
+        return { response in
+            metrics.countHTTP(route: route, code: response.status)
+            var response = response
+            if !response.headers.contains(where: { $0.name == "X-Request-Id" }) {
+                response.headers.append(("X-Request-Id", id))
+            }
+            respond(response)
+        }
     }
 
     static func errorResponse(_ error: RequestError, id: String) -> HTTPResponse {

@@ -17,14 +17,7 @@ struct V2API: Sendable {
             metrics.countHTTP(route: "unmatched", code: error.status)
             return respond(APIHandler.errorResponse(error, id: id))
         }
-        let finish: @Sendable (HTTPResponse) -> Void = { response in
-            metrics.countHTTP(route: route.metricName, code: response.status)
-            var response = response
-            if !response.headers.contains(where: { $0.name == "X-Request-Id" }) {
-                response.headers.append(("X-Request-Id", id))
-            }
-            respond(response)
-        }
+        let finish = APIHandler.counting(route: route.metricName, id: id, metrics: metrics, respond: respond)
         if case .infer(let model, let version) = route {
             let infer = V2InferRoute(context: context)
             decodeQueue.async {
