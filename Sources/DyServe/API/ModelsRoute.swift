@@ -16,8 +16,8 @@ struct ModelsRoute: Sendable {
                 let info = model.info
                 w.key("state"); w.string("ready")
                 w.key("version"); w.string(info.version)
-                w.key("inputs"); writeSpecs(info.inputs, into: &w)
-                w.key("outputs"); writeSpecs(info.outputs, into: &w)
+                w.key("inputs"); w.tensorSpecs(info.inputs)
+                w.key("outputs"); w.tensorSpecs(info.outputs)
                 w.key("parameters"); w.int(info.parameters)
                 w.key("multiply_adds"); w.int(info.multiplyAdds)
                 w.key("temperature"); w.float(info.temperature)
@@ -41,17 +41,5 @@ struct ModelsRoute: Sendable {
         w.endArray()
         w.endObject()
         return APIHandler.json(w.bytes)
-    }
-
-    private func writeSpecs(_ specs: [ServedTensorSpec], into w: inout JSONWriter) {
-        w.beginArray()
-        for s in specs {
-            w.beginObject()
-            w.key("name"); w.string(s.name)
-            w.key("datatype"); w.string(s.datatype)
-            w.key("shape"); w.ints(s.shape)
-            w.endObject()
-        }
-        w.endArray()
     }
 }

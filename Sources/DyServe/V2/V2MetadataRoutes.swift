@@ -42,8 +42,8 @@ struct V2MetadataRoutes: Sendable {
         w.key("versions")
         w.beginArray(); w.string(info.version); w.endArray()
         w.key("platform"); w.string("dyserve")
-        w.key("inputs"); writeSpecs(info.inputs, into: &w)
-        w.key("outputs"); writeSpecs(info.outputs, into: &w)
+        w.key("inputs"); w.tensorSpecs(info.inputs)
+        w.key("outputs"); w.tensorSpecs(info.outputs)
         w.endObject()
         return APIHandler.json(w.bytes)
     }
@@ -51,17 +51,5 @@ struct V2MetadataRoutes: Sendable {
     func modelReady(_ name: String, version: String?) throws(RequestError) -> HTTPResponse {
         _ = try V2ModelLookup.model(name, version: version, in: registry)
         return HTTPResponse(status: 200)
-    }
-
-    private func writeSpecs(_ specs: [ServedTensorSpec], into w: inout JSONWriter) {
-        w.beginArray()
-        for s in specs {
-            w.beginObject()
-            w.key("name"); w.string(s.name)
-            w.key("datatype"); w.string(s.datatype)
-            w.key("shape"); w.ints(s.shape)
-            w.endObject()
-        }
-        w.endArray()
     }
 }
