@@ -17,7 +17,9 @@ import Testing
         var boxes: [ResponseBox] = []
         for (i, s) in samples.enumerated() {
             boxes.append(h.send(inferBody(s, returnTrace: true)))
-            h.waitUntilQueued(i + 1)
+            // Wait until this one is queued too (counting the temperature-2 request after the first),
+            // so that the queue order is the one written here.
+            h.waitUntilQueued(i == 0 ? 1 : i + 2)
             if i == 0 {
                 _ = h.send(inferBody([[7, 0, 0, 0]], temperature: 2, returnTrace: true))
                 h.waitUntilQueued(2)
