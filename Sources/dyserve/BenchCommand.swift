@@ -151,11 +151,7 @@ struct BenchCommand: ParsableCommand {
         var passes: [[LayerProfile.Sample]] = []
         for _ in 0..<count {
             let (_, timings) = try engine.runProfiled(inputs, options: RunOptions())
-            passes.append(timings.map {
-                LayerProfile.Sample(name: $0.name, op: $0.op, attentionNs: $0.attentionNs,
-                                    aggregationNs: $0.aggregationNs, convolutionNs: $0.convolutionNs,
-                                    activationNs: $0.activationNs)
-            })
+            passes.append(timings)
         }
         guard let profile = LayerProfile(passes: passes) else {
             throw ValidationError("the engine returned no per-layer timings, or different layers on different passes")

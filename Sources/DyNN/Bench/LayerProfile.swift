@@ -1,27 +1,9 @@
 /// Where a forward pass's time goes, per node and phase, averaged over several profiled passes.
 ///
-/// Built from plain per-pass samples so that any backend able to time its phases can report one
-/// (the fast engine's `LayerTiming` maps onto `Sample` field for field).
+/// Built from per-pass `LayerTiming`s, as the fast engine's `runProfiled` returns them.
 public struct LayerProfile: Sendable, Equatable, Codable {
-    /// One node's phases in one pass, in nanoseconds.
-    public struct Sample: Sendable, Equatable {
-        public var name: String
-        public var op: String
-        public var attentionNs: UInt64
-        public var aggregationNs: UInt64
-        public var convolutionNs: UInt64
-        public var activationNs: UInt64
-
-        public init(name: String, op: String, attentionNs: UInt64, aggregationNs: UInt64,
-                    convolutionNs: UInt64, activationNs: UInt64) {
-            self.name = name
-            self.op = op
-            self.attentionNs = attentionNs
-            self.aggregationNs = aggregationNs
-            self.convolutionNs = convolutionNs
-            self.activationNs = activationNs
-        }
-    }
+    /// One node's phases in one pass, in nanoseconds: what `FastEngine.runProfiled` reports.
+    public typealias Sample = LayerTiming
 
     /// Mean milliseconds per pass.
     public struct Row: Sendable, Equatable, Codable {
