@@ -40,14 +40,19 @@ final class FastPlan: @unchecked Sendable {
     let biases: AlignedBuffer
     /// Routing weights `pi[n][k]` of the current layer.
     let routing: AlignedBuffer
-    /// Pooled means of one sample, and the attention MLP's hidden layer.
+    /// Per worker thread (`workers` of them, one unless the plan runs samples side by side): pooled
+    /// means of one sample, the attention MLP's hidden layer and logits, each at `worker * stride`.
     let pooled: AlignedBuffer
     let hidden: AlignedBuffer
-    /// Logits of one sample.
     let logits: AlignedBuffer
+    let workers: Int
+    let pooledStride: Int, hiddenStride: Int, logitsStride: Int
+    /// Scratchpads of the workers' batch-1 dynamic convolutions when samples run side by side.
+    let workerScratchpads: [AlignedBuffer]
 
     init(batch: Int, steps: [FastStep], homes: [ValueHome], bufferFloats: [Int], scratchpadBytes: Int,
-         kernelFloats: Int, biasFloats: Int, maxExperts: Int, maxChannels: Int, maxHidden: Int) {
+         kernelFloats: Int, biasFloats: Int, maxExperts: Int, maxChannels: Int, maxHidden: Int,
+         workers: Int, workerScratchpadBytes: Int) {
         self.batch = batch
         self.steps = steps
         self.homes = homes
@@ -56,13 +61,19 @@ final class FastPlan: @unchecked Sendable {
         kernels = AlignedBuffer(floats: kernelFloats)
         biases = AlignedBuffer(floats: batch * biasFloats)
         routing = AlignedBuffer(floats: batch * maxExperts)
-        pooled = AlignedBuffer(floats: maxChannels)
-        hidden = AlignedBuffer(floats: maxHidden)
-        logits = AlignedBuffer(floats: maxExperts)
+        self.workers = workers
+        // Strides rounded to 16 floats (64 bytes) so no two workers write the same cache line.
+        func padded(_ floats: Int) -> Int { (floats + 15) / 16 * 16 }
+        (pooledStride, hiddenStride, logitsStride) = (padded(maxChannels), padded(maxHidden), padded(maxExperts))
+        pooled = AlignedBuffer(floats: workers * pooledStride)
+        hidden = AlignedBuffer(floats: workers * hiddenStride)
+        logits = AlignedBuffer(floats: workers * logitsStride)
+        workerScratchpads = workers > 1 ? (0..<workers).map { _ in AlignedBuffer(byteCount: workerScratchpadBytes) } : []
     }
 
     /// Bytes of all buffers this plan owns (activations, kernels, scratchpad).
     var byteCount: Int {
         buffers.reduce(0) { $0 + $1.byteCount } + scratchpad.byteCount + kernels.byteCount + biases.byteCount
+            + workerScratchpads.reduce(0) { $0 + $1.byteCount }
     }
 }

@@ -12,6 +12,7 @@ struct FastPlanBuilder {
     private var free: [Int] = []
     private var steps: [FastStep] = []
     private var scratchpadBytes = 0
+    private var workerScratchpadBytes = 0
     private var kernelFloats = 0, biasFloats = 0, maxExperts = 1, maxChannels = 1, maxHidden = 1
 
     init(engine: FastEngine, batch: Int) {
@@ -103,8 +104,11 @@ struct FastPlanBuilder {
             case .dynamicConvolution(let layer):
                 if let input = nhwcBuffer(node.inputs[0]) {
                     scratchpadBytes = max(scratchpadBytes, layer.primitive.scratchpadBytes)
-                    // Per-sample kernels live side by side only for the batched matmul; the loop reuses one.
-                    kernelFloats = max(kernelFloats, layer.bank.count * (engine.options.aggregation == .matmul ? batch : 1))
+                    workerScratchpadBytes = max(workerScratchpadBytes, layer.primitive.scratchpadBytes)
+                    // Per-sample kernels live side by side when the batch is aggregated in one pass (matmul or
+                    // sample-parallel); otherwise each sample's is made right before its convolution, in one buffer.
+                    let together = engine.options.aggregation == .matmul || engine.runsSampleParallel(batch: batch)
+                    kernelFloats = max(kernelFloats, layer.bank.count * (together ? batch : 1))
                     biasFloats = max(biasFloats, layer.outChannels)
                     maxExperts = max(maxExperts, layer.experts)
                     maxChannels = max(maxChannels, layer.inChannels)
@@ -183,7 +187,9 @@ struct FastPlanBuilder {
         }
         return FastPlan(batch: batch, steps: steps, homes: homes, bufferFloats: capacities,
                         scratchpadBytes: scratchpadBytes, kernelFloats: kernelFloats, biasFloats: biasFloats,
-                        maxExperts: maxExperts, maxChannels: maxChannels, maxHidden: maxHidden)
+                        maxExperts: maxExperts, maxChannels: maxChannels, maxHidden: maxHidden,
+                        workers: engine.runsSampleParallel(batch: batch) ? engine.sampleWorkers : 1,
+                        workerScratchpadBytes: workerScratchpadBytes)
     }
 
     /// Whether the last step appended is node `index`'s own (global pooling writes a tensor, not a buffer).
