@@ -98,7 +98,10 @@ public final class FastEngine: InferenceEngine, @unchecked Sendable {
             case is Add: kinds[index] = .add
             case let op as DyReLU where fourD: kinds[index] = .dyReLU(op)
             case is GlobalAvgPool where fourD: kinds[index] = .globalAvgPool
-            case let op as Linear where node.inputShapes.first?.count == 2: kinds[index] = .linear(op)
+            case let op as Linear where node.inputShapes.first?.count == 2:
+                let layer = LinearLayer(op: op, node: node.name)
+                // Proves oneDNN takes the shape.
+                if (try? layer.prepare(batch: 1, context: context)) != nil { kinds[index] = .linear(layer) }
             default: break
             }
         }

@@ -75,8 +75,9 @@ struct FastExecution {
                 if profile { timings[node].convolutionNs += lap() }
                 lastNode = node
 
-            case .dynamicConvolution(let node, let layer, let aggregation, let input, let out):
-                let trace = dynamicConvolution(layer, aggregation: aggregation, input: buffers[input], output: buffers[out], avx2: avx2,
+            case .dynamicConvolution(let node, let layer, let aggregation, let input, let out, let means):
+                let trace = dynamicConvolution(layer, aggregation: aggregation, input: buffers[input], output: buffers[out],
+                                               means: means, avx2: avx2,
                                                timing: profile ? { phase, ns in
                                                    switch phase {
                                                    case 0: timings[node].attentionNs += ns
@@ -122,9 +123,9 @@ struct FastExecution {
                 if profile { timings[node].activationNs += lap() }
                 lastNode = node
 
-            case .linear(let node, let op, let input):
+            case .linear(let node, let layer, let primitive, let input):
                 if let x = tensors[input] {
-                    tensors[inputCount + node] = linear(op, x, avx2: avx2)
+                    tensors[inputCount + node] = linear(layer, primitive, x)
                 }
                 if profile { timings[node].convolutionNs += lap() }
                 lastNode = node
@@ -151,34 +152,30 @@ struct FastExecution {
         return (RunResult(outputs: outputs, trace: traces), profile ? timings : nil)
     }
 
-    /// `y = x W^T + b` per sample with the vectorised matrix-vector kernel.
-    private func linear(_ op: Linear, _ x: Tensor, avx2: Bool) -> Tensor {
-        let (batch, outFeatures, inFeatures) = (x.shape[0], op.weight.shape[0], op.weight.shape[1])
-        var y = [Float](repeating: 0, count: batch * outFeatures)
-        let matvec = avx2 ? dy_matvec_avx2 : dy_matvec_portable
+    /// `y = x W^T + b` for the whole batch in one matmul.
+    private func linear(_ layer: LinearLayer, _ primitive: LinearPrimitive, _ x: Tensor) -> Tensor {
+        let batch = x.shape[0]
+        var y = [Float](repeating: 0, count: batch * layer.outFeatures)
         x.data.withUnsafeBufferPointer { xs in
-            op.weight.data.withUnsafeBufferPointer { w in
-                y.withUnsafeMutableBufferPointer { out in
-                    let bias = op.bias?.data
-                    bias.withOptionalPointer { b in
-                        for n in 0..<batch {
-                            matvec(w.baseAddress!, b, xs.baseAddress! + n * inFeatures, Int32(outFeatures), Int32(inFeatures),
-                                   0, out.baseAddress! + n * outFeatures)
-                        }
-                    }
-                }
+            y.withUnsafeMutableBufferPointer { out in
+                // oneDNN only reads its source; the mutable pointer is what its C API takes.
+                primitive.execute(stream: engine.context.stream, source: UnsafeMutableRawPointer(mutating: xs.baseAddress!),
+                                  weights: layer.weights.raw, bias: layer.bias?.raw,
+                                  destination: UnsafeMutableRawPointer(out.baseAddress!), scratchpad: plan.scratchpad.raw)
             }
         }
-        return Tensor(shape: [batch, outFeatures], data: y)
+        return Tensor(shape: [batch, layer.outFeatures], data: y)
     }
 
     /// Attention, aggregation and one convolution per sample with its own kernel. A sample-parallel plan
     /// (`FastPlan.workers > 1`) computes the samples' attention side by side, aggregates every kernel in
     /// one pass over the experts, then runs the samples' convolutions side by side, one per thread; the
     /// samples left over when the batch does not divide among the threads run one by one on all of them.
-    /// `timing(phase, ns)`: 0 attention, 1 aggregation, 2 convolution.
+    /// `means` (sample-parallel plans only): the input's channel means may come from the previous layer,
+    /// and the output's may be left for the next one, computed after each sample's convolution.
+    /// `timing(phase, ns)`: 0 attention, 1 aggregation, 2 convolution (which then includes that pooling).
     private func dynamicConvolution(_ layer: DynamicConvLayer, aggregation: AggregationPrimitive?, input: UnsafeMutablePointer<Float>,
-                                    output: UnsafeMutablePointer<Float>, avx2: Bool,
+                                    output: UnsafeMutablePointer<Float>, means: PooledMeans, avx2: Bool,
                                     timing: ((Int, UInt64) -> Void)?, lap: () -> UInt64) -> LayerTrace? {
         let op = layer.op
         let batch = plan.batch
@@ -195,8 +192,14 @@ struct FastExecution {
         /// Routing weights of sample `n` into `pi[n]`, with worker `w`'s scratch (single-threaded when w > 0).
         func route(_ n: Int, worker w: Int, threads: Int) {
             let z = plan.logits.floats + w * plan.logitsStride
-            layer.logits(sample: input + n * inSample, pixels: pixels, pooled: plan.pooled.floats + w * plan.pooledStride,
-                         hiddenScratch: plan.hidden.floats + w * plan.hiddenStride, into: z, avx2: avx2, threads: threads)
+            let hidden = plan.hidden.floats + w * plan.hiddenStride
+            if means.fromPrevious {
+                layer.logits(pooled: plan.batchMeans.floats + n * plan.pooledStride, hiddenScratch: hidden,
+                             into: z, avx2: avx2)
+            } else {
+                layer.logits(sample: input + n * inSample, pixels: pixels, pooled: plan.pooled.floats + w * plan.pooledStride,
+                             hiddenScratch: hidden, into: z, avx2: avx2, threads: threads)
+            }
             let logits = Array(UnsafeBufferPointer(start: z, count: k))
             let weights: [Float] = switch op.routing {
             case .softmax: Probability.softmax(logits, temperature: tau)
@@ -214,6 +217,10 @@ struct FastExecution {
                                     destination: UnsafeMutableRawPointer(output + n * outSample),
                                     scratchpad: w < 0 ? plan.scratchpad.raw : plan.workerScratchpads[w].raw,
                                     binding: w < 0 ? nil : layer.bindings[w])
+            if means.forNext {
+                NHWCKernels.channelMeans(output + n * outSample, pixels: outShape[2] * outShape[3], channels: outShape[1],
+                                         into: plan.batchMeans.floats + n * plan.pooledStride, avx2: avx2)
+            }
         }
 
         if workers > 1 {
@@ -331,13 +338,5 @@ struct FastExecution {
         return LayerTrace(op: op.opName, activation: ActivationTrace(
             variant: op.variant.rawValue, pieces: op.pieces, channels: cc, a: traceA, b: traceB,
             spatial: isC ? traceSpatial : nil, height: isC ? height : nil, width: isC ? width : nil))
-    }
-}
-
-extension Optional where Wrapped == [Float] {
-    /// Runs `body` with a pointer to the array's elements, or nil when there is no array.
-    func withOptionalPointer<R>(_ body: (UnsafePointer<Float>?) -> R) -> R {
-        guard let array = self else { return body(nil) }
-        return array.withUnsafeBufferPointer { body($0.baseAddress) }
     }
 }

@@ -14,16 +14,30 @@ enum FastStep {
     case normalize(node: Int, op: Normalize, tensorInput: Int?, bufferInput: Int?, output: Int, channels: Int, pixels: Int)
     case convolution(node: Int, layer: StaticConvLayer, primitive: ConvPrimitive, weights: AlignedBuffer, input: Int, output: Int)
     /// `aggregation`: the batch's oneDNN matmul over an fp32 bank; nil runs the C kernel (fp16 banks).
-    case dynamicConvolution(node: Int, layer: DynamicConvLayer, aggregation: AggregationPrimitive?, input: Int, output: Int)
+    case dynamicConvolution(node: Int, layer: DynamicConvLayer, aggregation: AggregationPrimitive?, input: Int, output: Int,
+                            means: PooledMeans)
     case activation(node: Int, kind: ActivationKind, input: Int, output: Int, count: Int)
     case add(node: Int, a: Int, b: Int, output: Int, count: Int)
     case dyReLU(node: Int, op: DyReLU, input: Int, output: Int, channels: Int, height: Int, width: Int)
     /// NHWC buffer -> `[N, C, 1, 1]` tensor.
     case globalAvgPool(node: Int, input: Int, channels: Int, pixels: Int)
     /// `[N, in]` tensor -> `[N, out]` tensor.
-    case linear(node: Int, op: Linear, input: Int)
+    case linear(node: Int, layer: LinearLayer, primitive: LinearPrimitive, input: Int)
     /// A node the fast path does not cover: its reference op on NCHW tensors.
     case reference(node: Int)
+}
+
+/// How a dynamic convolution of a sample-parallel plan gets its attention's pooled input means. When a
+/// dynamic convolution reads the previous one's output directly, the previous one computes those means
+/// for each sample right after that sample's convolution, on the same thread, while the output is still
+/// in cache (a batch's activations are too large for the cache to hold until the next layer pools them),
+/// and leaves them in `FastPlan.batchMeans`. One buffer serves every layer: a layer reads its input's
+/// means in its attention phase, which ends before its convolutions write the next layer's.
+struct PooledMeans {
+    /// This layer's input means are in `batchMeans`.
+    var fromPrevious = false
+    /// Leave this layer's output means in `batchMeans` for the next layer.
+    var forNext = false
 }
 
 /// Everything a forward pass of one batch size needs, planned once (steps, primitives, buffers with
@@ -49,6 +63,9 @@ final class FastPlan: @unchecked Sendable {
     let pooledStride: Int, hiddenStride: Int, logitsStride: Int
     /// Scratchpads of the workers' batch-1 dynamic convolutions when samples run side by side.
     let workerScratchpads: [AlignedBuffer]
+    /// Per-sample channel means (`batch * pooledStride` floats) handed from one dynamic convolution to the
+    /// next (see `PooledMeans`); unused unless samples run side by side.
+    let batchMeans: AlignedBuffer
 
     init(batch: Int, steps: [FastStep], homes: [ValueHome], bufferFloats: [Int], scratchpadBytes: Int,
          kernelFloats: Int, biasFloats: Int, maxExperts: Int, maxChannels: Int, maxHidden: Int,
@@ -69,6 +86,7 @@ final class FastPlan: @unchecked Sendable {
         hidden = AlignedBuffer(floats: workers * hiddenStride)
         logits = AlignedBuffer(floats: workers * logitsStride)
         workerScratchpads = workers > 1 ? (0..<workers).map { _ in AlignedBuffer(byteCount: workerScratchpadBytes) } : []
+        batchMeans = AlignedBuffer(floats: workers > 1 ? batch * pooledStride : 0)
     }
 
     /// Bytes of all buffers this plan owns (activations, kernels, scratchpad).

@@ -120,7 +120,17 @@ struct FastPlanBuilder {
                         scratchpadBytes = max(scratchpadBytes, aggregation?.scratchpadBytes ?? 0)
                     }
                     let out = acquire(outFloats)
-                    steps.append(.dynamicConvolution(node: index, layer: layer, aggregation: aggregation, input: input, output: out))
+                    var means = PooledMeans()
+                    if engine.runsSampleParallel(batch: batch),
+                       case .dynamicConvolution(let node, let previous, let previousAggregation, let source, input, var handed)? = steps.last {
+                        // The previous step wrote this layer's input: it pools it too.
+                        handed.forNext = true
+                        means.fromPrevious = true
+                        steps[steps.count - 1] = .dynamicConvolution(node: node, layer: previous, aggregation: previousAggregation,
+                                                                     input: source, output: input, means: handed)
+                    }
+                    steps.append(.dynamicConvolution(node: index, layer: layer, aggregation: aggregation, input: input,
+                                                     output: out, means: means))
                     produced = out
                 }
             case .fusedActivation:
@@ -168,9 +178,11 @@ struct FastPlanBuilder {
                 if let input = liveBuffer(node.inputs[0]), let inShape = shape(of: node.inputs[0]) {
                     steps.append(.globalAvgPool(node: index, input: input, channels: inShape[1], pixels: inShape[2] * inShape[3]))
                 }
-            case .linear(let op):
+            case .linear(let layer):
                 if case .tensor = homes[slot(node.inputs[0])] {
-                    steps.append(.linear(node: index, op: op, input: slot(node.inputs[0])))
+                    let primitive = try layer.prepare(batch: batch, context: engine.context)
+                    scratchpadBytes = max(scratchpadBytes, primitive.scratchpadBytes)
+                    steps.append(.linear(node: index, layer: layer, primitive: primitive, input: slot(node.inputs[0])))
                 }
             case .reference:
                 break
@@ -195,7 +207,7 @@ struct FastPlanBuilder {
     /// Whether the last step appended is node `index`'s own (global pooling writes a tensor, not a buffer).
     private func stepCovers(_ index: Int) -> Bool {
         switch steps.last {
-        case .globalAvgPool(let node, _, _, _), .linear(let node, _, _): return node == index
+        case .globalAvgPool(let node, _, _, _), .linear(let node, _, _, _): return node == index
         default: return false
         }
     }
