@@ -39,8 +39,7 @@ struct ConvShape: Equatable {
 
 /// A oneDNN forward-inference convolution created once for one shape: NHWC source and destination,
 /// weights in whatever layout the implementation prefers (`format_tag_any`, queried back as
-/// `weightsDesc`), optional bias, an optional fused element-wise post-op, and a user-managed
-/// scratchpad so the caller owns every byte the primitive touches.
+/// `weightsDesc`), optional bias, an optional fused element-wise post-op, and a user-managed scratchpad.
 final class ConvPrimitive: @unchecked Sendable {
     let shape: ConvShape
     let weightsDesc: dnnl_memory_desc_t
@@ -51,12 +50,12 @@ final class ConvPrimitive: @unchecked Sendable {
     /// oneDNN's name of the implementation it chose (`brg:avx2`, `jit_dw:avx2`, ...), for diagnostics.
     let implementation: String
 
-    let descriptors: ConvDescriptors
+    let descriptors: PrimitiveDescriptors
 
     private let descriptor: dnnl_primitive_desc_t
     private let primitive: dnnl_primitive_t
     /// The binding of the calling thread for plain (one execution at a time) use.
-    private let binding: ConvBinding
+    private let binding: PrimitiveBinding
 
     init(context: DNNLContext, shape: ConvShape, hasBias: Bool, postOp: ActivationKind?, node: String) throws(FastEngineError) {
         self.shape = shape
@@ -80,11 +79,8 @@ final class ConvPrimitive: @unchecked Sendable {
                                                          strides, dilates, padLow, padHigh)
         try dnnlCheck(status, "dnnl_dilated_convolution_forward_desc_init", node: node)
 
-        var attributes: dnnl_primitive_attr_t?
-        try dnnlCheck(dnnl_primitive_attr_create(&attributes), "dnnl_primitive_attr_create", node: node)
+        let attributes = try DNNLContext.userScratchpadAttributes(node: node)
         defer { dnnl_primitive_attr_destroy(attributes) }
-        try dnnlCheck(dnnl_primitive_attr_set_scratchpad_mode(attributes, dnnl_scratchpad_mode_user),
-                      "dnnl_primitive_attr_set_scratchpad_mode", node: node)
         if let postOp {
             var postOps: dnnl_post_ops_t?
             try dnnlCheck(dnnl_post_ops_create(&postOps), "dnnl_post_ops_create", node: node)
@@ -112,9 +108,9 @@ final class ConvPrimitive: @unchecked Sendable {
         try dnnlCheck(dnnl_primitive_create(&primitive, descriptor), "dnnl_primitive_create (convolution)", node: node)
         self.primitive = primitive!
 
-        descriptors = ConvDescriptors(source: sourceDesc, destination: destinationDesc, weights: weightsDesc,
+        descriptors = PrimitiveDescriptors(source: sourceDesc, destination: destinationDesc, weights: weightsDesc,
                                       bias: hasBias ? biasDesc : nil, scratchpad: scratchDesc)
-        binding = try ConvBinding(context: context, descriptors: descriptors, node: node)
+        binding = try PrimitiveBinding(context: context, descriptors: descriptors, node: node)
     }
 
     deinit {
@@ -123,8 +119,8 @@ final class ConvPrimitive: @unchecked Sendable {
     }
 
     /// A further binding, for a thread that runs this primitive while others do.
-    func makeBinding(context: DNNLContext, node: String) throws(FastEngineError) -> ConvBinding {
-        try ConvBinding(context: context, descriptors: descriptors, node: node)
+    func makeBinding(context: DNNLContext, node: String) throws(FastEngineError) -> PrimitiveBinding {
+        try PrimitiveBinding(context: context, descriptors: descriptors, node: node)
     }
 
     /// The oneDNN element-wise algorithm computing exactly `ActivationKind`'s formula.
@@ -141,7 +137,7 @@ final class ConvPrimitive: @unchecked Sendable {
     /// the primitive's own, for callers that never run it from two threads at once.
     func execute(stream: dnnl_stream_t, source: UnsafeMutableRawPointer, weights: UnsafeMutableRawPointer,
                  bias: UnsafeMutableRawPointer?, destination: UnsafeMutableRawPointer,
-                 scratchpad: UnsafeMutableRawPointer, binding: ConvBinding? = nil) {
+                 scratchpad: UnsafeMutableRawPointer, binding: PrimitiveBinding? = nil) {
         (binding ?? self.binding).execute(primitive, stream: stream, source: source, weights: weights, bias: bias,
                                           destination: destination, scratchpad: scratchpad)
     }

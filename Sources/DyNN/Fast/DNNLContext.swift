@@ -69,6 +69,29 @@ final class DNNLContext: @unchecked Sendable {
         try dnnlCheck(dnnl_stream_wait(stream), "dnnl_stream_wait", node: node)
     }
 
+    /// A memory object for `desc` without data: executions point it at their buffers on every call.
+    func emptyMemory(_ desc: dnnl_memory_desc_t, node: String) throws(FastEngineError) -> dnnl_memory_t {
+        var desc = desc
+        var memory: dnnl_memory_t?
+        try dnnlCheck(dnnl_memory_create(&memory, &desc, engine, nil), "dnnl_memory_create", node: node)
+        guard let memory else { throw .dnnl(call: "dnnl_memory_create", status: 0, node: node) }
+        return memory
+    }
+
+    /// Primitive attributes asking for a user-managed scratchpad, so the caller owns every byte a
+    /// primitive touches. The caller destroys them.
+    static func userScratchpadAttributes(node: String) throws(FastEngineError) -> dnnl_primitive_attr_t {
+        var attributes: dnnl_primitive_attr_t?
+        try dnnlCheck(dnnl_primitive_attr_create(&attributes), "dnnl_primitive_attr_create", node: node)
+        guard let attributes else { throw .dnnl(call: "dnnl_primitive_attr_create", status: 0, node: node) }
+        let status = dnnl_primitive_attr_set_scratchpad_mode(attributes, dnnl_scratchpad_mode_user)
+        guard status == dnnl_success else {
+            dnnl_primitive_attr_destroy(attributes)
+            throw .dnnl(call: "dnnl_primitive_attr_set_scratchpad_mode", status: status.rawValue, node: node)
+        }
+        return attributes
+    }
+
     /// A plain (row-major) f32 memory descriptor with the given dims and tag.
     static func plainDesc(_ dims: [Int], _ tag: dnnl_format_tag_t) throws(FastEngineError) -> dnnl_memory_desc_t {
         var desc = dnnl_memory_desc_t()

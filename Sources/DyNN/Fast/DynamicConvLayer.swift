@@ -11,7 +11,7 @@ final class DynamicConvLayer: @unchecked Sendable {
     let outputShape: [Int]
     let primitive: ConvPrimitive
     /// One binding of `primitive` per worker thread of a sample-parallel batch.
-    let bindings: [ConvBinding]
+    let bindings: [PrimitiveBinding]
     let bank: ExpertBank
     /// `[K, out]`, nil when the layer has no bias.
     let expertBias: AlignedBuffer?
@@ -27,7 +27,7 @@ final class DynamicConvLayer: @unchecked Sendable {
         self.outputShape = [1] + outputShape.dropFirst()
         let shape = ConvShape(batch: 1, input: self.inputShape, output: self.outputShape, geometry: op.geometry)
         primitive = try ConvPrimitive(context: context, shape: shape, hasBias: op.expertBias != nil, postOp: postOp, node: node)
-        var bindings: [ConvBinding] = []
+        var bindings: [PrimitiveBinding] = []
         for _ in context.streams.indices { bindings.append(try primitive.makeBinding(context: context, node: node)) }
         self.bindings = bindings
         bank = try ExpertBank(context: context, op: op, primitive: primitive, precision: precision, node: node)

@@ -9,7 +9,7 @@ extension FastExecution {
     /// not divide among the threads run one by one on all of them. `means`: the input's channel means may
     /// come from the previous layer, and the output's may be left for the next one.
     /// `timing(phase, ns)`: 0 attention, 1 aggregation, 2 convolution (including that pooling).
-    func dynamicConvolution(_ layer: DynamicConvLayer, aggregation: AggregationPrimitive?, input: UnsafeMutablePointer<Float>,
+    func dynamicConvolution(_ layer: DynamicConvLayer, aggregation: MatmulPrimitive?, input: UnsafeMutablePointer<Float>,
                             output: UnsafeMutablePointer<Float>, means: PooledMeans, avx2: Bool,
                             timing: ((Int, UInt64) -> Void)?, lap: () -> UInt64) -> LayerTrace? {
         let batch = plan.batch
@@ -51,8 +51,8 @@ extension FastExecution {
         let kernels = plan.kernels.floats
         if let aggregation {
             // All kernels of the batch in one matmul.
-            aggregation.execute(stream: engine.context.stream, pi: pi, bank: layer.bank.raw, into: kernels,
-                                scratchpad: plan.scratchpad.raw)
+            aggregation.execute(stream: engine.context.stream, source: UnsafeMutableRawPointer(pi), weights: layer.bank.raw,
+                                destination: UnsafeMutableRawPointer(kernels), scratchpad: plan.scratchpad.raw)
             timing?(1, lap())
         } else if workers > 1 {
             // All kernels of the batch in one pass over the experts.

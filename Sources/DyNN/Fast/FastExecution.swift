@@ -174,7 +174,7 @@ struct FastExecution {
     }
 
     /// `y = x W^T + b` for the whole batch in one matmul.
-    private func linear(_ layer: LinearLayer, _ primitive: LinearPrimitive, _ x: Tensor) -> Tensor {
+    private func linear(_ layer: LinearLayer, _ primitive: MatmulPrimitive, _ x: Tensor) -> Tensor {
         let batch = x.shape[0]
         var y = [Float](repeating: 0, count: batch * layer.outFeatures)
         x.data.withUnsafeBufferPointer { xs in

@@ -14,7 +14,7 @@ enum FastStep {
     case normalize(node: Int, op: Normalize, tensorInput: Int?, bufferInput: Int?, output: Int, channels: Int, pixels: Int)
     case convolution(node: Int, layer: StaticConvLayer, primitive: ConvPrimitive, weights: AlignedBuffer, input: Int, output: Int)
     /// `aggregation`: the batch's oneDNN matmul over an fp32 bank; nil runs the C kernel (fp16 banks).
-    case dynamicConvolution(node: Int, layer: DynamicConvLayer, aggregation: AggregationPrimitive?, input: Int, output: Int,
+    case dynamicConvolution(node: Int, layer: DynamicConvLayer, aggregation: MatmulPrimitive?, input: Int, output: Int,
                             means: PooledMeans)
     /// Linked dynamic convolutions run sample by sample (`FastExecution.dynamicChain`); sample-parallel plans only.
     case dynamicChain(links: [ChainLink], means: PooledMeans)
@@ -24,7 +24,7 @@ enum FastStep {
     /// NHWC buffer -> `[N, C, 1, 1]` tensor.
     case globalAvgPool(node: Int, input: Int, channels: Int, pixels: Int)
     /// `[N, in]` tensor -> `[N, out]` tensor.
-    case linear(node: Int, layer: LinearLayer, primitive: LinearPrimitive, input: Int)
+    case linear(node: Int, layer: LinearLayer, primitive: MatmulPrimitive, input: Int)
     /// A node the fast path does not cover: its reference op on NCHW tensors.
     case reference(node: Int)
 }

@@ -136,10 +136,10 @@ struct FastPlanBuilder {
                     maxExperts = max(maxExperts, layer.experts)
                     maxChannels = max(maxChannels, layer.inChannels)
                     maxHidden = max(maxHidden, layer.hidden)
-                    var aggregation: AggregationPrimitive?
+                    var aggregation: MatmulPrimitive?
                     if layer.bank.precision == .fp32, engine.options.aggregation == .matmul {
-                        aggregation = try AggregationPrimitive(context: engine.context, samples: batch, experts: layer.experts,
-                                                               count: layer.bank.count, node: layer.node)
+                        aggregation = try MatmulPrimitive.aggregation(context: engine.context, samples: batch, experts: layer.experts,
+                                                                      count: layer.bank.count, node: layer.node)
                         scratchpadBytes = max(scratchpadBytes, aggregation?.scratchpadBytes ?? 0)
                     }
                     let out = acquire(outFloats)

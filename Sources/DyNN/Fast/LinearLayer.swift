@@ -1,5 +1,5 @@
 /// A fully connected layer on the fast path: weights (`[out, in]` row-major, as the model stores them)
-/// and bias copied once into aligned buffers that every batch size's `LinearPrimitive` reads.
+/// and bias copied once into aligned buffers that every batch size's `MatmulPrimitive` reads.
 final class LinearLayer: @unchecked Sendable {
     let op: Linear
     let node: String
@@ -22,8 +22,8 @@ final class LinearLayer: @unchecked Sendable {
     var outFeatures: Int { op.weight.shape[0] }
 
     /// The matmul for `batch` samples; called while a plan is built.
-    func prepare(batch: Int, context: DNNLContext) throws(FastEngineError) -> LinearPrimitive {
-        try LinearPrimitive(context: context, samples: batch, inFeatures: inFeatures, outFeatures: outFeatures,
-                            hasBias: bias != nil, node: node)
+    func prepare(batch: Int, context: DNNLContext) throws(FastEngineError) -> MatmulPrimitive {
+        try MatmulPrimitive.linear(context: context, samples: batch, inFeatures: inFeatures, outFeatures: outFeatures,
+                                   hasBias: bias != nil, node: node)
     }
 }

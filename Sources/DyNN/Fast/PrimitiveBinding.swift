@@ -1,9 +1,10 @@
 import CDNNL
 
-/// The oneDNN memory objects that bind a `ConvPrimitive`'s arguments to buffers. A memory object holds
-/// one data pointer, so threads that run the same primitive at the same time (the samples of a batch
-/// running side by side) each need their own binding; the primitive itself is shared.
-final class ConvBinding: @unchecked Sendable {
+/// The oneDNN memory objects that bind a primitive's arguments (source, weights, optional bias,
+/// destination, scratchpad: a convolution's or a matmul's) to buffers. A memory object holds one data
+/// pointer, so threads that run the same primitive at the same time (the samples of a batch running
+/// side by side) each need their own binding; the primitive itself is shared.
+final class PrimitiveBinding: @unchecked Sendable {
     private let source: dnnl_memory_t
     private let destination: dnnl_memory_t
     private let weights: dnnl_memory_t
@@ -11,19 +12,12 @@ final class ConvBinding: @unchecked Sendable {
     private let scratchpad: dnnl_memory_t
     private let arguments: [dnnl_exec_arg_t]
 
-    init(context: DNNLContext, descriptors: ConvDescriptors, node: String) throws(FastEngineError) {
-        func memory(_ desc: dnnl_memory_desc_t) throws(FastEngineError) -> dnnl_memory_t {
-            var desc = desc
-            var memory: dnnl_memory_t?
-            // No data yet: `execute` points the object at the caller's buffer on every call.
-            try dnnlCheck(dnnl_memory_create(&memory, &desc, context.engine, nil), "dnnl_memory_create", node: node)
-            return memory!
-        }
-        source = try memory(descriptors.source)
-        destination = try memory(descriptors.destination)
-        weights = try memory(descriptors.weights)
-        scratchpad = try memory(descriptors.scratchpad)
-        bias = try descriptors.bias.map { (desc) throws(FastEngineError) in try memory(desc) }
+    init(context: DNNLContext, descriptors: PrimitiveDescriptors, node: String) throws(FastEngineError) {
+        source = try context.emptyMemory(descriptors.source, node: node)
+        destination = try context.emptyMemory(descriptors.destination, node: node)
+        weights = try context.emptyMemory(descriptors.weights, node: node)
+        scratchpad = try context.emptyMemory(descriptors.scratchpad, node: node)
+        bias = try descriptors.bias.map { (desc) throws(FastEngineError) in try context.emptyMemory(desc, node: node) }
         var arguments = [dnnl_exec_arg_t(arg: DNNL_ARG_SRC, memory: source),
                          dnnl_exec_arg_t(arg: DNNL_ARG_WEIGHTS, memory: weights),
                          dnnl_exec_arg_t(arg: DNNL_ARG_DST, memory: destination),
@@ -53,8 +47,8 @@ final class ConvBinding: @unchecked Sendable {
     }
 }
 
-/// The memory descriptors of one convolution primitive's arguments (bias nil when it has none).
-struct ConvDescriptors {
+/// The memory descriptors of one primitive's arguments (bias nil when it has none).
+struct PrimitiveDescriptors {
     var source: dnnl_memory_desc_t
     var destination: dnnl_memory_desc_t
     var weights: dnnl_memory_desc_t
