@@ -263,13 +263,13 @@ final class ModelScheduler: @unchecked Sendable {
         }
         guard !live.isEmpty else { return }
         metrics?.batchSize.record(live.reduce(0) { $0 + $1.samples })
-        let (start, results, end) = slots.withSlot { () -> (UInt64, [Result<InferenceOutcome, any Error>], UInt64) in
+        let (start, runs, end) = slots.withSlot { () -> (UInt64, [ExecutedRequest], UInt64) in
             let start = now()
-            let results = run(live)
-            return (start, results, now())
+            let runs = run(live)
+            return (start, runs, now())
         }
-        for (item, result) in zip(live, results) {
-            var result = result
+        for (item, ran) in zip(live, runs) {
+            var result = ran.result
             if case .success = result, end > item.deadline {
                 metrics?.rejections(.timeout).increment()
                 result = .failure(SchedulingRejection(reason: .timeout, status: 504,
@@ -277,24 +277,42 @@ final class ModelScheduler: @unchecked Sendable {
                                                       retryAfterSeconds: nil).completionError)
             }
             item.completion(InferenceCompletion(result: result, queueNanoseconds: start &- item.enqueued,
-                                                computeNanoseconds: end &- start))
+                                                computeNanoseconds: end &- start, execution: ran.execution))
         }
     }
 
+    /// One request's part of an execution: its result and, when the model computed it, the
+    /// execution it shared.
+    private struct ExecutedRequest {
+        var result: Result<InferenceOutcome, any Error>
+        var execution: ExecutionShare?
+    }
+
     /// Runs `items` (same model, same `BatchKey`) as one execution and splits the result.
-    private func run(_ items: [QueuedRequest]) -> [Result<InferenceOutcome, any Error>] {
+    private func run(_ items: [QueuedRequest]) -> [ExecutedRequest] {
         let model = items[0].job.model
         let options = items[0].job.options
-        if items.count == 1 {
-            return [Result { try model.infer([items[0].job.input], options: options) }]
+        if items.count > 1 {
+            let inputs = items.map(\.job.input)
+            let sizes = BatchAssembly.batchSizes(inputs)
+            if let outcome = try? model.infer([BatchAssembly.merge(inputs)], options: options),
+               let pieces = try? BatchAssembly.split(outcome, sizes: sizes) {
+                let total = sizes.reduce(0, +)
+                return pieces.indices.map { i in
+                    ExecutedRequest(result: .success(pieces[i]),
+                                    execution: ExecutionShare(batchSize: total, countsExecution: i == 0))
+                }
+            }
+            // One request's problem must not fail its batch-mates: run each on its own below.
         }
-        let inputs = items.map(\.job.input)
-        do {
-            let outcome = try model.infer([BatchAssembly.merge(inputs)], options: options)
-            return try BatchAssembly.split(outcome, sizes: BatchAssembly.batchSizes(inputs)).map { .success($0) }
-        } catch {
-            // One request's problem must not fail its batch-mates: run each on its own.
-            return items.map { item in Result { try model.infer([item.job.input], options: options) } }
+        return items.map { item in
+            let result = Result { try model.infer([item.job.input], options: options) }
+            let ran: ExecutionShare? = if case .success = result {
+                ExecutionShare(batchSize: item.samples, countsExecution: true)
+            } else {
+                nil
+            }
+            return ExecutedRequest(result: result, execution: ran)
         }
     }
 }
