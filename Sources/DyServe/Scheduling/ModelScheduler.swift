@@ -4,15 +4,17 @@ import Foundation
 
 /// One model's queue and workers: bounded FIFO, dynamic batching, deadlines, cancellation.
 ///
-/// Workers (one per execution slot) take the oldest request, wait up to `max_queue_delay_us`
-/// from its arrival for compatible requests (`BatchKey`) to fill `max_batch_size` samples, then
-/// run them as one execution holding an `ExecutionSlots` slot, and answer each request with its
-/// own rows of the outputs and trace. Requests never wait behind an incompatible one for long:
+/// Workers (`cores / intraOpThreads` of the model's) take the oldest request, wait up to
+/// `max_queue_delay_us` from its arrival for compatible requests (`BatchKey`) to fill
+/// `max_batch_size` samples, then run them as one execution holding the model's intra-op threads
+/// worth of `CoreTokens`, and answer each request with its own rows of the outputs and trace. Requests never wait behind an incompatible one for long:
 /// incompatible requests stay queued, in order, for the next worker.
 final class ModelScheduler: @unchecked Sendable {
     let name: String
     let settings: SchedulerSettings
-    private let slots: ExecutionSlots
+    private let cores: CoreTokens
+    /// Cores one execution of this model occupies.
+    private let threadsPerExecution: Int
     private let metrics: ServiceMetrics.ModelMetrics?
     private let now: @Sendable () -> UInt64
 
@@ -25,14 +27,16 @@ final class ModelScheduler: @unchecked Sendable {
     /// Workers waiting for work: a batch leaves them a share instead of idling a core.
     private var idleWorkers = 0
 
-    init(name: String, settings: SchedulerSettings, slots: ExecutionSlots, metrics: ServiceMetrics.ModelMetrics?,
-         now: @escaping @Sendable () -> UInt64) {
+    init(name: String, settings: SchedulerSettings, cores: CoreTokens, threadsPerExecution: Int,
+         metrics: ServiceMetrics.ModelMetrics?, now: @escaping @Sendable () -> UInt64) {
         self.name = name
         self.settings = settings
-        self.slots = slots
+        self.cores = cores
+        self.threadsPerExecution = min(max(1, threadsPerExecution), cores.count)
         self.metrics = metrics
         self.now = now
-        for i in 0..<slots.count {
+        let workers = max(1, cores.count / self.threadsPerExecution)
+        for i in 0..<workers {
             let thread = Thread { [self] in self.workLoop() }
             thread.name = "dyserve-\(name)-\(i)"
             thread.stackSize = 8 << 20
@@ -263,7 +267,7 @@ final class ModelScheduler: @unchecked Sendable {
         }
         guard !live.isEmpty else { return }
         metrics?.batchSize.record(live.reduce(0) { $0 + $1.samples })
-        let (start, runs, end) = slots.withSlot { () -> (UInt64, [ExecutedRequest], UInt64) in
+        let (start, runs, end) = cores.withTokens(threadsPerExecution) { () -> (UInt64, [ExecutedRequest], UInt64) in
             let start = now()
             let runs = run(live)
             return (start, runs, now())
