@@ -130,7 +130,7 @@ public struct ServiceConfig: Sendable, Equatable {
         /// `scheduler.overload_status`: 503 or 429, the status of a request refused by a full queue.
         public var overloadStatus: Int
 
-        public init(maxBatchSize: Int = 8, maxQueueDelayMicroseconds: Int = 500, maxQueueSize: Int = 256,
+        public init(maxBatchSize: Int = 8, maxQueueDelayMicroseconds: Int = 0, maxQueueSize: Int = 256,
                     timeoutMilliseconds: Int = 30_000, overloadStatus: Int = 503) {
             self.maxBatchSize = maxBatchSize
             self.maxQueueDelayMicroseconds = maxQueueDelayMicroseconds

@@ -37,8 +37,14 @@ final class ModelScheduler: @unchecked Sendable {
         self.now = now
         let workers = max(1, cores.count / self.threadsPerExecution)
         for i in 0..<workers {
-            let thread = Thread { [self] in self.workLoop() }
-            thread.name = "dyserve-\(name)-\(i)"
+            let label = "dyserve-\(name)-\(i)"
+            let thread = Thread { [self] in
+                // Named from inside: on Linux, Foundation does not pass a name set before start to
+                // the kernel, and profilers (perf, top -H) would show the creating thread's name.
+                ThreadName.set(label)
+                self.workLoop()
+            }
+            thread.name = label
             thread.stackSize = 8 << 20
             thread.start()
         }

@@ -114,7 +114,7 @@ import Testing
         let config = try ServiceConfig.resolve(yaml: nil)
         #expect(config.scheduler == ServiceConfig.Scheduler())
         #expect(config.scheduler.maxBatchSize == 8)
-        #expect(config.scheduler.maxQueueDelayMicroseconds == 500)
+        #expect(config.scheduler.maxQueueDelayMicroseconds == 0)
         #expect(config.scheduler.maxQueueSize == 256)
         #expect(config.scheduler.timeoutMilliseconds == 30_000)
         #expect(config.scheduler.overloadStatus == 503)
