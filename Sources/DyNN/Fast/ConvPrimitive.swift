@@ -51,14 +51,12 @@ final class ConvPrimitive: @unchecked Sendable {
     /// oneDNN's name of the implementation it chose (`brg:avx2`, `jit_dw:avx2`, ...), for diagnostics.
     let implementation: String
 
+    let descriptors: ConvDescriptors
+
     private let descriptor: dnnl_primitive_desc_t
     private let primitive: dnnl_primitive_t
-    private let source: dnnl_memory_t
-    private let destination: dnnl_memory_t
-    private let weights: dnnl_memory_t
-    private let bias: dnnl_memory_t?
-    private let scratchpad: dnnl_memory_t
-    private var arguments: [dnnl_exec_arg_t]
+    /// The binding of the calling thread for plain (one execution at a time) use.
+    private let binding: ConvBinding
 
     init(context: DNNLContext, shape: ConvShape, hasBias: Bool, postOp: ActivationKind?, node: String) throws(FastEngineError) {
         self.shape = shape
@@ -114,30 +112,19 @@ final class ConvPrimitive: @unchecked Sendable {
         try dnnlCheck(dnnl_primitive_create(&primitive, descriptor), "dnnl_primitive_create (convolution)", node: node)
         self.primitive = primitive!
 
-        // Memory objects without data: `execute` points them at the caller's buffers on every call.
-        func memory(_ desc: inout dnnl_memory_desc_t) throws(FastEngineError) -> dnnl_memory_t {
-            var memory: dnnl_memory_t?
-            try dnnlCheck(dnnl_memory_create(&memory, &desc, context.engine, nil), "dnnl_memory_create", node: node)
-            return memory!
-        }
-        var weightsDescCopy = weightsDesc
-        source = try memory(&sourceDesc)
-        destination = try memory(&destinationDesc)
-        weights = try memory(&weightsDescCopy)
-        scratchpad = try memory(&scratchDesc)
-        bias = hasBias ? try memory(&biasDesc) : nil
-        arguments = [dnnl_exec_arg_t(arg: DNNL_ARG_SRC, memory: source),
-                     dnnl_exec_arg_t(arg: DNNL_ARG_WEIGHTS, memory: weights),
-                     dnnl_exec_arg_t(arg: DNNL_ARG_DST, memory: destination),
-                     dnnl_exec_arg_t(arg: DNNL_ARG_SCRATCHPAD, memory: scratchpad)]
-        if let bias { arguments.append(dnnl_exec_arg_t(arg: DNNL_ARG_BIAS, memory: bias)) }
+        descriptors = ConvDescriptors(source: sourceDesc, destination: destinationDesc, weights: weightsDesc,
+                                      bias: hasBias ? biasDesc : nil, scratchpad: scratchDesc)
+        binding = try ConvBinding(context: context, descriptors: descriptors, node: node)
     }
 
     deinit {
-        for memory in [source, destination, weights, scratchpad] { dnnl_memory_destroy(memory) }
-        if let bias { dnnl_memory_destroy(bias) }
         dnnl_primitive_destroy(primitive)
         dnnl_primitive_desc_destroy(descriptor)
+    }
+
+    /// A further binding, for a thread that runs this primitive while others do.
+    func makeBinding(context: DNNLContext, node: String) throws(FastEngineError) -> ConvBinding {
+        try ConvBinding(context: context, descriptors: descriptors, node: node)
     }
 
     /// The oneDNN element-wise algorithm computing exactly `ActivationKind`'s formula.
@@ -150,19 +137,12 @@ final class ConvPrimitive: @unchecked Sendable {
         }
     }
 
-    /// Runs the convolution on the given buffers (all sized for `shape`); synchronous.
+    /// Runs the convolution on the given buffers (all sized for `shape`); synchronous. `binding` nil:
+    /// the primitive's own, for callers that never run it from two threads at once.
     func execute(stream: dnnl_stream_t, source: UnsafeMutableRawPointer, weights: UnsafeMutableRawPointer,
                  bias: UnsafeMutableRawPointer?, destination: UnsafeMutableRawPointer,
-                 scratchpad: UnsafeMutableRawPointer) {
-        dnnl_memory_set_data_handle(self.source, source)
-        dnnl_memory_set_data_handle(self.weights, weights)
-        dnnl_memory_set_data_handle(self.destination, destination)
-        dnnl_memory_set_data_handle(self.scratchpad, scratchpad)
-        if let memory = self.bias, let bias { dnnl_memory_set_data_handle(memory, bias) }
-        let count = Int32(arguments.count)
-        arguments.withUnsafeBufferPointer { args in
-            _ = dnnl_primitive_execute(primitive, stream, count, args.baseAddress)
-        }
-        _ = dnnl_stream_wait(stream)
+                 scratchpad: UnsafeMutableRawPointer, binding: ConvBinding? = nil) {
+        (binding ?? self.binding).execute(primitive, stream: stream, source: source, weights: weights, bias: bias,
+                                          destination: destination, scratchpad: scratchpad)
     }
 }

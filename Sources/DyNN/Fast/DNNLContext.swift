@@ -9,32 +9,39 @@ func dnnlCheck(_ status: dnnl_status_t, _ call: String, node: String? = nil) thr
     guard status == dnnl_success else { throw .dnnl(call: call, status: status.rawValue, node: node) }
 }
 
-/// One oneDNN CPU engine and stream, owned by a `FastEngine`. Executions go through the engine's lock,
-/// so the stream is never used from two threads at once.
+/// One oneDNN CPU engine and its streams, owned by a `FastEngine`. Executions go through the engine's
+/// lock; within one, thread `t` of a sample-parallel region uses `streams[t]` alone.
 final class DNNLContext: @unchecked Sendable {
     let engine: dnnl_engine_t
-    let stream: dnnl_stream_t
+    /// One stream per worker thread; `streams[0]` is the calling thread's.
+    let streams: [dnnl_stream_t]
+    var stream: dnnl_stream_t { streams[0] }
     /// AVX2 (with FMA and F16C) or better: the C kernels of the CDNNL shim may use their AVX2 versions.
     let hasAVX2: Bool
 
-    init() throws(FastEngineError) {
+    init(workers: Int = 1) throws(FastEngineError) {
         var engine: dnnl_engine_t?
         try dnnlCheck(dnnl_engine_create(&engine, dnnl_cpu, 0), "dnnl_engine_create")
         guard let engine else { throw .dnnl(call: "dnnl_engine_create", status: 0, node: nil) }
-        var stream: dnnl_stream_t?
-        let status = dnnl_stream_create(&stream, engine, dnnl_stream_default_flags.rawValue)
-        guard status == dnnl_success, let stream else {
-            dnnl_engine_destroy(engine)
-            throw .dnnl(call: "dnnl_stream_create", status: status.rawValue, node: nil)
+        var streams: [dnnl_stream_t] = []
+        for _ in 0..<max(workers, 1) {
+            var stream: dnnl_stream_t?
+            let status = dnnl_stream_create(&stream, engine, dnnl_stream_default_flags.rawValue)
+            guard status == dnnl_success, let stream else {
+                for stream in streams { dnnl_stream_destroy(stream) }
+                dnnl_engine_destroy(engine)
+                throw .dnnl(call: "dnnl_stream_create", status: status.rawValue, node: nil)
+            }
+            streams.append(stream)
         }
         self.engine = engine
-        self.stream = stream
+        self.streams = streams
         // Ordered ISA values: every AVX2 level and above (avx2, avx2_vnni, avx512_*, amx) compares greater.
         hasAVX2 = dnnl_get_effective_cpu_isa().rawValue >= dnnl_cpu_isa_avx2.rawValue
     }
 
     deinit {
-        dnnl_stream_destroy(stream)
+        for stream in streams { dnnl_stream_destroy(stream) }
         dnnl_engine_destroy(engine)
     }
 
@@ -116,5 +123,37 @@ enum OpenMPThreads {
     /// The calling thread's next parallel regions use `threads` threads.
     static func apply(_ threads: Int) {
         setter?(Int32(threads))
+    }
+}
+
+extension OpenMPThreads {
+    /// libgomp's `omp_get_max_threads`: the team size the calling thread's next parallel region gets.
+    static let maxThreads: IntQuery? = {
+        guard let symbol = dlsym(nil, "omp_get_max_threads") else { return nil }
+        return unsafeBitCast(symbol, to: IntQuery.self)
+    }()
+
+    /// Holds a region's Swift body for the C entry point that `GOMP_parallel` calls on every thread.
+    private final class RegionBody: @unchecked Sendable {
+        let body: (_ thread: Int, _ threads: Int) -> Void
+        init(_ body: @escaping (Int, Int) -> Void) { self.body = body }
+    }
+
+    /// Runs `body(thread, threads)` once on each of up to `threads` OpenMP threads (the calling thread is
+    /// thread 0) and returns when all have finished; false, without running it, when libgomp is not
+    /// there. oneDNN primitives called inside run on their calling thread alone (oneDNN does not nest
+    /// OpenMP regions), which is what lets the samples of a batch run side by side.
+    static func forEachThread(_ threads: Int, _ body: (_ thread: Int, _ threads: Int) -> Void) -> Bool {
+        guard let parallel, threadNumber != nil, threadCount != nil else { return false }
+        withoutActuallyEscaping(body) { body in
+            let box = RegionBody(body)
+            withExtendedLifetime(box) {
+                parallel({ raw in
+                    guard let raw, let number = OpenMPThreads.threadNumber, let count = OpenMPThreads.threadCount else { return }
+                    Unmanaged<RegionBody>.fromOpaque(raw).takeUnretainedValue().body(Int(number()), Int(count()))
+                }, Unmanaged.passUnretained(box).toOpaque(), UInt32(threads), 0)
+            }
+        }
+        return true
     }
 }

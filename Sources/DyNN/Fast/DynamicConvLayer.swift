@@ -1,8 +1,8 @@
 import CDNNL
 
 /// A dynamic convolution on the fast path: one batch-1 primitive created at load time (every sample
-/// has its own kernel, so a batch runs it once per sample), the experts reordered into its weight
-/// layout, expert biases and the attention MLP copied into contiguous buffers.
+/// has its own kernel, so a batch runs it once per sample, several samples side by side), the experts
+/// reordered into its weight layout, expert biases and the attention MLP copied into contiguous buffers.
 final class DynamicConvLayer: @unchecked Sendable {
     let op: DynamicConv2d
     let node: String
@@ -10,6 +10,8 @@ final class DynamicConvLayer: @unchecked Sendable {
     let inputShape: [Int]
     let outputShape: [Int]
     let primitive: ConvPrimitive
+    /// One binding of `primitive` per worker thread of a sample-parallel batch.
+    let bindings: [ConvBinding]
     let bank: ExpertBank
     /// `[K, out]`, nil when the layer has no bias.
     let expertBias: AlignedBuffer?
@@ -25,6 +27,9 @@ final class DynamicConvLayer: @unchecked Sendable {
         self.outputShape = [1] + outputShape.dropFirst()
         let shape = ConvShape(batch: 1, input: self.inputShape, output: self.outputShape, geometry: op.geometry)
         primitive = try ConvPrimitive(context: context, shape: shape, hasBias: op.expertBias != nil, postOp: postOp, node: node)
+        var bindings: [ConvBinding] = []
+        for _ in context.streams.indices { bindings.append(try primitive.makeBinding(context: context, node: node)) }
+        self.bindings = bindings
         bank = try ExpertBank(context: context, op: op, primitive: primitive, precision: precision, node: node)
         expertBias = op.expertBias.map(Self.copy)
         fc1 = Self.copy(op.attention.fc1Weight)

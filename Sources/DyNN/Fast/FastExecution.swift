@@ -75,8 +75,9 @@ struct FastExecution {
                 if profile { timings[node].convolutionNs += lap() }
                 lastNode = node
 
-            case .dynamicConvolution(let node, let layer, let aggregation, let input, let out):
-                let trace = dynamicConvolution(layer, aggregation: aggregation, input: buffers[input], output: buffers[out], avx2: avx2,
+            case .dynamicConvolution(let node, let layer, let aggregation, let input, let out, let means):
+                let trace = dynamicConvolution(layer, aggregation: aggregation, input: buffers[input], output: buffers[out],
+                                               means: means, avx2: avx2,
                                                timing: profile ? { phase, ns in
                                                    switch phase {
                                                    case 0: timings[node].attentionNs += ns
@@ -122,9 +123,9 @@ struct FastExecution {
                 if profile { timings[node].activationNs += lap() }
                 lastNode = node
 
-            case .linear(let node, let op, let input):
+            case .linear(let node, let layer, let primitive, let input):
                 if let x = tensors[input] {
-                    tensors[inputCount + node] = linear(op, x, avx2: avx2)
+                    tensors[inputCount + node] = linear(layer, primitive, x)
                 }
                 if profile { timings[node].convolutionNs += lap() }
                 lastNode = node
@@ -151,31 +152,30 @@ struct FastExecution {
         return (RunResult(outputs: outputs, trace: traces), profile ? timings : nil)
     }
 
-    /// `y = x W^T + b` per sample with the vectorised matrix-vector kernel.
-    private func linear(_ op: Linear, _ x: Tensor, avx2: Bool) -> Tensor {
-        let (batch, outFeatures, inFeatures) = (x.shape[0], op.weight.shape[0], op.weight.shape[1])
-        var y = [Float](repeating: 0, count: batch * outFeatures)
-        let matvec = avx2 ? dy_matvec_avx2 : dy_matvec_portable
+    /// `y = x W^T + b` for the whole batch in one matmul.
+    private func linear(_ layer: LinearLayer, _ primitive: LinearPrimitive, _ x: Tensor) -> Tensor {
+        let batch = x.shape[0]
+        var y = [Float](repeating: 0, count: batch * layer.outFeatures)
         x.data.withUnsafeBufferPointer { xs in
-            op.weight.data.withUnsafeBufferPointer { w in
-                y.withUnsafeMutableBufferPointer { out in
-                    let bias = op.bias?.data
-                    bias.withOptionalPointer { b in
-                        for n in 0..<batch {
-                            matvec(w.baseAddress!, b, xs.baseAddress! + n * inFeatures, Int32(outFeatures), Int32(inFeatures),
-                                   0, out.baseAddress! + n * outFeatures)
-                        }
-                    }
-                }
+            y.withUnsafeMutableBufferPointer { out in
+                // oneDNN only reads its source; the mutable pointer is what its C API takes.
+                primitive.execute(stream: engine.context.stream, source: UnsafeMutableRawPointer(mutating: xs.baseAddress!),
+                                  weights: layer.weights.raw, bias: layer.bias?.raw,
+                                  destination: UnsafeMutableRawPointer(out.baseAddress!), scratchpad: plan.scratchpad.raw)
             }
         }
-        return Tensor(shape: [batch, outFeatures], data: y)
+        return Tensor(shape: [batch, layer.outFeatures], data: y)
     }
 
-    /// Attention, aggregation and one convolution per sample with its own kernel.
-    /// `timing(phase, ns)`: 0 attention, 1 aggregation, 2 convolution.
+    /// Attention, aggregation and one convolution per sample with its own kernel. A sample-parallel plan
+    /// (`FastPlan.workers > 1`) computes the samples' attention side by side, aggregates every kernel in
+    /// one pass over the experts, then runs the samples' convolutions side by side, one per thread; the
+    /// samples left over when the batch does not divide among the threads run one by one on all of them.
+    /// `means` (sample-parallel plans only): the input's channel means may come from the previous layer,
+    /// and the output's may be left for the next one, computed after each sample's convolution.
+    /// `timing(phase, ns)`: 0 attention, 1 aggregation, 2 convolution (which then includes that pooling).
     private func dynamicConvolution(_ layer: DynamicConvLayer, aggregation: AggregationPrimitive?, input: UnsafeMutablePointer<Float>,
-                                    output: UnsafeMutablePointer<Float>, avx2: Bool,
+                                    output: UnsafeMutablePointer<Float>, means: PooledMeans, avx2: Bool,
                                     timing: ((Int, UInt64) -> Void)?, lap: () -> UInt64) -> LayerTrace? {
         let op = layer.op
         let batch = plan.batch
@@ -185,48 +185,91 @@ struct FastExecution {
         let inSample = inShape[1] * pixels
         let outSample = outShape[1] * outShape[2] * outShape[3]
         let tau = op.effectiveTemperature(options)
-        let record = options.trace >= .attention
-        var pis: [[Float]] = []
         let pi = plan.routing.floats
-        for n in 0..<batch {
-            layer.logits(sample: input + n * inSample, pixels: pixels, pooled: plan.pooled.floats,
-                         hiddenScratch: plan.hidden.floats, into: plan.logits.floats, avx2: avx2,
-                         threads: engine.options.threads)
-            let z = Array(UnsafeBufferPointer(start: plan.logits.floats, count: k))
+        let workers = plan.workers
+        let threads = engine.options.threads
+
+        /// Routing weights of sample `n` into `pi[n]`, with worker `w`'s scratch (single-threaded when w > 0).
+        func route(_ n: Int, worker w: Int, threads: Int) {
+            let z = plan.logits.floats + w * plan.logitsStride
+            let hidden = plan.hidden.floats + w * plan.hiddenStride
+            if means.fromPrevious {
+                layer.logits(pooled: plan.batchMeans.floats + n * plan.pooledStride, hiddenScratch: hidden,
+                             into: z, avx2: avx2)
+            } else {
+                layer.logits(sample: input + n * inSample, pixels: pixels, pooled: plan.pooled.floats + w * plan.pooledStride,
+                             hiddenScratch: hidden, into: z, avx2: avx2, threads: threads)
+            }
+            let logits = Array(UnsafeBufferPointer(start: z, count: k))
             let weights: [Float] = switch op.routing {
-            case .softmax: Probability.softmax(z, temperature: tau)
-            case .sigmoid: z.map(Probability.sigmoid)
+            case .softmax: Probability.softmax(logits, temperature: tau)
+            case .sigmoid: logits.map(Probability.sigmoid)
             }
             for e in 0..<k { pi[n * k + e] = weights[e] }
-            if record { pis.append(weights) }
+        }
+        /// Sample `n`'s convolution with `kernel`, on worker `w`'s binding, stream and scratchpad (w < 0: the
+        /// calling thread's, with the primitive free to use every thread).
+        func convolve(_ n: Int, kernel: UnsafeMutablePointer<Float>, worker w: Int) {
+            let bias = layer.expertBias == nil ? nil : UnsafeMutableRawPointer(plan.biases.floats + n * layer.outChannels)
+            layer.primitive.execute(stream: engine.context.streams[max(w, 0)],
+                                    source: UnsafeMutableRawPointer(input + n * inSample),
+                                    weights: UnsafeMutableRawPointer(kernel), bias: bias,
+                                    destination: UnsafeMutableRawPointer(output + n * outSample),
+                                    scratchpad: w < 0 ? plan.scratchpad.raw : plan.workerScratchpads[w].raw,
+                                    binding: w < 0 ? nil : layer.bindings[w])
+            if means.forNext {
+                NHWCKernels.channelMeans(output + n * outSample, pixels: outShape[2] * outShape[3], channels: outShape[1],
+                                         into: plan.batchMeans.floats + n * plan.pooledStride, avx2: avx2)
+            }
+        }
+
+        if workers > 1 {
+            _ = OpenMPThreads.forEachThread(workers) { me, team in
+                for n in stride(from: me, to: batch, by: team) { route(n, worker: me, threads: 1) }
+            }
+        } else {
+            for n in 0..<batch { route(n, worker: 0, threads: threads) }
         }
         timing?(0, lap())
         layer.aggregateBias(pi: pi, samples: batch, into: plan.biases.floats)
+        let kernels = plan.kernels.floats
         if let aggregation {
-            // All kernels of the batch in one matmul, then the convolutions.
-            aggregation.execute(stream: engine.context.stream, pi: pi, bank: layer.bank.raw, into: plan.kernels.floats,
+            // All kernels of the batch in one matmul.
+            aggregation.execute(stream: engine.context.stream, pi: pi, bank: layer.bank.raw, into: kernels,
                                 scratchpad: plan.scratchpad.raw)
             timing?(1, lap())
+        } else if workers > 1 {
+            // All kernels of the batch in one pass over the experts.
+            layer.bank.aggregate(pi: pi, samples: batch, into: kernels, avx2: avx2, threads: threads)
+            timing?(1, lap())
         }
-        for n in 0..<batch {
-            var kernel = plan.kernels.floats + n * layer.bank.count
-            if aggregation == nil {
-                // One sample's kernel right before its convolution, so the kernel is still in cache when
-                // the convolution reads it; the experts of one layer (at most a few MB) stay in L3 across
-                // the samples, so the batch still reads them from memory about once.
-                kernel = plan.kernels.floats
-                layer.bank.aggregate(pi: pi + n * k, samples: 1, into: kernel, avx2: avx2, threads: engine.options.threads)
-                timing?(1, lap())
+        let together = aggregation != nil || workers > 1
+        var next = 0
+        if workers > 1 {
+            let sideBySide = batch - batch % workers
+            _ = OpenMPThreads.forEachThread(workers) { me, team in
+                // A team smaller than asked for still covers every sample of the side-by-side part.
+                for n in stride(from: me, to: sideBySide, by: team) {
+                    convolve(n, kernel: kernels + n * layer.bank.count, worker: me)
+                }
             }
-            layer.primitive.execute(stream: engine.context.stream,
-                                    source: UnsafeMutableRawPointer(input + n * inSample),
-                                    weights: UnsafeMutableRawPointer(kernel),
-                                    bias: layer.expertBias == nil ? nil : UnsafeMutableRawPointer(plan.biases.floats + n * layer.outChannels),
-                                    destination: UnsafeMutableRawPointer(output + n * outSample),
-                                    scratchpad: plan.scratchpad.raw)
+            next = sideBySide
             timing?(2, lap())
         }
-        guard record else { return nil }
+        for n in next..<batch {
+            var kernel = kernels + n * layer.bank.count
+            if !together {
+                // One sample's kernel right before its convolution, so the kernel is still in cache when
+                // the convolution reads it.
+                kernel = kernels
+                layer.bank.aggregate(pi: pi + n * k, samples: 1, into: kernel, avx2: avx2, threads: threads)
+                timing?(1, lap())
+            }
+            convolve(n, kernel: kernel, worker: -1)
+            timing?(2, lap())
+        }
+        guard options.trace >= .attention else { return nil }
+        let pis = (0..<batch).map { n in Array(UnsafeBufferPointer(start: pi + n * k, count: k)) }
         return LayerTrace(op: op.opName, attention: AttentionTrace(
             routing: op.routing.rawValue, temperature: op.routing == .softmax ? tau : 1,
             pi: pis, entropy: pis.map(Probability.entropy)))
@@ -295,13 +338,5 @@ struct FastExecution {
         return LayerTrace(op: op.opName, activation: ActivationTrace(
             variant: op.variant.rawValue, pieces: op.pieces, channels: cc, a: traceA, b: traceB,
             spatial: isC ? traceSpatial : nil, height: isC ? height : nil, width: isC ? width : nil))
-    }
-}
-
-extension Optional where Wrapped == [Float] {
-    /// Runs `body` with a pointer to the array's elements, or nil when there is no array.
-    func withOptionalPointer<R>(_ body: (UnsafePointer<Float>?) -> R) -> R {
-        guard let array = self else { return body(nil) }
-        return array.withUnsafeBufferPointer { body($0.baseAddress) }
     }
 }

@@ -9,8 +9,8 @@ enum FastNode {
     case add
     case dyReLU(DyReLU)
     case globalAvgPool
-    /// `Linear` on an `[N, in]` tensor with the vectorised matrix-vector kernel.
-    case linear(Linear)
+    /// `Linear` on an `[N, in]` tensor as a oneDNN matmul.
+    case linear(LinearLayer)
     /// Not covered (or oneDNN refused the shape): the reference op runs on NCHW tensors.
     case reference
 

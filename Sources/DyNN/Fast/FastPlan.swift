@@ -14,16 +14,30 @@ enum FastStep {
     case normalize(node: Int, op: Normalize, tensorInput: Int?, bufferInput: Int?, output: Int, channels: Int, pixels: Int)
     case convolution(node: Int, layer: StaticConvLayer, primitive: ConvPrimitive, weights: AlignedBuffer, input: Int, output: Int)
     /// `aggregation`: the batch's oneDNN matmul over an fp32 bank; nil runs the C kernel (fp16 banks).
-    case dynamicConvolution(node: Int, layer: DynamicConvLayer, aggregation: AggregationPrimitive?, input: Int, output: Int)
+    case dynamicConvolution(node: Int, layer: DynamicConvLayer, aggregation: AggregationPrimitive?, input: Int, output: Int,
+                            means: PooledMeans)
     case activation(node: Int, kind: ActivationKind, input: Int, output: Int, count: Int)
     case add(node: Int, a: Int, b: Int, output: Int, count: Int)
     case dyReLU(node: Int, op: DyReLU, input: Int, output: Int, channels: Int, height: Int, width: Int)
     /// NHWC buffer -> `[N, C, 1, 1]` tensor.
     case globalAvgPool(node: Int, input: Int, channels: Int, pixels: Int)
     /// `[N, in]` tensor -> `[N, out]` tensor.
-    case linear(node: Int, op: Linear, input: Int)
+    case linear(node: Int, layer: LinearLayer, primitive: LinearPrimitive, input: Int)
     /// A node the fast path does not cover: its reference op on NCHW tensors.
     case reference(node: Int)
+}
+
+/// How a dynamic convolution of a sample-parallel plan gets its attention's pooled input means. When a
+/// dynamic convolution reads the previous one's output directly, the previous one computes those means
+/// for each sample right after that sample's convolution, on the same thread, while the output is still
+/// in cache (a batch's activations are too large for the cache to hold until the next layer pools them),
+/// and leaves them in `FastPlan.batchMeans`. One buffer serves every layer: a layer reads its input's
+/// means in its attention phase, which ends before its convolutions write the next layer's.
+struct PooledMeans {
+    /// This layer's input means are in `batchMeans`.
+    var fromPrevious = false
+    /// Leave this layer's output means in `batchMeans` for the next layer.
+    var forNext = false
 }
 
 /// Everything a forward pass of one batch size needs, planned once (steps, primitives, buffers with
@@ -40,14 +54,22 @@ final class FastPlan: @unchecked Sendable {
     let biases: AlignedBuffer
     /// Routing weights `pi[n][k]` of the current layer.
     let routing: AlignedBuffer
-    /// Pooled means of one sample, and the attention MLP's hidden layer.
+    /// Per worker thread (`workers` of them, one unless the plan runs samples side by side): pooled
+    /// means of one sample, the attention MLP's hidden layer and logits, each at `worker * stride`.
     let pooled: AlignedBuffer
     let hidden: AlignedBuffer
-    /// Logits of one sample.
     let logits: AlignedBuffer
+    let workers: Int
+    let pooledStride: Int, hiddenStride: Int, logitsStride: Int
+    /// Scratchpads of the workers' batch-1 dynamic convolutions when samples run side by side.
+    let workerScratchpads: [AlignedBuffer]
+    /// Per-sample channel means (`batch * pooledStride` floats) handed from one dynamic convolution to the
+    /// next (see `PooledMeans`); unused unless samples run side by side.
+    let batchMeans: AlignedBuffer
 
     init(batch: Int, steps: [FastStep], homes: [ValueHome], bufferFloats: [Int], scratchpadBytes: Int,
-         kernelFloats: Int, biasFloats: Int, maxExperts: Int, maxChannels: Int, maxHidden: Int) {
+         kernelFloats: Int, biasFloats: Int, maxExperts: Int, maxChannels: Int, maxHidden: Int,
+         workers: Int, workerScratchpadBytes: Int) {
         self.batch = batch
         self.steps = steps
         self.homes = homes
@@ -56,13 +78,20 @@ final class FastPlan: @unchecked Sendable {
         kernels = AlignedBuffer(floats: kernelFloats)
         biases = AlignedBuffer(floats: batch * biasFloats)
         routing = AlignedBuffer(floats: batch * maxExperts)
-        pooled = AlignedBuffer(floats: maxChannels)
-        hidden = AlignedBuffer(floats: maxHidden)
-        logits = AlignedBuffer(floats: maxExperts)
+        self.workers = workers
+        // Strides rounded to 16 floats (64 bytes) so no two workers write the same cache line.
+        func padded(_ floats: Int) -> Int { (floats + 15) / 16 * 16 }
+        (pooledStride, hiddenStride, logitsStride) = (padded(maxChannels), padded(maxHidden), padded(maxExperts))
+        pooled = AlignedBuffer(floats: workers * pooledStride)
+        hidden = AlignedBuffer(floats: workers * hiddenStride)
+        logits = AlignedBuffer(floats: workers * logitsStride)
+        workerScratchpads = workers > 1 ? (0..<workers).map { _ in AlignedBuffer(byteCount: workerScratchpadBytes) } : []
+        batchMeans = AlignedBuffer(floats: workers > 1 ? batch * pooledStride : 0)
     }
 
     /// Bytes of all buffers this plan owns (activations, kernels, scratchpad).
     var byteCount: Int {
         buffers.reduce(0) { $0 + $1.byteCount } + scratchpad.byteCount + kernels.byteCount + biases.byteCount
+            + workerScratchpads.reduce(0) { $0 + $1.byteCount }
     }
 }

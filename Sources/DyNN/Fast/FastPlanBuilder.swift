@@ -12,6 +12,7 @@ struct FastPlanBuilder {
     private var free: [Int] = []
     private var steps: [FastStep] = []
     private var scratchpadBytes = 0
+    private var workerScratchpadBytes = 0
     private var kernelFloats = 0, biasFloats = 0, maxExperts = 1, maxChannels = 1, maxHidden = 1
 
     init(engine: FastEngine, batch: Int) {
@@ -103,8 +104,11 @@ struct FastPlanBuilder {
             case .dynamicConvolution(let layer):
                 if let input = nhwcBuffer(node.inputs[0]) {
                     scratchpadBytes = max(scratchpadBytes, layer.primitive.scratchpadBytes)
-                    // Per-sample kernels live side by side only for the batched matmul; the loop reuses one.
-                    kernelFloats = max(kernelFloats, layer.bank.count * (engine.options.aggregation == .matmul ? batch : 1))
+                    workerScratchpadBytes = max(workerScratchpadBytes, layer.primitive.scratchpadBytes)
+                    // Per-sample kernels live side by side when the batch is aggregated in one pass (matmul or
+                    // sample-parallel); otherwise each sample's is made right before its convolution, in one buffer.
+                    let together = engine.options.aggregation == .matmul || engine.runsSampleParallel(batch: batch)
+                    kernelFloats = max(kernelFloats, layer.bank.count * (together ? batch : 1))
                     biasFloats = max(biasFloats, layer.outChannels)
                     maxExperts = max(maxExperts, layer.experts)
                     maxChannels = max(maxChannels, layer.inChannels)
@@ -116,7 +120,17 @@ struct FastPlanBuilder {
                         scratchpadBytes = max(scratchpadBytes, aggregation?.scratchpadBytes ?? 0)
                     }
                     let out = acquire(outFloats)
-                    steps.append(.dynamicConvolution(node: index, layer: layer, aggregation: aggregation, input: input, output: out))
+                    var means = PooledMeans()
+                    if engine.runsSampleParallel(batch: batch),
+                       case .dynamicConvolution(let node, let previous, let previousAggregation, let source, input, var handed)? = steps.last {
+                        // The previous step wrote this layer's input: it pools it too.
+                        handed.forNext = true
+                        means.fromPrevious = true
+                        steps[steps.count - 1] = .dynamicConvolution(node: node, layer: previous, aggregation: previousAggregation,
+                                                                     input: source, output: input, means: handed)
+                    }
+                    steps.append(.dynamicConvolution(node: index, layer: layer, aggregation: aggregation, input: input,
+                                                     output: out, means: means))
                     produced = out
                 }
             case .fusedActivation:
@@ -164,9 +178,11 @@ struct FastPlanBuilder {
                 if let input = liveBuffer(node.inputs[0]), let inShape = shape(of: node.inputs[0]) {
                     steps.append(.globalAvgPool(node: index, input: input, channels: inShape[1], pixels: inShape[2] * inShape[3]))
                 }
-            case .linear(let op):
+            case .linear(let layer):
                 if case .tensor = homes[slot(node.inputs[0])] {
-                    steps.append(.linear(node: index, op: op, input: slot(node.inputs[0])))
+                    let primitive = try layer.prepare(batch: batch, context: engine.context)
+                    scratchpadBytes = max(scratchpadBytes, primitive.scratchpadBytes)
+                    steps.append(.linear(node: index, layer: layer, primitive: primitive, input: slot(node.inputs[0])))
                 }
             case .reference:
                 break
@@ -183,13 +199,15 @@ struct FastPlanBuilder {
         }
         return FastPlan(batch: batch, steps: steps, homes: homes, bufferFloats: capacities,
                         scratchpadBytes: scratchpadBytes, kernelFloats: kernelFloats, biasFloats: biasFloats,
-                        maxExperts: maxExperts, maxChannels: maxChannels, maxHidden: maxHidden)
+                        maxExperts: maxExperts, maxChannels: maxChannels, maxHidden: maxHidden,
+                        workers: engine.runsSampleParallel(batch: batch) ? engine.sampleWorkers : 1,
+                        workerScratchpadBytes: workerScratchpadBytes)
     }
 
     /// Whether the last step appended is node `index`'s own (global pooling writes a tensor, not a buffer).
     private func stepCovers(_ index: Int) -> Bool {
         switch steps.last {
-        case .globalAvgPool(let node, _, _, _), .linear(let node, _, _): return node == index
+        case .globalAvgPool(let node, _, _, _), .linear(let node, _, _, _): return node == index
         default: return false
         }
     }

@@ -14,6 +14,8 @@ import Testing
         let engine = try FastEngine(model: model, options: FastEngineOptions(threads: 2))
         #expect(engine.referenceNodes == ["flatten", "probabilities"],
                 "\(name): only flatten and softmax may fall back to the reference ops")
+        // Two samples side by side, the third alone on both threads: both batch paths are checked.
+        #expect(engine.runsSampleParallel(batch: 3))
         let batch = SeededInput.uniform([3, 3, 224, 224], seed: 2020)
         let options = RunOptions(trace: .attention)
         let reference = try model.run([batch], options: options)
