@@ -48,6 +48,20 @@ final class DynamicConvLayer: @unchecked Sendable {
     var experts: Int { op.expertCount }
     var inChannels: Int { inputShape[1] }
     var outChannels: Int { outputShape[1] }
+    var inputPixels: Int { inputShape[2] * inputShape[3] }
+    /// Floats of one sample's input and output.
+    var inputCount: Int { inChannels * inputPixels }
+    var outputCount: Int { outputShape[1] * outputShape[2] * outputShape[3] }
+
+    /// Whether a batch should take this layer sample by sample, each sample aggregating its own kernel
+    /// (see `FastExecution.dynamicChain`): when one sample's input outweighs all of the layer's experts,
+    /// re-reading the experts per sample costs less than the activations falling out of cache.
+    var prefersSampleBySample: Bool { bank.count * experts <= inputCount }
+
+    /// Channel means of one NHWC output sample: the next layer's attention input.
+    func outputMeans(_ sample: UnsafePointer<Float>, into means: UnsafeMutablePointer<Float>, avx2: Bool) {
+        NHWCKernels.channelMeans(sample, pixels: outputShape[2] * outputShape[3], channels: outChannels, into: means, avx2: avx2)
+    }
 
     /// Inputs from this many elements up pool and run FC1 across OpenMP's threads.
     static let parallelThreshold = 16_384

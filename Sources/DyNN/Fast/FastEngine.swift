@@ -8,7 +8,10 @@ import Foundation
 ///
 /// Concurrency: `run` may be called from any number of threads; executions are serialised by a lock
 /// inside the engine (one set of planned buffers per batch size). Parallelism comes from oneDNN's
-/// intra-op threads; a scheduler in front of the engine decides batching.
+/// intra-op threads at batch 1; a larger batch also runs its samples' dynamic convolutions side by side,
+/// one per thread (`runsSampleParallel`), the expert reads shared by the batch where the experts are
+/// large and each sample taken through several layers at once where its activations are (see
+/// `FastExecution+DynamicConvolution.swift`). A scheduler in front of the engine decides batching.
 ///
 /// Threads: `FastEngineOptions.threads > 0` sets `OMP_NUM_THREADS` for the process when the engine
 /// is built and applies the count on the executing thread before every pass. OpenMP has one pool per

@@ -91,6 +91,27 @@ struct FastExecution {
                 }
                 lastNode = node
 
+            case .dynamicChain(let links, let means):
+                let (chainTraces, chainTimings) = dynamicChain(links, means: means, buffers: buffers, avx2: avx2, profile: profile)
+                for (link, trace) in zip(links, chainTraces) {
+                    if var trace {
+                        trace.name = model.nodes[link.node].name
+                        traces.append(trace)
+                    }
+                }
+                if profile {
+                    for (link, spent) in zip(links, chainTimings) {
+                        timings[link.node].attentionNs += spent.0
+                        timings[link.node].aggregationNs += spent.1
+                        timings[link.node].convolutionNs += spent.2
+                    }
+                    _ = lap()
+                }
+                for link in links.dropLast() {
+                    for s in model.releaseAfter[link.node] { tensors[s] = nil }
+                }
+                lastNode = links[links.count - 1].node
+
             case .activation(let node, let kind, let input, let out, let count):
                 NHWCKernels.activation(kind, buffers[input], buffers[out], count: count)
                 if profile { timings[node].activationNs += lap() }
@@ -165,114 +186,6 @@ struct FastExecution {
             }
         }
         return Tensor(shape: [batch, layer.outFeatures], data: y)
-    }
-
-    /// Attention, aggregation and one convolution per sample with its own kernel. A sample-parallel plan
-    /// (`FastPlan.workers > 1`) computes the samples' attention side by side, aggregates every kernel in
-    /// one pass over the experts, then runs the samples' convolutions side by side, one per thread; the
-    /// samples left over when the batch does not divide among the threads run one by one on all of them.
-    /// `means` (sample-parallel plans only): the input's channel means may come from the previous layer,
-    /// and the output's may be left for the next one, computed after each sample's convolution.
-    /// `timing(phase, ns)`: 0 attention, 1 aggregation, 2 convolution (which then includes that pooling).
-    private func dynamicConvolution(_ layer: DynamicConvLayer, aggregation: AggregationPrimitive?, input: UnsafeMutablePointer<Float>,
-                                    output: UnsafeMutablePointer<Float>, means: PooledMeans, avx2: Bool,
-                                    timing: ((Int, UInt64) -> Void)?, lap: () -> UInt64) -> LayerTrace? {
-        let op = layer.op
-        let batch = plan.batch
-        let k = layer.experts
-        let (inShape, outShape) = (layer.inputShape, layer.outputShape)
-        let pixels = inShape[2] * inShape[3]
-        let inSample = inShape[1] * pixels
-        let outSample = outShape[1] * outShape[2] * outShape[3]
-        let tau = op.effectiveTemperature(options)
-        let pi = plan.routing.floats
-        let workers = plan.workers
-        let threads = engine.options.threads
-
-        /// Routing weights of sample `n` into `pi[n]`, with worker `w`'s scratch (single-threaded when w > 0).
-        func route(_ n: Int, worker w: Int, threads: Int) {
-            let z = plan.logits.floats + w * plan.logitsStride
-            let hidden = plan.hidden.floats + w * plan.hiddenStride
-            if means.fromPrevious {
-                layer.logits(pooled: plan.batchMeans.floats + n * plan.pooledStride, hiddenScratch: hidden,
-                             into: z, avx2: avx2)
-            } else {
-                layer.logits(sample: input + n * inSample, pixels: pixels, pooled: plan.pooled.floats + w * plan.pooledStride,
-                             hiddenScratch: hidden, into: z, avx2: avx2, threads: threads)
-            }
-            let logits = Array(UnsafeBufferPointer(start: z, count: k))
-            let weights: [Float] = switch op.routing {
-            case .softmax: Probability.softmax(logits, temperature: tau)
-            case .sigmoid: logits.map(Probability.sigmoid)
-            }
-            for e in 0..<k { pi[n * k + e] = weights[e] }
-        }
-        /// Sample `n`'s convolution with `kernel`, on worker `w`'s binding, stream and scratchpad (w < 0: the
-        /// calling thread's, with the primitive free to use every thread).
-        func convolve(_ n: Int, kernel: UnsafeMutablePointer<Float>, worker w: Int) {
-            let bias = layer.expertBias == nil ? nil : UnsafeMutableRawPointer(plan.biases.floats + n * layer.outChannels)
-            layer.primitive.execute(stream: engine.context.streams[max(w, 0)],
-                                    source: UnsafeMutableRawPointer(input + n * inSample),
-                                    weights: UnsafeMutableRawPointer(kernel), bias: bias,
-                                    destination: UnsafeMutableRawPointer(output + n * outSample),
-                                    scratchpad: w < 0 ? plan.scratchpad.raw : plan.workerScratchpads[w].raw,
-                                    binding: w < 0 ? nil : layer.bindings[w])
-            if means.forNext {
-                NHWCKernels.channelMeans(output + n * outSample, pixels: outShape[2] * outShape[3], channels: outShape[1],
-                                         into: plan.batchMeans.floats + n * plan.pooledStride, avx2: avx2)
-            }
-        }
-
-        if workers > 1 {
-            _ = OpenMPThreads.forEachThread(workers) { me, team in
-                for n in stride(from: me, to: batch, by: team) { route(n, worker: me, threads: 1) }
-            }
-        } else {
-            for n in 0..<batch { route(n, worker: 0, threads: threads) }
-        }
-        timing?(0, lap())
-        layer.aggregateBias(pi: pi, samples: batch, into: plan.biases.floats)
-        let kernels = plan.kernels.floats
-        if let aggregation {
-            // All kernels of the batch in one matmul.
-            aggregation.execute(stream: engine.context.stream, pi: pi, bank: layer.bank.raw, into: kernels,
-                                scratchpad: plan.scratchpad.raw)
-            timing?(1, lap())
-        } else if workers > 1 {
-            // All kernels of the batch in one pass over the experts.
-            layer.bank.aggregate(pi: pi, samples: batch, into: kernels, avx2: avx2, threads: threads)
-            timing?(1, lap())
-        }
-        let together = aggregation != nil || workers > 1
-        var next = 0
-        if workers > 1 {
-            let sideBySide = batch - batch % workers
-            _ = OpenMPThreads.forEachThread(workers) { me, team in
-                // A team smaller than asked for still covers every sample of the side-by-side part.
-                for n in stride(from: me, to: sideBySide, by: team) {
-                    convolve(n, kernel: kernels + n * layer.bank.count, worker: me)
-                }
-            }
-            next = sideBySide
-            timing?(2, lap())
-        }
-        for n in next..<batch {
-            var kernel = kernels + n * layer.bank.count
-            if !together {
-                // One sample's kernel right before its convolution, so the kernel is still in cache when
-                // the convolution reads it.
-                kernel = kernels
-                layer.bank.aggregate(pi: pi + n * k, samples: 1, into: kernel, avx2: avx2, threads: threads)
-                timing?(1, lap())
-            }
-            convolve(n, kernel: kernel, worker: -1)
-            timing?(2, lap())
-        }
-        guard options.trace >= .attention else { return nil }
-        let pis = (0..<batch).map { n in Array(UnsafeBufferPointer(start: pi + n * k, count: k)) }
-        return LayerTrace(op: op.opName, attention: AttentionTrace(
-            routing: op.routing.rawValue, temperature: op.routing == .softmax ? tau : 1,
-            pi: pis, entropy: pis.map(Probability.entropy)))
     }
 
     /// DY-ReLU on NHWC: pooled means, coefficients from the reference hyper function (so the trace is the

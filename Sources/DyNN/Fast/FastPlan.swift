@@ -16,6 +16,8 @@ enum FastStep {
     /// `aggregation`: the batch's oneDNN matmul over an fp32 bank; nil runs the C kernel (fp16 banks).
     case dynamicConvolution(node: Int, layer: DynamicConvLayer, aggregation: AggregationPrimitive?, input: Int, output: Int,
                             means: PooledMeans)
+    /// Linked dynamic convolutions run sample by sample (`FastExecution.dynamicChain`); sample-parallel plans only.
+    case dynamicChain(links: [ChainLink], means: PooledMeans)
     case activation(node: Int, kind: ActivationKind, input: Int, output: Int, count: Int)
     case add(node: Int, a: Int, b: Int, output: Int, count: Int)
     case dyReLU(node: Int, op: DyReLU, input: Int, output: Int, channels: Int, height: Int, width: Int)
@@ -40,6 +42,14 @@ struct PooledMeans {
     var forNext = false
 }
 
+/// One layer of a `FastStep.dynamicChain`: its node, layer, and input and output buffers.
+struct ChainLink {
+    var node: Int
+    var layer: DynamicConvLayer
+    var input: Int
+    var output: Int
+}
+
 /// Everything a forward pass of one batch size needs, planned once (steps, primitives, buffers with
 /// liveness-based reuse and in-place element-wise ops) and reused by every later pass of that size.
 final class FastPlan: @unchecked Sendable {
@@ -50,10 +60,15 @@ final class FastPlan: @unchecked Sendable {
     let scratchpad: AlignedBuffer
     /// Aggregated kernels of the current dynamic layer: one (vector loop) or the batch's (matmul).
     let kernels: AlignedBuffer
-    /// Per-sample aggregated biases: `batch * max out channels`.
+    /// Per-sample aggregated biases, sample n at `n * biasStride` (the largest out channel count).
     let biases: AlignedBuffer
-    /// Routing weights `pi[n][k]` of the current layer.
+    let biasStride: Int
+    /// Routing weights `pi[n][k]` of the current layer, or of every layer of a chain: layer j's at
+    /// `j * batch * routingLayerStride`, sample n's at `n * experts` within it.
     let routing: AlignedBuffer
+    let routingLayerStride: Int
+    /// Floats of the kernel slot each worker of a chain aggregates into, at `worker * chainKernelStride`.
+    let chainKernelStride: Int
     /// Per worker thread (`workers` of them, one unless the plan runs samples side by side): pooled
     /// means of one sample, the attention MLP's hidden layer and logits, each at `worker * stride`.
     let pooled: AlignedBuffer
@@ -69,15 +84,18 @@ final class FastPlan: @unchecked Sendable {
 
     init(batch: Int, steps: [FastStep], homes: [ValueHome], bufferFloats: [Int], scratchpadBytes: Int,
          kernelFloats: Int, biasFloats: Int, maxExperts: Int, maxChannels: Int, maxHidden: Int,
-         workers: Int, workerScratchpadBytes: Int) {
+         workers: Int, workerScratchpadBytes: Int, longestChain: Int, chainKernelFloats: Int) {
         self.batch = batch
         self.steps = steps
         self.homes = homes
         buffers = bufferFloats.map { AlignedBuffer(floats: $0) }
         scratchpad = AlignedBuffer(byteCount: scratchpadBytes)
-        kernels = AlignedBuffer(floats: kernelFloats)
+        chainKernelStride = (chainKernelFloats + 15) / 16 * 16
+        kernels = AlignedBuffer(floats: max(kernelFloats, workers * chainKernelStride))
+        biasStride = biasFloats
         biases = AlignedBuffer(floats: batch * biasFloats)
-        routing = AlignedBuffer(floats: batch * maxExperts)
+        routingLayerStride = maxExperts
+        routing = AlignedBuffer(floats: max(longestChain, 1) * batch * maxExperts)
         self.workers = workers
         // Strides rounded to 16 floats (64 bytes) so no two workers write the same cache line.
         func padded(_ floats: Int) -> Int { (floats + 15) / 16 * 16 }

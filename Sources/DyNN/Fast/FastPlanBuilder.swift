@@ -86,12 +86,35 @@ struct FastPlanBuilder {
         var dying = [[Int]](repeating: [], count: model.nodes.count)
         for (s, use) in engine.lastUse.enumerated() where use >= 0 && use < model.nodes.count { dying[use].append(s) }
 
+        // Buffers freed inside a run of layers that may become a sample-by-sample chain are held back until
+        // the run ends: in a chain, one sample can reach a later layer while another still reads an earlier
+        // layer's buffer, so no buffer may serve two of the run's values.
+        var held: [Int] = []
+        var inRun = false
         for (index, node) in model.nodes.enumerated() {
             let outSlot = inputCount + index
             let outShape = [batch] + node.outputShape.dropFirst()
             let outFloats = outShape.reduce(1, *)
             var inherited: Int?
             var produced: Int?
+            switch engine.kinds[index] {
+            case .fusedActivation:
+                break // part of its producer's step
+            case .dynamicConvolution(let layer) where layer.prefersSampleBySample && engine.runsSampleParallel(batch: batch)
+                && inRun && liveBuffer(node.inputs[0]).map({ input in
+                    if case .dynamicConvolution(_, _, _, _, input, _)? = steps.last { return true }
+                    return false
+                }) == true:
+                break // continues the run
+            case .dynamicConvolution(let layer) where layer.prefersSampleBySample && engine.runsSampleParallel(batch: batch):
+                free.append(contentsOf: held)
+                held = []
+                inRun = true
+            default:
+                free.append(contentsOf: held)
+                held = []
+                inRun = false
+            }
             switch engine.kinds[index] {
             case .convolution(let layer):
                 if let input = nhwcBuffer(node.inputs[0]) {
@@ -193,15 +216,52 @@ struct FastPlanBuilder {
                 steps.append(.reference(node: index))
             }
             for s in dying[index] where s != inherited {
-                if case .nhwc(let buffer, _) = homes[s] { free.append(buffer) }
-                if let buffer = converted[s] { free.append(buffer) }
+                if case .nhwc(let buffer, _) = homes[s] { inRun ? held.append(buffer) : free.append(buffer) }
+                if let buffer = converted[s] { inRun ? held.append(buffer) : free.append(buffer) }
+            }
+        }
+        var longestChain = 1, chainKernelFloats = 0
+        if engine.runsSampleParallel(batch: batch) {
+            steps = Self.chained(steps)
+            for case .dynamicChain(let links, _) in steps {
+                longestChain = max(longestChain, links.count)
+                for link in links { chainKernelFloats = max(chainKernelFloats, link.layer.bank.count) }
             }
         }
         return FastPlan(batch: batch, steps: steps, homes: homes, bufferFloats: capacities,
                         scratchpadBytes: scratchpadBytes, kernelFloats: kernelFloats, biasFloats: biasFloats,
                         maxExperts: maxExperts, maxChannels: maxChannels, maxHidden: maxHidden,
                         workers: engine.runsSampleParallel(batch: batch) ? engine.sampleWorkers : 1,
-                        workerScratchpadBytes: workerScratchpadBytes)
+                        workerScratchpadBytes: workerScratchpadBytes, longestChain: longestChain,
+                        chainKernelFloats: chainKernelFloats)
+    }
+
+    /// `steps` with every run of two or more linked dynamic convolutions that prefer to go sample by
+    /// sample (each reading the previous one's output, which `PooledMeans.forNext` marks) as one chain.
+    private static func chained(_ steps: [FastStep]) -> [FastStep] {
+        var result: [FastStep] = []
+        var run: [(link: ChainLink, means: PooledMeans, step: FastStep)] = []
+        func flush() {
+            if run.count >= 2 {
+                let means = PooledMeans(fromPrevious: run[0].means.fromPrevious, forNext: run[run.count - 1].means.forNext)
+                result.append(.dynamicChain(links: run.map(\.link), means: means))
+            } else {
+                result.append(contentsOf: run.map(\.step))
+            }
+            run = []
+        }
+        for step in steps {
+            guard case .dynamicConvolution(let node, let layer, _, let input, let output, let means) = step,
+                  layer.prefersSampleBySample else {
+                flush()
+                result.append(step)
+                continue
+            }
+            if let last = run.last, !(last.means.forNext && last.link.output == input) { flush() }
+            run.append((ChainLink(node: node, layer: layer, input: input, output: output), means, step))
+        }
+        flush()
+        return result
     }
 
     /// Whether the last step appended is node `index`'s own (global pooling writes a tensor, not a buffer).
