@@ -7,8 +7,9 @@ import Foundation
 /// Workers (`cores / intraOpThreads` of the model's) take the oldest request, wait up to
 /// `max_queue_delay_us` from its arrival for compatible requests (`BatchKey`) to fill
 /// `max_batch_size` samples, then run them as one execution holding the model's intra-op threads
-/// worth of `CoreTokens`, and answer each request with its own rows of the outputs and trace. Requests never wait behind an incompatible one for long:
-/// incompatible requests stay queued, in order, for the next worker.
+/// worth of `CoreTokens`, and answer each request with its own rows of the outputs and trace.
+/// Requests never wait behind an incompatible one for long: incompatible requests stay queued, in
+/// order, for the next worker.
 final class ModelScheduler: @unchecked Sendable {
     let name: String
     let settings: SchedulerSettings
