@@ -2,8 +2,9 @@
 # Load test (a benchmark, not a test): wrk against the release binary on 127.0.0.1, for dy-digits
 # (raw FP32 and JSON bodies) and dy-mobilenetv2, at 1, 8, 32 and 128 connections, with dynamic
 # batching off (scheduler.max_batch_size 1) and on (the configured default, 8). Prints one
-# Markdown table row per run: throughput, p50/p90/p99 latency, status codes, socket errors and
-# 503/429 answers without Retry-After. wrk and the server share the machine's cores.
+# Markdown table row per run: throughput, p50/p90/p99 latency, status codes, socket errors,
+# 503/429 answers without Retry-After, and the server's CPU time per answered request (user +
+# system, all its threads, from /proc). wrk and the server share the machine's cores.
 #
 # Usage: bash scripts/loadtest.sh            (LOADTEST_DURATION=10s, LOADTEST_CONNECTIONS="1 8 32 128",
 #        LOADTEST_CASES="digits-bin digits-json mobilenet", LOADTEST_BATCHING="off on", LOADTEST_BIN=...)
@@ -63,23 +64,32 @@ run_case() {  # $1 = case, $2 = connections, $3 = batching label
   esac
   local threads=2
   [[ "$2" -lt 2 ]] && threads=1
-  local line
+  local line cpu0 cpu1
+  cpu0=$(server_cpu_ticks)
   line=$(LOADTEST_BODY=$body LOADTEST_CONTENT_TYPE=$type LOADTEST_SHAPE=$shape \
     wrk -t"$threads" -c"$2" -d"$duration" --timeout 30s -s scripts/loadtest/post.lua "http://127.0.0.1:$port$path" \
     | grep '^RESULT' || echo "RESULT failed")
+  cpu1=$(server_cpu_ticks)
   # RESULT rps=.. p50_ms=.. p90_ms=.. p99_ms=.. requests=.. errors=.. codes=.. no_retry_after=..
   local rps p50 p90 p99 reqs errs codes nora
   rps=$(sed -n 's/.* rps=\([^ ]*\).*/\1/p' <<<"$line"); p50=$(sed -n 's/.* p50_ms=\([^ ]*\).*/\1/p' <<<"$line")
   p90=$(sed -n 's/.* p90_ms=\([^ ]*\).*/\1/p' <<<"$line"); p99=$(sed -n 's/.* p99_ms=\([^ ]*\).*/\1/p' <<<"$line")
   reqs=$(sed -n 's/.* requests=\([^ ]*\).*/\1/p' <<<"$line"); errs=$(sed -n 's/.* errors=\([^ ]*\).*/\1/p' <<<"$line")
   codes=$(sed -n 's/.* codes=\([^ ]*\).*/\1/p' <<<"$line"); nora=$(sed -n 's/.* no_retry_after=\([^ ]*\).*/\1/p' <<<"$line")
-  printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$1" "$3" "$2" "$rps" "$p50" "$p90" "$p99" "$codes" "$errs" "$nora"
+  local cpu_us
+  cpu_us=$(awk -v a="$cpu0" -v b="$cpu1" -v n="${reqs:-0}" -v hz="$(getconf CLK_TCK)" \
+    'BEGIN { if (n > 0) printf "%.0f", (b - a) * 1e6 / hz / n; else print "?" }')
+  printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$1" "$3" "$2" "$rps" "$p50" "$p90" "$p99" "$codes" "$errs" "$nora" "$cpu_us"
+}
+
+server_cpu_ticks() {  # utime + stime of the server process (all threads), in clock ticks
+  awk '{ print $14 + $15 }' /proc/"$pid"/stat 2>/dev/null || echo 0
 }
 
 echo "dyserve load test: $(nproc) cores, wrk $duration per run, $(date -u +%Y-%m-%dT%H:%MZ)"
 echo
-echo "| case | batching | conns | req/s | p50 ms | p90 ms | p99 ms | status codes | errors | 503/429 w/o Retry-After |"
-echo "|---|---|---|---|---|---|---|---|---|---|"
+echo "| case | batching | conns | req/s | p50 ms | p90 ms | p99 ms | status codes | errors | 503/429 w/o Retry-After | server CPU us/req |"
+echo "|---|---|---|---|---|---|---|---|---|---|---|"
 for mode in $batching; do
   size=1
   [[ "$mode" == "on" ]] && size=${LOADTEST_MAX_BATCH:-8}
@@ -105,8 +115,8 @@ if [[ -n "${LOADTEST_SOAK:-}" ]]; then
   echo
   echo "Overload soak ($LOADTEST_SOAK, 128 connections, dy-mobilenetv2, batching on):"
   echo
-  echo "| case | batching | conns | req/s | p50 ms | p90 ms | p99 ms | status codes | errors | 503/429 w/o Retry-After |"
-  echo "|---|---|---|---|---|---|---|---|---|---|"
+  echo "| case | batching | conns | req/s | p50 ms | p90 ms | p99 ms | status codes | errors | 503/429 w/o Retry-After | server CPU us/req |"
+  echo "|---|---|---|---|---|---|---|---|---|---|---|"
   run_case mobilenet 128 on
   alive=no
   kill -0 "$pid" 2>/dev/null && alive=yes

@@ -82,7 +82,7 @@ final class ServiceRunner {
         let metrics = ServiceMetrics(modelNames: names)
         let budget = ComputeBudget(config)
         let executor = SchedulingExecutor(settings: SchedulerSettings(config), budget: budget, metrics: metrics)
-        logger.info("scheduler: \(config.inference.backend) backend, \(budget.concurrentExecutions) execution(s) at once x \(budget.intraOpThreads) intra-op thread(s) on \(budget.cores) core(s); max_batch_size \(config.scheduler.maxBatchSize), max_queue_size \(config.scheduler.maxQueueSize)")
+        logger.info("scheduler: \(config.inference.backend) backend on \(budget.cores) core(s), intra-op threads \(budget.intraOpThreads == 0 ? "per model" : String(budget.intraOpThreads)); max_batch_size \(config.scheduler.maxBatchSize), max_queue_delay_us \(config.scheduler.maxQueueDelayMicroseconds), max_queue_size \(config.scheduler.maxQueueSize)")
         let context = ServiceContext(
             registry: registry, executor: executor,
             traces: TraceStore(limits: TraceStoreLimits(config)),
@@ -90,18 +90,30 @@ final class ServiceRunner {
 
         let backend = config.inference.backend
         let allLoaded = registry.loadAll(using: { name in
+            let model = try Model.load(from: try Model.resolve(name, modelsDirectory: modelsDirectory))
+            let threads = budget.threads(forModelWithMultiplyAdds: model.summary(batch: 1).totalMacs)
             switch backend {
             case .reference:
-                return try DyNNServableModel.load(name, modelsDirectory: modelsDirectory)
+                // Model.run is safe to call from several threads: one instance serves every execution.
+                return DyNNServableModel(engine: model, intraOpThreads: threads)
             case .fast:
-                // One execution at a time (ComputeBudget), spread over the budget's cores.
-                let model = try Model.load(from: try Model.resolve(name, modelsDirectory: modelsDirectory))
-                return DyNNServableModel(engine: try FastEngine(model: model, options: FastEngineOptions(threads: budget.cores)))
+                // A FastEngine runs one call at a time, so each execution the cores allow at once
+                // gets its own engine, spread over `threads` cores.
+                let replicas = try (0..<budget.concurrentExecutions(threads: threads)).map { _ in
+                    DyNNServableModel(engine: try FastEngine(model: model, options: FastEngineOptions(threads: threads)),
+                                      intraOpThreads: threads)
+                }
+                return ReplicatedModel(replicas: replicas)
             }
         }, report: { report in
             switch report.result {
             case .success(let info):
-                logger.info("loaded \(report.name): \(info.parameters) parameters in \(Self.milliseconds(report.seconds)) ms")
+                let model = registry.state(of: report.name).flatMap { state -> (any ServableModel)? in
+                    if case .ready(let m, _) = state { return m }
+                    return nil
+                }
+                let threads = model?.intraOpThreads ?? 1
+                logger.info("loaded \(report.name): \(info.parameters) parameters, \(info.multiplyAdds) multiply-adds per sample in \(Self.milliseconds(report.seconds)) ms; \(budget.concurrentExecutions(threads: threads)) execution(s) at once x \(threads) intra-op thread(s)")
             case .failure(let failure):
                 logger.error("failed to load \(report.name): \(failure)")
             }

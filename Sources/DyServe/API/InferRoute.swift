@@ -42,6 +42,7 @@ struct InferRoute: Sendable {
             throw .badRequest("a JSON body carries its options in the body; the query string is for binary bodies")
         }
         let decoded = try decode(request, format: format)
+        let limit = RequestTimeout.shorter(timeout, decoded.timeout)
         let model: any ServableModel
         do {
             model = try context.registry.model(named: decoded.model)
@@ -65,11 +66,7 @@ struct InferRoute: Sendable {
                                options: RunOptions(temperature: decoded.temperature, trace: level),
                                isCancelled: { [requestContext = request.context] in requestContext.isCancelled },
                                onCancel: { [requestContext = request.context] handler in requestContext.onCancel(handler) },
-                               timeout: timeout.map { limit in
-                                   // Time spent decoding counts against the request's own limit.
-                                   let spent = DispatchTime.now().uptimeNanoseconds &- started
-                                   return limit > spent ? limit - spent : 1
-                               })
+                               timeout: limit.map { RequestTimeout.remaining($0, since: started) })
         modelMetrics.inFlight.increment()
         let context = self.context
         do {

@@ -36,16 +36,39 @@ public struct InferenceCancelled: Error, Sendable, CustomStringConvertible {
     public var description: String { "the client went away before inference started" }
 }
 
+/// The model execution a job took part in. A batching executor runs several jobs as one
+/// execution; statistics count executions (Triton's `execution_count`, `batch_stats`) from the
+/// one job of each execution that carries `countsExecution`.
+public struct ExecutionShare: Sendable, Equatable {
+    /// Samples in the whole execution: the job's own and its batch-mates'.
+    public var batchSize: Int
+    /// True for exactly one job of each execution.
+    public var countsExecution: Bool
+
+    public init(batchSize: Int, countsExecution: Bool) {
+        self.batchSize = batchSize
+        self.countsExecution = countsExecution
+    }
+}
+
 /// How a job went, with the time it waited and the time it computed.
 public struct InferenceCompletion: Sendable {
     public var result: Result<InferenceOutcome, any Error>
+    /// From submission to the start of the execution it ran in.
     public var queueNanoseconds: UInt64
+    /// The whole execution's compute time (shared by every job of a batch).
     public var computeNanoseconds: UInt64
+    /// The execution the job ran in, when the model computed it successfully (even if the answer
+    /// then came too late); nil when it never ran or the model failed. An executor that leaves it
+    /// nil on a success is taken to have run the job alone.
+    public var execution: ExecutionShare?
 
-    public init(result: Result<InferenceOutcome, any Error>, queueNanoseconds: UInt64, computeNanoseconds: UInt64) {
+    public init(result: Result<InferenceOutcome, any Error>, queueNanoseconds: UInt64, computeNanoseconds: UInt64,
+                execution: ExecutionShare? = nil) {
         self.result = result
         self.queueNanoseconds = queueNanoseconds
         self.computeNanoseconds = computeNanoseconds
+        self.execution = execution
     }
 }
 

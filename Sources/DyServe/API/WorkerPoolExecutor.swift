@@ -81,9 +81,15 @@ public final class WorkerPoolExecutor: InferenceExecutor, @unchecked Sendable {
                 ? .failure(InferenceCancelled())
                 : Result { try item.job.model.infer([item.job.input], options: item.job.options) }
             let end = DispatchTime.now().uptimeNanoseconds
+            // Every job is an execution of its own here.
+            let execution: ExecutionShare? = if case .success = result {
+                ExecutionShare(batchSize: item.job.input.shape.first ?? 0, countsExecution: true)
+            } else {
+                nil
+            }
             item.completion(InferenceCompletion(result: result,
                                                 queueNanoseconds: start &- item.enqueued,
-                                                computeNanoseconds: end &- start))
+                                                computeNanoseconds: end &- start, execution: execution))
         }
     }
 }

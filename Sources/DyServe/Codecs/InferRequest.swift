@@ -12,6 +12,8 @@ struct InferRequest: Sendable {
     var returnTrace: Bool = false
     /// Classes to report per sample; nil means the default.
     var topK: Int?
+    /// The body's own `timeout` (nanoseconds; given in milliseconds), shortening the configured one.
+    var timeout: UInt64?
 }
 
 /// The optional settings shared by JSON fields and query parameters, checked in one place.

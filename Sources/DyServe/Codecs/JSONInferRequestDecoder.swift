@@ -1,14 +1,15 @@
 import DyNN
 
 /// Decodes a JSON `POST /infer` body:
-/// `{"model", "input", "temperature"?, "trace"?, "return_trace"?, "top_k"?}`.
+/// `{"model", "input", "temperature"?, "trace"?, "return_trace"?, "top_k"?, "timeout"?}`
+/// (`timeout` in milliseconds, like the `timeout` query parameter).
 ///
 /// Unknown fields are errors, so a misspelt option is never silently ignored.
 struct JSONInferRequestDecoder {
     var maxDepth: Int
     var maxElements: Int
 
-    static let knownFields = ["model", "input", "temperature", "trace", "return_trace", "top_k"]
+    static let knownFields = ["model", "input", "temperature", "trace", "return_trace", "top_k", "timeout"]
 
     func decode(_ body: [UInt8]) throws(RequestError) -> InferRequest {
         var reader = JSONReader(bytes: body, maxDepth: maxDepth)
@@ -38,6 +39,7 @@ struct JSONInferRequestDecoder {
         var trace: TraceLevel?
         var returnTrace: Bool?
         var topK: Int?
+        var timeout: UInt64?
         if !reader.consume(UInt8(ascii: "}")) {
             repeat {
                 let key = try reader.readString()
@@ -64,10 +66,13 @@ struct JSONInferRequestDecoder {
                     returnTrace = b
                 case ("top_k", .number(let d)):
                     topK = try InferOptionParsing.topK(d, field: "top_k")
+                case ("timeout", .number(let d)):
+                    timeout = try RequestTimeout.milliseconds(json: d, field: "timeout")
                 default:
                     let expected = switch key {
                     case "model", "trace": "a string"
                     case "return_trace": "a boolean"
+                    case "timeout": "a whole number of milliseconds"
                     default: "a number"
                     }
                     throw RequestError.badRequest("\(key) is \(value.kindName); expected \(expected)")
@@ -83,6 +88,7 @@ struct JSONInferRequestDecoder {
         if let trace { request.trace = trace }
         if let returnTrace { request.returnTrace = returnTrace }
         request.topK = topK
+        request.timeout = timeout
         return request
     }
 }

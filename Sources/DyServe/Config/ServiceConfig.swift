@@ -100,14 +100,17 @@ public struct ServiceConfig: Sendable, Equatable {
     public struct Inference: Sendable, Equatable {
         /// `inference.threads`: the cores inference may use; 0 means every available core.
         public var threads: Int
-        /// `inference.intra_op_threads`: threads one execution uses (1 for the reference engine;
-        /// 0 = all of `threads`). Executions at once = threads / intra_op_threads (at least 1).
+        /// `inference.intra_op_threads`: threads one execution uses. 0 (auto) = 1 for the reference
+        /// engine; for the fast one, 1 for a model under `ComputeBudget.singleThreadMaxMultiplyAdds`
+        /// per sample and all of `threads` otherwise. Executions of a model at once =
+        /// threads / its intra-op threads (at least 1); executions of all models together never
+        /// use more than `threads` cores.
         public var intraOpThreads: Int
         /// `inference.backend`: `reference` (plain Swift ops, one thread per execution) or `fast`
-        /// (oneDNN; one execution at a time over all of `threads`, so `intra_op_threads` is ignored).
+        /// (oneDNN convolutions over `intra_op_threads` OpenMP threads).
         public var backend: Backend
 
-        public init(threads: Int = 0, intraOpThreads: Int = 1, backend: Backend = .fast) {
+        public init(threads: Int = 0, intraOpThreads: Int = 0, backend: Backend = .fast) {
             self.threads = threads
             self.intraOpThreads = intraOpThreads
             self.backend = backend
@@ -127,7 +130,7 @@ public struct ServiceConfig: Sendable, Equatable {
         /// `scheduler.overload_status`: 503 or 429, the status of a request refused by a full queue.
         public var overloadStatus: Int
 
-        public init(maxBatchSize: Int = 8, maxQueueDelayMicroseconds: Int = 500, maxQueueSize: Int = 256,
+        public init(maxBatchSize: Int = 8, maxQueueDelayMicroseconds: Int = 0, maxQueueSize: Int = 256,
                     timeoutMilliseconds: Int = 30_000, overloadStatus: Int = 503) {
             self.maxBatchSize = maxBatchSize
             self.maxQueueDelayMicroseconds = maxQueueDelayMicroseconds

@@ -7,11 +7,14 @@ import Foundation
 public struct DyNNServableModel: ServableModel {
     public let engine: any InferenceEngine
     public let info: ServedModelInfo
+    /// The engine's intra-op threads (1 for the reference engine, which computes on the caller's thread).
+    public let intraOpThreads: Int
 
     public var model: Model { engine.model }
 
-    public init(engine: any InferenceEngine) {
+    public init(engine: any InferenceEngine, intraOpThreads: Int = 1) {
         self.engine = engine
+        self.intraOpThreads = max(1, intraOpThreads)
         let spec = engine.model.spec
         let summary = engine.model.summary(batch: 1)
         info = ServedModelInfo(

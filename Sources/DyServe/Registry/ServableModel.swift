@@ -57,5 +57,12 @@ public struct InferenceOutcome: Sendable {
 /// the model rejects (400) and anything else for a bug (500).
 public protocol ServableModel: Sendable {
     var info: ServedModelInfo { get }
+    /// Threads one `infer` call computes on (the scheduler holds that many cores while it runs,
+    /// and runs `cores / intraOpThreads` calls at once). 1 unless the model says otherwise.
+    var intraOpThreads: Int { get }
     func infer(_ inputs: [Tensor], options: RunOptions) throws -> InferenceOutcome
+}
+
+extension ServableModel {
+    public var intraOpThreads: Int { 1 }
 }

@@ -4,15 +4,18 @@ import Foundation
 
 /// One model's queue and workers: bounded FIFO, dynamic batching, deadlines, cancellation.
 ///
-/// Workers (one per execution slot) take the oldest request, wait up to `max_queue_delay_us`
-/// from its arrival for compatible requests (`BatchKey`) to fill `max_batch_size` samples, then
-/// run them as one execution holding an `ExecutionSlots` slot, and answer each request with its
-/// own rows of the outputs and trace. Requests never wait behind an incompatible one for long:
-/// incompatible requests stay queued, in order, for the next worker.
+/// Workers (`cores / intraOpThreads` of the model's) take the oldest request, wait up to
+/// `max_queue_delay_us` from its arrival for compatible requests (`BatchKey`) to fill
+/// `max_batch_size` samples, then run them as one execution holding the model's intra-op threads
+/// worth of `CoreTokens`, and answer each request with its own rows of the outputs and trace.
+/// Requests never wait behind an incompatible one for long: incompatible requests stay queued, in
+/// order, for the next worker.
 final class ModelScheduler: @unchecked Sendable {
     let name: String
     let settings: SchedulerSettings
-    private let slots: ExecutionSlots
+    private let cores: CoreTokens
+    /// Cores one execution of this model occupies.
+    private let threadsPerExecution: Int
     private let metrics: ServiceMetrics.ModelMetrics?
     private let now: @Sendable () -> UInt64
 
@@ -25,16 +28,24 @@ final class ModelScheduler: @unchecked Sendable {
     /// Workers waiting for work: a batch leaves them a share instead of idling a core.
     private var idleWorkers = 0
 
-    init(name: String, settings: SchedulerSettings, slots: ExecutionSlots, metrics: ServiceMetrics.ModelMetrics?,
-         now: @escaping @Sendable () -> UInt64) {
+    init(name: String, settings: SchedulerSettings, cores: CoreTokens, threadsPerExecution: Int,
+         metrics: ServiceMetrics.ModelMetrics?, now: @escaping @Sendable () -> UInt64) {
         self.name = name
         self.settings = settings
-        self.slots = slots
+        self.cores = cores
+        self.threadsPerExecution = min(max(1, threadsPerExecution), cores.count)
         self.metrics = metrics
         self.now = now
-        for i in 0..<slots.count {
-            let thread = Thread { [self] in self.workLoop() }
-            thread.name = "dyserve-\(name)-\(i)"
+        let workers = max(1, cores.count / self.threadsPerExecution)
+        for i in 0..<workers {
+            let label = "dyserve-\(name)-\(i)"
+            let thread = Thread { [self] in
+                // Named from inside: on Linux, Foundation does not pass a name set before start to
+                // the kernel, and profilers (perf, top -H) would show the creating thread's name.
+                ThreadName.set(label)
+                self.workLoop()
+            }
+            thread.name = label
             thread.stackSize = 8 << 20
             thread.start()
         }
@@ -263,13 +274,13 @@ final class ModelScheduler: @unchecked Sendable {
         }
         guard !live.isEmpty else { return }
         metrics?.batchSize.record(live.reduce(0) { $0 + $1.samples })
-        let (start, results, end) = slots.withSlot { () -> (UInt64, [Result<InferenceOutcome, any Error>], UInt64) in
+        let (start, runs, end) = cores.withTokens(threadsPerExecution) { () -> (UInt64, [ExecutedRequest], UInt64) in
             let start = now()
-            let results = run(live)
-            return (start, results, now())
+            let runs = run(live)
+            return (start, runs, now())
         }
-        for (item, result) in zip(live, results) {
-            var result = result
+        for (item, ran) in zip(live, runs) {
+            var result = ran.result
             if case .success = result, end > item.deadline {
                 metrics?.rejections(.timeout).increment()
                 result = .failure(SchedulingRejection(reason: .timeout, status: 504,
@@ -277,24 +288,42 @@ final class ModelScheduler: @unchecked Sendable {
                                                       retryAfterSeconds: nil).completionError)
             }
             item.completion(InferenceCompletion(result: result, queueNanoseconds: start &- item.enqueued,
-                                                computeNanoseconds: end &- start))
+                                                computeNanoseconds: end &- start, execution: ran.execution))
         }
     }
 
+    /// One request's part of an execution: its result and, when the model computed it, the
+    /// execution it shared.
+    private struct ExecutedRequest {
+        var result: Result<InferenceOutcome, any Error>
+        var execution: ExecutionShare?
+    }
+
     /// Runs `items` (same model, same `BatchKey`) as one execution and splits the result.
-    private func run(_ items: [QueuedRequest]) -> [Result<InferenceOutcome, any Error>] {
+    private func run(_ items: [QueuedRequest]) -> [ExecutedRequest] {
         let model = items[0].job.model
         let options = items[0].job.options
-        if items.count == 1 {
-            return [Result { try model.infer([items[0].job.input], options: options) }]
+        if items.count > 1 {
+            let inputs = items.map(\.job.input)
+            let sizes = BatchAssembly.batchSizes(inputs)
+            if let outcome = try? model.infer([BatchAssembly.merge(inputs)], options: options),
+               let pieces = try? BatchAssembly.split(outcome, sizes: sizes) {
+                let total = sizes.reduce(0, +)
+                return pieces.indices.map { i in
+                    ExecutedRequest(result: .success(pieces[i]),
+                                    execution: ExecutionShare(batchSize: total, countsExecution: i == 0))
+                }
+            }
+            // One request's problem must not fail its batch-mates: run each on its own below.
         }
-        let inputs = items.map(\.job.input)
-        do {
-            let outcome = try model.infer([BatchAssembly.merge(inputs)], options: options)
-            return try BatchAssembly.split(outcome, sizes: BatchAssembly.batchSizes(inputs)).map { .success($0) }
-        } catch {
-            // One request's problem must not fail its batch-mates: run each on its own.
-            return items.map { item in Result { try model.infer([item.job.input], options: options) } }
+        return items.map { item in
+            let result = Result { try model.infer([item.job.input], options: options) }
+            let ran: ExecutionShare? = if case .success = result {
+                ExecutionShare(batchSize: item.samples, countsExecution: true)
+            } else {
+                nil
+            }
+            return ExecutedRequest(result: result, execution: ran)
         }
     }
 }

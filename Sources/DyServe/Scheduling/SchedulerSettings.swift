@@ -11,7 +11,7 @@ public struct SchedulerSettings: Sendable, Equatable {
     /// Status for a full queue: 503 (default) or 429.
     public var overloadStatus: Int
 
-    public init(maxBatchSize: Int = 8, maxQueueDelayMicroseconds: Int = 500, maxQueueSize: Int = 256,
+    public init(maxBatchSize: Int = 8, maxQueueDelayMicroseconds: Int = 0, maxQueueSize: Int = 256,
                 timeoutMilliseconds: Int = 30_000, overloadStatus: Int = 503) {
         self.maxBatchSize = max(1, maxBatchSize)
         self.maxQueueDelayMicroseconds = max(0, maxQueueDelayMicroseconds)

@@ -2,7 +2,7 @@ import Dispatch
 import Foundation
 
 /// The `InferenceExecutor` the service runs: one `ModelScheduler` per model name, all sharing the
-/// process-wide `ExecutionSlots`, plus a sweeper that answers requests whose deadline passed
+/// process-wide `CoreTokens`, plus a sweeper that answers requests whose deadline passed
 /// while every worker was busy.
 ///
 /// Shutdown: `beginShutdown` refuses new work (503, reason shutdown) and lets queued requests run
@@ -10,7 +10,7 @@ import Foundation
 /// been answered; `abandonQueued` answers whatever is left when time is up.
 public final class SchedulingExecutor: InferenceExecutor, @unchecked Sendable {
     public let settings: SchedulerSettings
-    public let slots: ExecutionSlots
+    public let cores: CoreTokens
     private let metrics: ServiceMetrics?
     private let now: @Sendable () -> UInt64
     private let lock = NSLock()
@@ -24,7 +24,7 @@ public final class SchedulingExecutor: InferenceExecutor, @unchecked Sendable {
                 sweepInterval: DispatchTimeInterval? = .milliseconds(10),
                 now: @escaping @Sendable () -> UInt64 = { DispatchTime.now().uptimeNanoseconds }) {
         self.settings = settings
-        self.slots = ExecutionSlots(count: budget.concurrentExecutions)
+        self.cores = CoreTokens(count: budget.cores)
         self.metrics = metrics
         self.now = now
         if let sweepInterval {
@@ -43,15 +43,19 @@ public final class SchedulingExecutor: InferenceExecutor, @unchecked Sendable {
     }
 
     public func submit(_ job: InferenceJob, completion: @escaping @Sendable (InferenceCompletion) -> Void) throws(RequestError) {
-        scheduler(for: job.modelName).submit(job, completion: completion)
+        scheduler(for: job).submit(job, completion: completion)
     }
 
-    /// The model's scheduler, created on first use. Names reach here only after the registry
-    /// resolved them, so the set stays bounded by the configured models.
-    func scheduler(for name: String) -> ModelScheduler {
-        lock.withLock {
+    /// The model's scheduler, created on first use with as many workers as the model's executions
+    /// fit in the cores at once. Names reach here only after the registry resolved them, so the
+    /// set stays bounded by the configured models.
+    func scheduler(for job: InferenceJob) -> ModelScheduler {
+        let name = job.modelName
+        return lock.withLock {
             if let s = schedulers[name] { return s }
-            let s = ModelScheduler(name: name, settings: settings, slots: slots, metrics: metrics?.model(name), now: now)
+            let s = ModelScheduler(name: name, settings: settings, cores: cores,
+                                   threadsPerExecution: job.model.intraOpThreads,
+                                   metrics: metrics?.model(name), now: now)
             if stopping { s.beginShutdown() }
             schedulers[name] = s
             return s

@@ -1,9 +1,13 @@
 import Foundation
 
-/// Per-model counters in the shape of Triton's statistics extension: counts and cumulative
-/// nanoseconds for successful and failed requests, queueing and compute, plus per-batch-size
-/// compute. Thread-safe; fed by `StatisticsRecordingExecutor` (both APIs) and by the V2 route
-/// for requests it rejects before they reach the executor.
+/// Per-model counters in the shape of Triton's statistics extension, with Triton's meanings:
+/// - `inference_count`: samples inferred successfully (a request of batch 4 counts 4);
+/// - `execution_count`: model executions (dynamic batching merges several requests into one);
+/// - `success`, `fail`, `queue`, `compute_infer`: one count per *request*, with its own duration
+///   (arrival to answer; waiting in the queue; the compute time of the execution it ran in);
+/// - `batch_stats`: per execution batch size, one count and the compute time per *execution*.
+/// Thread-safe; fed by `StatisticsRecordingExecutor` (both APIs) and by the V2 route for requests
+/// it rejects before they reach the executor.
 public final class InferenceStatistics: @unchecked Sendable {
     /// A count and the nanoseconds summed over it.
     struct Duration: Sendable, Equatable {
@@ -23,11 +27,11 @@ public final class InferenceStatistics: @unchecked Sendable {
         var compute = Duration()
         /// Samples inferred successfully.
         var inferenceCount = 0
-        /// Successful executions (jobs run).
+        /// Successful model executions (a batch of several requests is one).
         var executionCount = 0
         /// Milliseconds since 1970 of the last successful inference; 0 before the first.
         var lastInferenceMs: UInt64 = 0
-        /// Compute per batch size.
+        /// Compute per execution, by the execution's batch size.
         var computeByBatch: [Int: Duration] = [:]
     }
 
@@ -36,17 +40,27 @@ public final class InferenceStatistics: @unchecked Sendable {
 
     public init() {}
 
-    func recordSuccess(model: String, batch: Int, queueNs: UInt64, computeNs: UInt64, totalNs: UInt64) {
+    /// One request answered successfully: `samples` of its own, waiting `queueNs` and computed in
+    /// an execution that took `computeNs`.
+    func recordSuccess(model: String, samples: Int, queueNs: UInt64, computeNs: UInt64, totalNs: UInt64) {
         let now = UInt64(max(0, Date().timeIntervalSince1970 * 1000))
         lock.withLock {
             var m = models[model] ?? ModelStatistics()
             m.success.add(totalNs)
             m.queue.add(queueNs)
             m.compute.add(computeNs)
-            m.inferenceCount += batch
-            m.executionCount += 1
+            m.inferenceCount += samples
             m.lastInferenceMs = now
-            m.computeByBatch[batch, default: Duration()].add(computeNs)
+            models[model] = m
+        }
+    }
+
+    /// One model execution of `batchSize` samples (however many requests they came from).
+    func recordExecution(model: String, batchSize: Int, computeNs: UInt64) {
+        lock.withLock {
+            var m = models[model] ?? ModelStatistics()
+            m.executionCount += 1
+            m.computeByBatch[batchSize, default: Duration()].add(computeNs)
             models[model] = m
         }
     }

@@ -2,7 +2,8 @@ import Dispatch
 
 /// Wraps the service's executor to feed `InferenceStatistics` from every completed job, so the
 /// V2 statistics count `/infer` and V2 requests alike without either route keeping its own books.
-/// Whatever executor runs behind it (worker pool, batching scheduler) is untouched.
+/// Whatever executor runs behind it (worker pool, batching scheduler) is untouched; executions are
+/// counted from the `ExecutionShare` it reports, so a batch of five requests is one execution.
 struct StatisticsRecordingExecutor: InferenceExecutor {
     let inner: any InferenceExecutor
     let statistics: InferenceStatistics
@@ -11,16 +12,24 @@ struct StatisticsRecordingExecutor: InferenceExecutor {
         let submitted = DispatchTime.now().uptimeNanoseconds
         let statistics = self.statistics
         let model = job.modelName
-        let batch = job.input.shape.first ?? 0
+        let samples = job.input.shape.first ?? 0
         do {
             try inner.submit(job) { done in
                 let total = DispatchTime.now().uptimeNanoseconds &- submitted
+                var execution = done.execution
                 switch done.result {
                 case .success:
-                    statistics.recordSuccess(model: model, batch: batch, queueNs: done.queueNanoseconds,
+                    statistics.recordSuccess(model: model, samples: samples, queueNs: done.queueNanoseconds,
                                              computeNs: done.computeNanoseconds, totalNs: total)
+                    // An executor that does not report executions ran the job on its own.
+                    if execution == nil { execution = ExecutionShare(batchSize: samples, countsExecution: true) }
                 case .failure:
                     statistics.recordFailure(model: model, totalNs: total)
+                }
+                // Also for a request answered 504 after its execution: the model did execute.
+                if let execution, execution.countsExecution {
+                    statistics.recordExecution(model: model, batchSize: execution.batchSize,
+                                               computeNs: done.computeNanoseconds)
                 }
                 completion(done)
             }

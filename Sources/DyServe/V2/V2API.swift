@@ -5,8 +5,8 @@ import Dispatch
 /// counts each response under a fixed route label.
 struct V2API: Sendable {
     let context: ServiceContext
-    /// Where infer bodies are decoded (the simple API's queue, shared).
-    let decodeQueue: DispatchQueue
+    /// Decodes infer bodies where the simple API does (inline when small, else on its queue).
+    let handler: APIHandler
 
     func handle(_ request: HTTPRequest, id: String, started: UInt64, respond: @escaping @Sendable (HTTPResponse) -> Void) {
         let metrics = context.metrics
@@ -20,7 +20,7 @@ struct V2API: Sendable {
         let finish = APIHandler.counting(route: route.metricName, id: id, metrics: metrics, respond: respond)
         if case .infer(let model, let version) = route {
             let infer = V2InferRoute(context: context)
-            decodeQueue.async {
+            handler.decode(request) {
                 do throws(RequestError) {
                     try infer.handle(request, modelName: model, version: version, id: id, started: started, respond: finish)
                 } catch {

@@ -7,7 +7,8 @@ import DyNN
 ///
 /// Unknown top-level and tensor fields are errors (a misspelt field is never silently ignored);
 /// unknown *parameters* are ignored, since parameters are the protocol's extension point
-/// (`priority`, `timeout`, ... mean nothing to this server but are valid to send).
+/// (`priority`, `sequence_id`, ... mean nothing to this server but are valid to send). The request
+/// parameter `timeout` is read, in microseconds as Triton defines it (see `RequestTimeout`).
 struct V2InferHeaderDecoder {
     var maxDepth: Int
     var maxElements: Int
@@ -221,12 +222,16 @@ struct V2InferHeaderDecoder {
                 header.trace = try InferOptionParsing.trace(s, field: "parameters.trace")
             case ("temperature", .number(let d)):
                 header.temperature = try InferOptionParsing.temperature(d, field: "parameters.temperature")
+            case ("timeout", .number(let d)):
+                header.timeout = try RequestTimeout.microseconds(json: d, field: "parameters.timeout")
             case ("binary_data_output", _):
                 throw .badRequest("parameters.binary_data_output is \(v.kindName); expected a boolean")
             case ("trace", _):
                 throw .badRequest("parameters.trace is \(v.kindName); expected \"attention\", \"full\" or \"none\"")
             case ("temperature", _):
                 throw .badRequest("parameters.temperature is \(v.kindName); expected a number")
+            case ("timeout", _):
+                throw .badRequest("parameters.timeout is \(v.kindName); expected a whole number of microseconds")
             default:
                 continue
             }

@@ -30,6 +30,8 @@ struct V2InferHeader: Sendable, Equatable {
     var trace: TraceLevel?
     /// Request parameter `temperature`.
     var temperature: Float?
+    /// Request parameter `timeout`, in nanoseconds (given in microseconds).
+    var timeout: UInt64?
 }
 
 /// A decoded V2 inference request: the header plus the model's single input as FP32.

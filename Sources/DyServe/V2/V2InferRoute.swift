@@ -18,6 +18,7 @@ struct V2InferRoute: Sendable {
         let decoded: V2InferRequest
         let level: TraceLevel
         let outputs: [V2RequestedOutput]?
+        let timeout: UInt64?
         do {
             guard request.body.count <= limits.maxBodyBytes else {
                 throw RequestError.payloadTooLarge("the body has \(request.body.count) bytes; the limit is \(limits.maxBodyBytes)")
@@ -31,6 +32,11 @@ struct V2InferRoute: Sendable {
             // Attention is recorded for every request by default, as on /infer.
             level = decoded.header.trace ?? .attention
             outputs = try Self.checkOutputs(decoded.header.outputs, info: info, extraTrace: decoded.header.trace)
+            // The same query parameter and header as /infer (milliseconds), and Triton's request
+            // parameter (microseconds): the shortest wins.
+            timeout = RequestTimeout.shorter(
+                try RequestTimeout.parse(query: request.query["timeout"], header: request.headers["x-request-timeout-ms"]),
+                decoded.header.timeout)
         } catch let error as RequestError {
             modelMetrics.requests(code: error.status).increment()
             context.statistics.recordFailure(model: modelName, totalNs: DispatchTime.now().uptimeNanoseconds &- started)
@@ -41,7 +47,9 @@ struct V2InferRoute: Sendable {
 
         let job = InferenceJob(modelName: modelName, model: model, input: decoded.input,
                                options: RunOptions(temperature: decoded.header.temperature, trace: level),
-                               isCancelled: { [requestContext = request.context] in requestContext.isCancelled })
+                               isCancelled: { [requestContext = request.context] in requestContext.isCancelled },
+                               onCancel: { [requestContext = request.context] handler in requestContext.onCancel(handler) },
+                               timeout: timeout.map { RequestTimeout.remaining($0, since: started) })
         let context = self.context
         let accept = ContentCoding.fromAcceptEncoding(request.headers["accept-encoding"])
         modelMetrics.inFlight.increment()

@@ -1,3 +1,4 @@
+import Foundation
 import DyNN
 import Testing
 @testable import DyServe
@@ -59,17 +60,52 @@ import Testing
 
 @Suite struct ComputeBudgetTests {
     @Test func executionsTimesIntraOpThreadsNeverExceedTheCores() {
-        #expect(ComputeBudget(cores: 2, intraOpThreads: 1).concurrentExecutions == 2)
-        #expect(ComputeBudget(cores: 2, intraOpThreads: 2).concurrentExecutions == 1)
-        #expect(ComputeBudget(cores: 2, intraOpThreads: 0).concurrentExecutions == 1)
-        #expect(ComputeBudget(cores: 2, intraOpThreads: 8).concurrentExecutions == 1)
-        #expect(ComputeBudget(cores: 8, intraOpThreads: 3).concurrentExecutions == 2)
+        #expect(ComputeBudget(cores: 2).concurrentExecutions(threads: 1) == 2)
+        #expect(ComputeBudget(cores: 2).concurrentExecutions(threads: 2) == 1)
+        #expect(ComputeBudget(cores: 2).concurrentExecutions(threads: 0) == 2)
+        #expect(ComputeBudget(cores: 2).concurrentExecutions(threads: 8) == 1)
+        #expect(ComputeBudget(cores: 8).concurrentExecutions(threads: 3) == 2)
         for cores in 1...16 {
-            for threads in 0...16 {
-                let b = ComputeBudget(cores: cores, intraOpThreads: threads)
-                #expect(b.concurrentExecutions * b.intraOpThreads <= b.cores)
+            for setting in 0...16 {
+                for backend in Backend.allCases {
+                    let b = ComputeBudget(cores: cores, intraOpThreads: setting, backend: backend)
+                    for madds in [0, 300_000, 19_999_999, 20_000_000, 317_000_000] {
+                        let threads = b.threads(forModelWithMultiplyAdds: madds)
+                        #expect(threads >= 1 && threads <= cores)
+                        #expect(b.concurrentExecutions(threads: threads) * threads <= cores)
+                    }
+                }
             }
         }
+    }
+
+    @Test func autoGivesSmallFastModelsOneThreadAndLargeOnesEveryCore() {
+        let fast = ComputeBudget(cores: 2, intraOpThreads: 0, backend: .fast)
+        #expect(fast.threads(forModelWithMultiplyAdds: 297_156) == 1)      // dy-digits
+        #expect(fast.threads(forModelWithMultiplyAdds: 316_900_000) == 2)  // dy-mobilenetv2
+        let reference = ComputeBudget(cores: 2, intraOpThreads: 0, backend: .reference)
+        #expect(reference.threads(forModelWithMultiplyAdds: 316_900_000) == 1)
+        let fixed = ComputeBudget(cores: 2, intraOpThreads: 1, backend: .fast)
+        #expect(fixed.threads(forModelWithMultiplyAdds: 316_900_000) == 1)
+    }
+
+    @Test func coreTokensNeverGrantMoreThanTheCores() {
+        final class Held: @unchecked Sendable {
+            let lock = NSLock()
+            var now = 0, peak = 0
+        }
+        let tokens = CoreTokens(count: 2)
+        let held = Held()
+        DispatchQueue.concurrentPerform(iterations: 64) { i in
+            let want = i % 3 == 0 ? 2 : 1
+            tokens.withTokens(want) {
+                held.lock.withLock { held.now += want; held.peak = max(held.peak, held.now) }
+                usleep(200)
+                held.lock.withLock { held.now -= want }
+            }
+        }
+        #expect(held.peak <= 2)
+        #expect(tokens.available == 2)
     }
 }
 
@@ -78,7 +114,7 @@ import Testing
         let config = try ServiceConfig.resolve(yaml: nil)
         #expect(config.scheduler == ServiceConfig.Scheduler())
         #expect(config.scheduler.maxBatchSize == 8)
-        #expect(config.scheduler.maxQueueDelayMicroseconds == 500)
+        #expect(config.scheduler.maxQueueDelayMicroseconds == 0)
         #expect(config.scheduler.maxQueueSize == 256)
         #expect(config.scheduler.timeoutMilliseconds == 30_000)
         #expect(config.scheduler.overloadStatus == 503)
@@ -107,7 +143,7 @@ import Testing
         #expect(config.scheduler == ServiceConfig.Scheduler(maxBatchSize: 1, maxQueueDelayMicroseconds: 0, maxQueueSize: 9,
                                                             timeoutMilliseconds: 100, overloadStatus: 429))
         #expect(config.server.shutdownTimeoutSeconds == 5)
-        #expect(ComputeBudget(config).intraOpThreads <= ComputeBudget(config).cores)
+        #expect(ComputeBudget(config).intraOpThreads == min(2, ComputeBudget(config).cores))
         let settings = SchedulerSettings(config)
         #expect(settings.batchingEnabled == false)
         #expect(settings.overloadStatus == 429)
@@ -133,15 +169,17 @@ import Testing
         }
     }
 
-    @Test func theFastBackendGetsOneExecutionOverEveryCore() throws {
-        let fast = try ServiceConfig.resolve(yaml: "inference:\n  backend: fast\n  threads: 2\n  intra_op_threads: 1")
-        #expect(fast.inference.backend == .fast)
-        #expect(ComputeBudget(fast).concurrentExecutions == 1)
-        #expect(ComputeBudget(fast).intraOpThreads == 2)
+    @Test func intraOpThreadsArePerModelByDefault() throws {
+        let auto = try ServiceConfig.resolve(yaml: "inference:\n  backend: fast\n  threads: 2")
+        #expect(auto.inference.backend == .fast && auto.inference.intraOpThreads == 0)
+        #expect(ComputeBudget(auto).threads(forModelWithMultiplyAdds: 300_000) == 1)
+        #expect(ComputeBudget(auto).threads(forModelWithMultiplyAdds: 300_000_000) == 2)
+        let fixed = try ServiceConfig.resolve(yaml: "inference:\n  backend: fast\n  threads: 2\n  intra_op_threads: 2")
+        #expect(ComputeBudget(fixed).threads(forModelWithMultiplyAdds: 300_000) == 2)
         let reference = try ServiceConfig.resolve(
             yaml: nil, environment: ["DYSERVE_INFERENCE_THREADS": "2", "DYSERVE_INFERENCE_BACKEND": "reference"])
         #expect(reference.inference.backend == .reference)
-        #expect(ComputeBudget(reference).concurrentExecutions == 2)
+        #expect(ComputeBudget(reference).concurrentExecutions(threads: ComputeBudget(reference).threads(forModelWithMultiplyAdds: 300_000_000)) == 2)
         #expect(throws: ConfigError.self) { _ = try ServiceConfig.resolve(yaml: "inference:\n  backend: gpu") }
     }
 
