@@ -152,3 +152,14 @@ def test_client_sees_server_errors(client):
         client.infer(MODEL, [i])
     with pytest.raises(InferenceServerException, match="no output"):
         client.infer(MODEL, [infer_input(digits_batch(1), True)], outputs=[httpclient.InferRequestedOutput("logits")])
+
+
+def test_request_timeout_is_in_microseconds(client):
+    # tritonclient's infer(timeout=N) sends the request parameter "timeout", in microseconds: ten
+    # seconds leave plenty of time, one microsecond is over before the request can run.
+    x = digits_batch(1, seed=11)
+    result = client.infer(MODEL, [infer_input(x, binary=True)], timeout=10_000_000)
+    np.testing.assert_array_equal(result.as_numpy("probabilities"), dyserve_run(MODEL, x))
+    with pytest.raises(InferenceServerException) as failure:
+        client.infer(MODEL, [infer_input(x, binary=True)], timeout=1)
+    assert str(failure.value.status()) in ("503", "504"), failure.value
