@@ -163,6 +163,53 @@ static inline void dy_matvec_avx2(const float *w, const float *bias, const float
     }
 }
 
+/// The same with the weights stored as IEEE half (fp16 attention weights); products and sums in fp32.
+static inline void dy_matvec_f16_portable(const uint16_t *w, const float *bias, const float *x, int rows, int cols,
+                                          int relu, float *y) {
+    for (int r = 0; r < rows; r++) {
+        const uint16_t *row = w + (size_t)r * cols;
+        float s = bias ? bias[r] : 0.0f;
+        for (int i = 0; i < cols; i++) s += dy_half_to_float(row[i]) * x[i];
+        y[r] = relu && s < 0 ? 0.0f : s;
+    }
+}
+
+__attribute__((target("avx2,fma,f16c")))
+static inline void dy_matvec_f16_avx2(const uint16_t *w, const float *bias, const float *x, int rows, int cols,
+                                      int relu, float *y) {
+    for (int r = 0; r < rows; r++) {
+        const uint16_t *row = w + (size_t)r * cols;
+        __m256 acc = _mm256_setzero_ps();
+        int i = 0;
+        for (; i + 8 <= cols; i += 8) {
+            __m256 wv = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(row + i)));
+            acc = _mm256_fmadd_ps(wv, _mm256_loadu_ps(x + i), acc);
+        }
+        __m128 half = _mm_add_ps(_mm256_castps256_ps128(acc), _mm256_extractf128_ps(acc, 1));
+        half = _mm_add_ps(half, _mm_movehl_ps(half, half));
+        half = _mm_add_ss(half, _mm_shuffle_ps(half, half, 1));
+        float s = _mm_cvtss_f32(half) + (bias ? bias[r] : 0.0f);
+        for (; i < cols; i++) s += dy_half_to_float(row[i]) * x[i];
+        y[r] = relu && s < 0 ? 0.0f : s;
+    }
+}
+
+/// FC1 + ReLU rows [r0, r1) from `weights`, fp32 or (half != 0) fp16, picking the AVX2 kernel when allowed.
+static inline void dy_fc_rows(const void *weights, int half, const float *bias, const float *x, int r0, int r1,
+                              int cols, int relu, int avx2, float *y) {
+    if (r0 >= r1) return;
+    const float *b = bias ? bias + r0 : 0;
+    if (half) {
+        const uint16_t *w = (const uint16_t *)weights + (size_t)r0 * cols;
+        if (avx2) dy_matvec_f16_avx2(w, b, x, r1 - r0, cols, relu, y + r0);
+        else dy_matvec_f16_portable(w, b, x, r1 - r0, cols, relu, y + r0);
+    } else {
+        const float *w = (const float *)weights + (size_t)r0 * cols;
+        if (avx2) dy_matvec_avx2(w, b, x, r1 - r0, cols, relu, y + r0);
+        else dy_matvec_portable(w, b, x, r1 - r0, cols, relu, y + r0);
+    }
+}
+
 /// sums[c] = sum over pixels of x[p * stride + c] for c < channels: one NHWC sample of `pixels` pixels
 /// (`stride` = its channel count; `channels` < `stride` sums a slice of the channels).
 static inline void dy_channel_sums_nhwc(const float *x, int pixels, int stride, int channels, float *sums) {
@@ -271,7 +318,8 @@ typedef struct {
     int pixels;
     int channels;
     float *means;
-    const float *fc1;
+    const void *fc1;     // fp32, or fp16 when fc1_half != 0
+    int fc1_half;
     const float *fc1_bias;
     int hidden;
     float *h;
@@ -295,12 +343,7 @@ static void dy_attention_job_run(void *argument) {
     }
     job->barrier();
     int r0 = job->hidden * me / threads, r1 = job->hidden * (me + 1) / threads;
-    if (r0 < r1) {
-        const float *w = job->fc1 + (size_t)r0 * job->channels;
-        const float *b = job->fc1_bias ? job->fc1_bias + r0 : 0;
-        if (job->avx2) dy_matvec_avx2(w, b, job->means, r1 - r0, job->channels, 1, job->h + r0);
-        else dy_matvec_portable(w, b, job->means, r1 - r0, job->channels, 1, job->h + r0);
-    }
+    dy_fc_rows(job->fc1, job->fc1_half, job->fc1_bias, job->means, r0, r1, job->channels, 1, job->avx2, job->h);
 }
 
 /// Runs the attention job on `threads` OpenMP threads (0: OpenMP's default) through `GOMP_parallel`.

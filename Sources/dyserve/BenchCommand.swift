@@ -35,7 +35,7 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Which engine runs the model: fast (oneDNN) or reference (the plain Swift ops).")
     var backend: Backend = .fast
 
-    @Option(help: "Fast backend only: how expert kernels are stored, fp32 or fp16 (aggregation stays fp32).")
+    @Option(help: "Fast backend only: how expert kernels (and attention FC1 weights) are stored, fp32 or fp16 (aggregation stays fp32).")
     var experts: ExpertPrecision?
 
     @Flag(help: "Fast backend only: after timing, profile --iterations more passes; print mean ms per layer and phase.")

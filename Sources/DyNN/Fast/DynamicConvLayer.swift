@@ -15,7 +15,10 @@ final class DynamicConvLayer: @unchecked Sendable {
     let bank: ExpertBank
     /// `[K, out]`, nil when the layer has no bias.
     let expertBias: AlignedBuffer?
-    let fc1: AlignedBuffer, fc1Bias: AlignedBuffer?, fc2: AlignedBuffer, fc2Bias: AlignedBuffer?
+    /// FC1's weights: fp32, or fp16 with fp16 experts (`fc1Half`): after the experts, FC1 is the largest
+    /// weight a request reads (up to 0.9 MB per layer of dy-mobilenetv2), and it is read from memory.
+    let fc1: AlignedBuffer, fc1Half: Bool
+    let fc1Bias: AlignedBuffer?, fc2: AlignedBuffer, fc2Bias: AlignedBuffer?
     let hidden: Int
 
     init(op: DynamicConv2d, node: String, postOp: ActivationKind?, inputShape: [Int], outputShape: [Int],
@@ -32,7 +35,8 @@ final class DynamicConvLayer: @unchecked Sendable {
         self.bindings = bindings
         bank = try ExpertBank(context: context, op: op, primitive: primitive, precision: precision, node: node)
         expertBias = op.expertBias.map(Self.copy)
-        fc1 = Self.copy(op.attention.fc1Weight)
+        fc1Half = precision == .fp16
+        fc1 = fc1Half ? Self.halves(op.attention.fc1Weight) : Self.copy(op.attention.fc1Weight)
         fc1Bias = op.attention.fc1Bias.map(Self.copy)
         fc2 = Self.copy(op.attention.fc2Weight)
         fc2Bias = op.attention.fc2Bias.map(Self.copy)
@@ -42,6 +46,13 @@ final class DynamicConvLayer: @unchecked Sendable {
     private static func copy(_ tensor: Tensor) -> AlignedBuffer {
         let buffer = AlignedBuffer(floats: tensor.count)
         for i in 0..<tensor.count { buffer.floats[i] = tensor.data[i] }
+        return buffer
+    }
+
+    private static func halves(_ tensor: Tensor) -> AlignedBuffer {
+        let buffer = AlignedBuffer(byteCount: tensor.count * MemoryLayout<UInt16>.stride)
+        let halves = buffer.raw.assumingMemoryBound(to: UInt16.self)
+        for i in 0..<tensor.count { halves[i] = HalfPrecision.halfFromFloat(tensor.data[i]) }
         return buffer
     }
 
@@ -73,13 +84,14 @@ final class DynamicConvLayer: @unchecked Sendable {
         if threads != 1, pixels * inChannels >= Self.parallelThreshold, let parallel = OpenMPThreads.parallel,
            let number = OpenMPThreads.threadNumber, let count = OpenMPThreads.threadCount, let barrier = OpenMPThreads.barrier {
             var job = dy_attention_job(x: sample, pixels: Int32(pixels), channels: Int32(inChannels), means: pooled,
-                                       fc1: fc1.floats, fc1_bias: fc1Bias?.floats, hidden: Int32(hidden), h: hiddenScratch,
+                                       fc1: fc1.raw, fc1_half: fc1Half ? 1 : 0, fc1_bias: fc1Bias?.floats,
+                                       hidden: Int32(hidden), h: hiddenScratch,
                                        avx2: avx2 ? 1 : 0, thread_number: number, thread_count: count, barrier: barrier)
             dy_attention_parallel(&job, UInt32(threads), parallel)
         } else {
             NHWCKernels.channelMeans(sample, pixels: pixels, channels: inChannels, into: pooled, avx2: avx2)
-            let matvec = avx2 ? dy_matvec_avx2 : dy_matvec_portable
-            matvec(fc1.floats, fc1Bias?.floats, pooled, Int32(hidden), Int32(inChannels), 1, hiddenScratch)
+            dy_fc_rows(fc1.raw, fc1Half ? 1 : 0, fc1Bias?.floats, pooled, 0, Int32(hidden), Int32(inChannels), 1,
+                       avx2 ? 1 : 0, hiddenScratch)
         }
         let matvec = avx2 ? dy_matvec_avx2 : dy_matvec_portable
         matvec(fc2.floats, fc2Bias?.floats, hiddenScratch, Int32(experts), Int32(hidden), 0, z)
@@ -88,8 +100,9 @@ final class DynamicConvLayer: @unchecked Sendable {
     /// Attention logits `z[K]` of one sample from its pooled channel means: `FC2(ReLU(FC1(pooled)))`.
     func logits(pooled: UnsafePointer<Float>, hiddenScratch: UnsafeMutablePointer<Float>,
                 into z: UnsafeMutablePointer<Float>, avx2: Bool) {
+        dy_fc_rows(fc1.raw, fc1Half ? 1 : 0, fc1Bias?.floats, pooled, 0, Int32(hidden), Int32(inChannels), 1,
+                   avx2 ? 1 : 0, hiddenScratch)
         let matvec = avx2 ? dy_matvec_avx2 : dy_matvec_portable
-        matvec(fc1.floats, fc1Bias?.floats, pooled, Int32(hidden), Int32(inChannels), 1, hiddenScratch)
         matvec(fc2.floats, fc2Bias?.floats, hiddenScratch, Int32(experts), Int32(hidden), 0, z)
     }
 

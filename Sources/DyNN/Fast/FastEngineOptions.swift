@@ -4,6 +4,7 @@ public enum ExpertPrecision: String, Sendable, Codable, CaseIterable {
     case fp32
     /// IEEE half precision, converted to fp32 while aggregating (F16C in hardware on AVX2 CPUs).
     /// Halves the memory traffic of the aggregation; the aggregated kernel and the convolution stay fp32.
+    /// The attention's FC1 weights, the next largest weights a request reads, are stored in fp16 too.
     case fp16
 }
 
