@@ -78,6 +78,9 @@ final class ServiceRunner {
         guard !names.isEmpty else {
             throw ValidationError("no models to serve: \(modelsDirectory.path) has no model folders and models.names is empty")
         }
+        if let unknown = config.inference.fp16Experts.first(where: { !names.contains($0) }) {
+            throw ValidationError("inference.fp16_experts names '\(unknown)', which is not among the models to serve (\(names.joined(separator: ", ")))")
+        }
         let registry = ModelRegistry(names: names)
         let metrics = ServiceMetrics(modelNames: names)
         let budget = ComputeBudget(config)
@@ -89,6 +92,7 @@ final class ServiceRunner {
             metrics: metrics, limits: APILimits(config), logger: Logger(label: "dyserve.api"))
 
         let backend = config.inference.backend
+        let inference = config.inference
         let allLoaded = registry.loadAll(using: { name in
             let model = try Model.load(from: try Model.resolve(name, modelsDirectory: modelsDirectory))
             let threads = budget.threads(forModelWithMultiplyAdds: model.summary(batch: 1).totalMacs)
@@ -100,7 +104,8 @@ final class ServiceRunner {
                 // A FastEngine runs one call at a time, so each execution the cores allow at once
                 // gets its own engine, spread over `threads` cores.
                 let replicas = try (0..<budget.concurrentExecutions(threads: threads)).map { _ in
-                    DyNNServableModel(engine: try FastEngine(model: model, options: FastEngineOptions(threads: threads)),
+                    DyNNServableModel(engine: try FastEngine(model: model, options: FastEngineOptions(
+                        threads: threads, expertPrecision: inference.expertPrecision(of: name))),
                                       intraOpThreads: threads)
                 }
                 return ReplicatedModel(replicas: replicas)
@@ -113,7 +118,7 @@ final class ServiceRunner {
                     return nil
                 }
                 let threads = model?.intraOpThreads ?? 1
-                logger.info("loaded \(report.name): \(info.parameters) parameters, \(info.multiplyAdds) multiply-adds per sample in \(Self.milliseconds(report.seconds)) ms; \(budget.concurrentExecutions(threads: threads)) execution(s) at once x \(threads) intra-op thread(s)")
+                logger.info("loaded \(report.name): \(info.parameters) parameters, \(info.multiplyAdds) multiply-adds per sample in \(Self.milliseconds(report.seconds)) ms; \(budget.concurrentExecutions(threads: threads)) execution(s) at once x \(threads) intra-op thread(s)\(backend == .fast && inference.expertPrecision(of: report.name) == .fp16 ? ", fp16 experts" : "")")
             case .failure(let failure):
                 logger.error("failed to load \(report.name): \(failure)")
             }

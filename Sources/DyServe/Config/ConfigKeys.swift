@@ -80,6 +80,9 @@ enum ConfigKeys {
             }
             config.inference.backend = backend
         },
+        ConfigKey(path: "inference.fp16_experts") { config, value throws(ConfigValueProblem) in
+            config.inference.fp16Experts = try ConfigValueParser.modelNameList(value) ?? []
+        },
         ConfigKey(path: "scheduler.max_batch_size") { config, value throws(ConfigValueProblem) in
             config.scheduler.maxBatchSize = try ConfigValueParser.integer(value, in: 1...4096)
         },

@@ -59,6 +59,15 @@ enum ConfigValueParser {
     /// an empty scalar or null means "all". Names must be plain folder names: a name is joined to
     /// the models directory, so a path separator or `..` would reach outside it.
     static func modelNames(_ value: ConfigValue) throws(ConfigValueProblem) -> [String]? {
+        if case .list(let items) = value, items.isEmpty {
+            throw ConfigValueProblem(message: "the list is empty; leave the key out to load every model")
+        }
+        return try modelNameList(value)
+    }
+
+    /// A list (or comma-separated string) of distinct plain model folder names; nil for null or an
+    /// empty string, `[]` for an empty list.
+    static func modelNameList(_ value: ConfigValue) throws(ConfigValueProblem) -> [String]? {
         let names: [String]
         switch value {
         case .null:
@@ -68,9 +77,6 @@ enum ConfigValueParser {
             names = text.split(separator: ",", omittingEmptySubsequences: false).map { String($0).trimmingSpaces }
         case .list(let items):
             names = items.map(\.trimmingSpaces)
-            if names.isEmpty {
-                throw ConfigValueProblem(message: "the list is empty; leave the key out to load every model")
-            }
         }
         var seen = Set<String>()
         for name in names {

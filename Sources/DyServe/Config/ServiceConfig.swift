@@ -109,11 +109,21 @@ public struct ServiceConfig: Sendable, Equatable {
         /// `inference.backend`: `reference` (plain Swift ops, one thread per execution) or `fast`
         /// (oneDNN convolutions over `intra_op_threads` OpenMP threads).
         public var backend: Backend
+        /// `inference.fp16_experts`: models whose dynamic-convolution experts (and attention FC1
+        /// weights) the fast backend stores in fp16, halving the memory the aggregation reads per
+        /// request; aggregation and convolution stay fp32. Empty: every model keeps fp32.
+        public var fp16Experts: [String]
 
-        public init(threads: Int = 0, intraOpThreads: Int = 0, backend: Backend = .fast) {
+        public init(threads: Int = 0, intraOpThreads: Int = 0, backend: Backend = .fast, fp16Experts: [String] = []) {
             self.threads = threads
             self.intraOpThreads = intraOpThreads
             self.backend = backend
+            self.fp16Experts = fp16Experts
+        }
+
+        /// How the fast backend stores the experts of model `name`.
+        public func expertPrecision(of name: String) -> ExpertPrecision {
+            fp16Experts.contains(name) ? .fp16 : .fp32
         }
     }
 

@@ -94,6 +94,17 @@ import Testing
                     environment: ["DYSERVE_PORT": "1", "DYSERVE_SERVER_PORT": "2"])
     }
 
+    @Test func fp16ExpertsArePerModel() throws {
+        let listed = try ServiceConfig.resolve(yaml: "inference: {fp16_experts: [dy-mobilenetv2]}")
+        #expect(listed.inference.fp16Experts == ["dy-mobilenetv2"])
+        #expect(listed.inference.expertPrecision(of: "dy-mobilenetv2") == .fp16)
+        #expect(listed.inference.expertPrecision(of: "dy-digits") == .fp32)
+        #expect(try ServiceConfig.resolve(yaml: "inference: {fp16_experts: []}").inference.fp16Experts == [])
+        let fromEnvironment = try ServiceConfig.resolve(yaml: nil, environment: ["DYSERVE_INFERENCE_FP16_EXPERTS": "a, b"])
+        #expect(fromEnvironment.inference.fp16Experts == ["a", "b"])
+        #expect(ServiceConfig().inference.expertPrecision(of: "a") == .fp32)
+    }
+
     @Test func unknownKeysAreNamed() {
         expectError("dyserve.yaml: server.prot: unknown key", yaml: "server:\n  prot: 1\n")
         expectError("dyserve.yaml: sever: unknown key", yaml: "sever: {port: 1}\n")
@@ -130,6 +141,12 @@ import Testing
         expectError("dyserve.yaml: models.names: the list is empty; leave the key out to load every model",
                     yaml: "models: {names: []}")
         expectError("dyserve.yaml: models.names: expected a list of plain values", yaml: "models: {names: [{a: 1}]}")
+        expectError("dyserve.yaml: inference.fp16_experts: '/abs' is not a plain model folder name",
+                    yaml: "inference: {fp16_experts: [/abs]}")
+        expectError("DYSERVE_INFERENCE_FP16_EXPERTS: model 'm' is listed twice",
+                    environment: ["DYSERVE_INFERENCE_FP16_EXPERTS": "m, m"])
+        expectError("DYSERVE_INFERENCE_FP16_EXPERTS: a model name is empty",
+                    environment: ["DYSERVE_INFERENCE_FP16_EXPERTS": "m,,n"])
         expectError("--port: 99999 is out of range 0...65535",
                     overrides: [ConfigOverride(key: "server.port", value: "99999", source: "--port")])
     }
