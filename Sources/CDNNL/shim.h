@@ -146,6 +146,15 @@ static inline void dy_matvec_portable(const float *w, const float *bias, const f
     }
 }
 
+/// The sum of the 8 lanes of `v`.
+__attribute__((target("avx2")))
+static inline float dy_sum8_avx2(__m256 v) {
+    __m128 half = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    half = _mm_add_ps(half, _mm_movehl_ps(half, half));
+    half = _mm_add_ss(half, _mm_shuffle_ps(half, half, 1));
+    return _mm_cvtss_f32(half);
+}
+
 __attribute__((target("avx2,fma")))
 static inline void dy_matvec_avx2(const float *w, const float *bias, const float *x, int rows, int cols,
                                   int relu, float *y) {
@@ -154,10 +163,7 @@ static inline void dy_matvec_avx2(const float *w, const float *bias, const float
         __m256 acc = _mm256_setzero_ps();
         int i = 0;
         for (; i + 8 <= cols; i += 8) acc = _mm256_fmadd_ps(_mm256_loadu_ps(row + i), _mm256_loadu_ps(x + i), acc);
-        __m128 half = _mm_add_ps(_mm256_castps256_ps128(acc), _mm256_extractf128_ps(acc, 1));
-        half = _mm_add_ps(half, _mm_movehl_ps(half, half));
-        half = _mm_add_ss(half, _mm_shuffle_ps(half, half, 1));
-        float s = _mm_cvtss_f32(half) + (bias ? bias[r] : 0.0f);
+        float s = dy_sum8_avx2(acc) + (bias ? bias[r] : 0.0f);
         for (; i < cols; i++) s += row[i] * x[i];
         y[r] = relu && s < 0 ? 0.0f : s;
     }
@@ -185,10 +191,7 @@ static inline void dy_matvec_f16_avx2(const uint16_t *w, const float *bias, cons
             __m256 wv = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(row + i)));
             acc = _mm256_fmadd_ps(wv, _mm256_loadu_ps(x + i), acc);
         }
-        __m128 half = _mm_add_ps(_mm256_castps256_ps128(acc), _mm256_extractf128_ps(acc, 1));
-        half = _mm_add_ps(half, _mm_movehl_ps(half, half));
-        half = _mm_add_ss(half, _mm_shuffle_ps(half, half, 1));
-        float s = _mm_cvtss_f32(half) + (bias ? bias[r] : 0.0f);
+        float s = dy_sum8_avx2(acc) + (bias ? bias[r] : 0.0f);
         for (; i < cols; i++) s += dy_half_to_float(row[i]) * x[i];
         y[r] = relu && s < 0 ? 0.0f : s;
     }

@@ -67,21 +67,10 @@ struct InferRoute: Sendable {
                                isCancelled: { [requestContext = request.context] in requestContext.isCancelled },
                                onCancel: { [requestContext = request.context] handler in requestContext.onCancel(handler) },
                                timeout: limit.map { RequestTimeout.remaining($0, since: started) })
-        modelMetrics.inFlight.increment()
         let context = self.context
-        do {
-            try context.executor.submit(job) { completion in
-                let response = Self.finish(completion, request: decoded, level: level, model: model, id: id,
-                                           started: started, context: context)
-                modelMetrics.inFlight.decrement()
-                modelMetrics.requests(code: response.status).increment()
-                respond(response)
-            }
-        } catch {
-            modelMetrics.inFlight.decrement()
-            modelMetrics.requests(code: error.status).increment()
-            throw error
-        }
+        try context.submit(job, metrics: modelMetrics, finish: { completion in
+            Self.finish(completion, request: decoded, level: level, model: model, id: id, started: started, context: context)
+        }, respond: respond)
     }
 
     private func decode(_ request: HTTPRequest, format: BodyFormat) throws(RequestError) -> InferRequest {

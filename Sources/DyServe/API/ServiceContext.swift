@@ -30,3 +30,26 @@ public struct ServiceContext: Sendable {
         self.readNpy = readNpy
     }
 }
+
+extension ServiceContext {
+    /// Submits `job` for both inference APIs: the model's in-flight gauge counts it until it is
+    /// answered, `finish` turns its completion into the response, and the model's request counter
+    /// records the status it is answered with (or the status of the error that refused it).
+    func submit(_ job: InferenceJob, metrics: ServiceMetrics.ModelMetrics,
+                finish: @escaping @Sendable (InferenceCompletion) -> HTTPResponse,
+                respond: @escaping @Sendable (HTTPResponse) -> Void) throws(RequestError) {
+        metrics.inFlight.increment()
+        do {
+            try executor.submit(job) { completion in
+                let response = finish(completion)
+                metrics.inFlight.decrement()
+                metrics.requests(code: response.status).increment()
+                respond(response)
+            }
+        } catch {
+            metrics.inFlight.decrement()
+            metrics.requests(code: error.status).increment()
+            throw error
+        }
+    }
+}

@@ -52,23 +52,12 @@ struct V2InferRoute: Sendable {
                                timeout: timeout.map { RequestTimeout.remaining($0, since: started) })
         let context = self.context
         let accept = ContentCoding.fromAcceptEncoding(request.headers["accept-encoding"])
-        modelMetrics.inFlight.increment()
-        do {
-            try context.executor.submit(job) { completion in
-                var response = Self.finish(completion, request: decoded, outputs: outputs, level: level, info: info,
-                                           id: id, started: started, context: context)
-                if response.status == 200, let accept {
-                    response = Self.compress(response, with: accept)
-                }
-                modelMetrics.inFlight.decrement()
-                modelMetrics.requests(code: response.status).increment()
-                respond(response)
-            }
-        } catch {
-            modelMetrics.inFlight.decrement()
-            modelMetrics.requests(code: error.status).increment()
-            throw error
-        }
+        try context.submit(job, metrics: modelMetrics, finish: { completion in
+            let response = Self.finish(completion, request: decoded, outputs: outputs, level: level, info: info,
+                                       id: id, started: started, context: context)
+            guard response.status == 200, let accept else { return response }
+            return Self.compress(response, with: accept)
+        }, respond: respond)
     }
 
     /// Every requested output must be a model output, or a trace output when a trace is asked for.
