@@ -156,6 +156,9 @@ extension OpenMPThreads {
         return unsafeBitCast(symbol, to: IntQuery.self)
     }()
 
+    /// Whether `forEachThread` can run: libgomp's entry points were all found.
+    static var canRunRegions: Bool { parallel != nil && threadNumber != nil && threadCount != nil }
+
     /// Holds a region's Swift body for the C entry point that `GOMP_parallel` calls on every thread.
     private final class RegionBody: @unchecked Sendable {
         let body: (_ thread: Int, _ threads: Int) -> Void
@@ -167,7 +170,7 @@ extension OpenMPThreads {
     /// there. oneDNN primitives called inside run on their calling thread alone (oneDNN does not nest
     /// OpenMP regions), which is what lets the samples of a batch run side by side.
     static func forEachThread(_ threads: Int, _ body: (_ thread: Int, _ threads: Int) -> Void) -> Bool {
-        guard let parallel, threadNumber != nil, threadCount != nil else { return false }
+        guard canRunRegions, let parallel else { return false }
         withoutActuallyEscaping(body) { body in
             let box = RegionBody(body)
             withExtendedLifetime(box) {

@@ -43,7 +43,8 @@ public final class FastEngine: InferenceEngine, @unchecked Sendable {
         self.model = model
         self.options = options
         let threads = options.threads > 0 ? options.threads : Int(OpenMPThreads.maxThreads?() ?? 1)
-        context = try DNNLContext(workers: OpenMPThreads.parallel == nil ? 1 : max(threads, 1))
+        // Samples run side by side only through `OpenMPThreads.forEachThread`; without it, one worker.
+        context = try DNNLContext(workers: OpenMPThreads.canRunRegions ? max(threads, 1) : 1)
 
         let inputCount = model.spec.inputs.count
         let slots = inputCount + model.nodes.count
