@@ -84,5 +84,14 @@ if wait "$server"; then passed=$((passed + 1)); echo "ok   SIGTERM stops the ser
 else failed=$((failed + 1)); echo "FAIL SIGTERM exit status $?"; fi
 trap 'rm -rf "$workdir"' EXIT
 
+# A model named in inference.fp16_experts that is not served stops the start-up with a clear error.
+if DYSERVE_INFERENCE_FP16_EXPERTS=no-such-model timeout 30 "$binary" serve --config config/dyserve.yaml --port 0 >"$log" 2>&1; then
+    failed=$((failed + 1)); echo "FAIL fp16_experts naming an unknown model: the server started"
+elif grep -q "inference.fp16_experts names 'no-such-model'" "$log"; then
+    passed=$((passed + 1)); echo "ok   fp16_experts naming an unknown model stops start-up and names it"
+else
+    failed=$((failed + 1)); echo "FAIL fp16_experts naming an unknown model: $(head -c 300 "$log")"
+fi
+
 echo "smoke: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -106,18 +106,14 @@ final class DynamicConvLayer: @unchecked Sendable {
         matvec(fc2.floats, fc2Bias?.floats, hiddenScratch, Int32(experts), Int32(hidden), 0, z)
     }
 
-    /// `bias[n][o] = sum_k pi[n][k] b_k[o]` for every sample.
-    func aggregateBias(pi: UnsafePointer<Float>, samples: Int, into bias: UnsafeMutablePointer<Float>) {
+    /// `bias[o] = sum_k pi[k] b_k[o]` for one sample.
+    func aggregateBias(pi: UnsafePointer<Float>, into bias: UnsafeMutablePointer<Float>) {
         guard let expertBias else { return }
-        let (k, out) = (experts, outChannels)
-        for n in 0..<samples {
-            let target = bias + n * out
-            let p = pi + n * k
-            for o in 0..<out { target[o] = p[0] * expertBias.floats[o] }
-            for e in 1..<max(k, 1) {
-                let source = expertBias.floats + e * out
-                for o in 0..<out { target[o] += p[e] * source[o] }
-            }
+        let out = outChannels
+        for o in 0..<out { bias[o] = pi[0] * expertBias.floats[o] }
+        for e in 1..<max(experts, 1) {
+            let source = expertBias.floats + e * out
+            for o in 0..<out { bias[o] += pi[e] * source[o] }
         }
     }
 }

@@ -152,7 +152,7 @@ public final class FastEngine: InferenceEngine, @unchecked Sendable {
     }
 
     /// Threads that run the samples of a batch side by side, one sample each at a time.
-    public var sampleWorkers: Int { context.streams.count }
+    var sampleWorkers: Int { context.streams.count }
 
     /// Whether a batch of this size runs its dynamic convolutions sample-parallel: every sample's kernel
     /// aggregated in one pass over the experts, then the samples' convolutions side by side, each on one

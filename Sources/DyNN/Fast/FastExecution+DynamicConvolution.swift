@@ -47,7 +47,7 @@ extension FastExecution {
             for n in 0..<batch { route(n, worker: 0, threads: threads) }
         }
         timing?(0, lap())
-        for n in 0..<batch { layer.aggregateBias(pi: pi + n * k, samples: 1, into: plan.biases.floats + n * plan.biasStride) }
+        for n in 0..<batch { layer.aggregateBias(pi: pi + n * k, into: plan.biases.floats + n * plan.biasStride) }
         let kernels = plan.kernels.floats
         if let aggregation {
             // All kernels of the batch in one matmul.
@@ -134,7 +134,7 @@ extension FastExecution {
                     }
                     routingWeights(layer, logits: z, into: pi)
                     phase(0)
-                    layer.aggregateBias(pi: pi, samples: 1, into: bias)
+                    layer.aggregateBias(pi: pi, into: bias)
                     layer.bank.aggregate(pi: pi, samples: 1, into: kernel, avx2: avx2, threads: 1)
                     phase(1)
                     convolveSample(layer, source: source, destination: destination, kernel: kernel, bias: bias, worker: me)
