@@ -14,10 +14,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/// Elements per chunk of the aggregation: a chunk of every expert stays in L1/L2 while each
-/// sample of the batch reads it, so the experts cross the memory bus once per batch, not per sample.
-#define DY_AGGREGATE_CHUNK 2048
-
 /// IEEE half to float, portable (no F16C).
 static inline float dy_half_to_float(uint16_t h) {
     uint32_t sign = (uint32_t)(h & 0x8000u) << 16;
@@ -43,94 +39,64 @@ static inline float dy_half_to_float(uint16_t h) {
     return f;
 }
 
-/// out[n * stride + i] = sum_k pi[n * experts + k] * bank[k * stride + i] for i < count and every sample
-/// n < samples (`count` <= `stride`: a slice of the bank when the work is split across threads).
-/// Portable version (any x86-64 or other CPU).
+/// out[i] = sum_k pi[k] * bank[k * stride + i] for i < count (`count` <= `stride`: a slice of the bank
+/// when the work is split across threads). One sample's kernel; portable version (any CPU).
 static inline void dy_aggregate_f32_portable(const float *bank, size_t stride, size_t count, int experts,
-                                             const float *pi, int samples, float *out) {
-    for (size_t start = 0; start < count; start += DY_AGGREGATE_CHUNK) {
-        size_t end = start + DY_AGGREGATE_CHUNK < count ? start + DY_AGGREGATE_CHUNK : count;
-        for (int n = 0; n < samples; n++) {
-            const float *p = pi + (size_t)n * experts;
-            float *o = out + (size_t)n * stride;
-            for (size_t i = start; i < end; i++) o[i] = p[0] * bank[i];
-            for (int k = 1; k < experts; k++) {
-                const float *e = bank + (size_t)k * stride;
-                float pk = p[k];
-                for (size_t i = start; i < end; i++) o[i] += pk * e[i];
-            }
-        }
+                                             const float *pi, float *out) {
+    for (size_t i = 0; i < count; i++) out[i] = pi[0] * bank[i];
+    for (int k = 1; k < experts; k++) {
+        const float *e = bank + (size_t)k * stride;
+        float pk = pi[k];
+        for (size_t i = 0; i < count; i++) out[i] += pk * e[i];
     }
 }
 
-/// The same with AVX2 + FMA: 32 outputs per step, every expert's 32 values loaded once per step.
+/// The same with AVX2 + FMA: 8 outputs per step, every expert's 8 values loaded once per step.
 __attribute__((target("avx2,fma")))
 static inline void dy_aggregate_f32_avx2(const float *bank, size_t stride, size_t count, int experts,
-                                         const float *pi, int samples, float *out) {
-    for (size_t start = 0; start < count; start += DY_AGGREGATE_CHUNK) {
-        size_t end = start + DY_AGGREGATE_CHUNK < count ? start + DY_AGGREGATE_CHUNK : count;
-        for (int n = 0; n < samples; n++) {
-            const float *p = pi + (size_t)n * experts;
-            float *o = out + (size_t)n * stride;
-            size_t i = start;
-            for (; i + 8 <= end; i += 8) {
-                __m256 acc = _mm256_mul_ps(_mm256_set1_ps(p[0]), _mm256_loadu_ps(bank + i));
-                for (int k = 1; k < experts; k++) {
-                    acc = _mm256_fmadd_ps(_mm256_set1_ps(p[k]), _mm256_loadu_ps(bank + (size_t)k * stride + i), acc);
-                }
-                _mm256_storeu_ps(o + i, acc);
-            }
-            for (; i < end; i++) {
-                float s = p[0] * bank[i];
-                for (int k = 1; k < experts; k++) s += p[k] * bank[(size_t)k * stride + i];
-                o[i] = s;
-            }
+                                         const float *pi, float *out) {
+    size_t i = 0;
+    for (; i + 8 <= count; i += 8) {
+        __m256 acc = _mm256_mul_ps(_mm256_set1_ps(pi[0]), _mm256_loadu_ps(bank + i));
+        for (int k = 1; k < experts; k++) {
+            acc = _mm256_fmadd_ps(_mm256_set1_ps(pi[k]), _mm256_loadu_ps(bank + (size_t)k * stride + i), acc);
         }
+        _mm256_storeu_ps(out + i, acc);
+    }
+    for (; i < count; i++) {
+        float s = pi[0] * bank[i];
+        for (int k = 1; k < experts; k++) s += pi[k] * bank[(size_t)k * stride + i];
+        out[i] = s;
     }
 }
 
 /// Aggregation over experts stored as IEEE half; products and sums in fp32. Portable.
 static inline void dy_aggregate_f16_portable(const uint16_t *bank, size_t stride, size_t count, int experts,
-                                             const float *pi, int samples, float *out) {
-    for (size_t start = 0; start < count; start += DY_AGGREGATE_CHUNK) {
-        size_t end = start + DY_AGGREGATE_CHUNK < count ? start + DY_AGGREGATE_CHUNK : count;
-        for (int n = 0; n < samples; n++) {
-            const float *p = pi + (size_t)n * experts;
-            float *o = out + (size_t)n * stride;
-            for (size_t i = start; i < end; i++) {
-                float s = p[0] * dy_half_to_float(bank[i]);
-                for (int k = 1; k < experts; k++) s += p[k] * dy_half_to_float(bank[(size_t)k * stride + i]);
-                o[i] = s;
-            }
-        }
+                                             const float *pi, float *out) {
+    for (size_t i = 0; i < count; i++) {
+        float s = pi[0] * dy_half_to_float(bank[i]);
+        for (int k = 1; k < experts; k++) s += pi[k] * dy_half_to_float(bank[(size_t)k * stride + i]);
+        out[i] = s;
     }
 }
 
 /// Half-precision experts with F16C conversion in hardware.
 __attribute__((target("avx2,fma,f16c")))
 static inline void dy_aggregate_f16_avx2(const uint16_t *bank, size_t stride, size_t count, int experts,
-                                         const float *pi, int samples, float *out) {
-    for (size_t start = 0; start < count; start += DY_AGGREGATE_CHUNK) {
-        size_t end = start + DY_AGGREGATE_CHUNK < count ? start + DY_AGGREGATE_CHUNK : count;
-        for (int n = 0; n < samples; n++) {
-            const float *p = pi + (size_t)n * experts;
-            float *o = out + (size_t)n * stride;
-            size_t i = start;
-            for (; i + 8 <= end; i += 8) {
-                __m256 acc = _mm256_mul_ps(_mm256_set1_ps(p[0]),
-                                           _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(bank + i))));
-                for (int k = 1; k < experts; k++) {
-                    __m256 e = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(bank + (size_t)k * stride + i)));
-                    acc = _mm256_fmadd_ps(_mm256_set1_ps(p[k]), e, acc);
-                }
-                _mm256_storeu_ps(o + i, acc);
-            }
-            for (; i < end; i++) {
-                float s = p[0] * dy_half_to_float(bank[i]);
-                for (int k = 1; k < experts; k++) s += p[k] * dy_half_to_float(bank[(size_t)k * stride + i]);
-                o[i] = s;
-            }
+                                         const float *pi, float *out) {
+    size_t i = 0;
+    for (; i + 8 <= count; i += 8) {
+        __m256 acc = _mm256_mul_ps(_mm256_set1_ps(pi[0]), _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(bank + i))));
+        for (int k = 1; k < experts; k++) {
+            __m256 e = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(bank + (size_t)k * stride + i)));
+            acc = _mm256_fmadd_ps(_mm256_set1_ps(pi[k]), e, acc);
         }
+        _mm256_storeu_ps(out + i, acc);
+    }
+    for (; i < count; i++) {
+        float s = pi[0] * dy_half_to_float(bank[i]);
+        for (int k = 1; k < experts; k++) s += pi[k] * dy_half_to_float(bank[(size_t)k * stride + i]);
+        out[i] = s;
     }
 }
 
@@ -213,6 +179,32 @@ static inline void dy_fc_rows(const void *weights, int half, const float *bias, 
     }
 }
 
+/// FC1 + ReLU rows [r0, r1) for `samples` inputs at once: `y[n * y_stride + r]` from `x + n * x_stride`.
+/// Each weight row is read from memory once and stays in L1 while every sample's dot product reads it,
+/// where one `dy_fc_rows` call per sample would read the whole matrix once per sample.
+static inline void dy_fc_rows_samples(const void *weights, int half, const float *bias, const float *x, int x_stride,
+                                      int samples, int r0, int r1, int cols, int relu, int avx2, float *y, int y_stride) {
+    for (int r = r0; r < r1; r++) {
+        for (int n = 0; n < samples; n++) {
+            dy_fc_rows(weights, half, bias, x + (size_t)n * x_stride, r, r + 1, cols, relu, avx2, y + (size_t)n * y_stride);
+        }
+    }
+}
+
+/// out[i] = (x[i] - mean) / std for i < count: one channel's run of pixels of `Normalize`. A real division
+/// (not a multiplication by 1/std), so the result is the reference's bit for bit.
+static inline void dy_normalize_run_portable(const float *x, int count, float mean, float std, float *out) {
+    for (int i = 0; i < count; i++) out[i] = (x[i] - mean) / std;
+}
+
+__attribute__((target("avx2")))
+static inline void dy_normalize_run_avx2(const float *x, int count, float mean, float std, float *out) {
+    const __m256 m = _mm256_set1_ps(mean), d = _mm256_set1_ps(std);
+    int i = 0;
+    for (; i + 8 <= count; i += 8) _mm256_storeu_ps(out + i, _mm256_div_ps(_mm256_sub_ps(_mm256_loadu_ps(x + i), m), d));
+    for (; i < count; i++) out[i] = (x[i] - mean) / std;
+}
+
 /// sums[c] = sum over pixels of x[p * stride + c] for c < channels: one NHWC sample of `pixels` pixels
 /// (`stride` = its channel count; `channels` < `stride` sums a slice of the channels).
 static inline void dy_channel_sums_nhwc(const float *x, int pixels, int stride, int channels, float *sums) {
@@ -263,7 +255,6 @@ typedef struct {
     size_t stride;
     int experts;
     const float *pi;
-    int samples;
     float *out;
     int half;
     int avx2;
@@ -284,12 +275,12 @@ static void dy_aggregation_job_run(void *argument) {
     size_t count = end - start;
     if (job->half) {
         const uint16_t *bank = (const uint16_t *)job->bank + start;
-        if (job->avx2) dy_aggregate_f16_avx2(bank, job->stride, count, job->experts, job->pi, job->samples, job->out + start);
-        else dy_aggregate_f16_portable(bank, job->stride, count, job->experts, job->pi, job->samples, job->out + start);
+        if (job->avx2) dy_aggregate_f16_avx2(bank, job->stride, count, job->experts, job->pi, job->out + start);
+        else dy_aggregate_f16_portable(bank, job->stride, count, job->experts, job->pi, job->out + start);
     } else {
         const float *bank = (const float *)job->bank + start;
-        if (job->avx2) dy_aggregate_f32_avx2(bank, job->stride, count, job->experts, job->pi, job->samples, job->out + start);
-        else dy_aggregate_f32_portable(bank, job->stride, count, job->experts, job->pi, job->samples, job->out + start);
+        if (job->avx2) dy_aggregate_f32_avx2(bank, job->stride, count, job->experts, job->pi, job->out + start);
+        else dy_aggregate_f32_portable(bank, job->stride, count, job->experts, job->pi, job->out + start);
     }
 }
 
@@ -303,12 +294,12 @@ static inline void dy_aggregate_parallel(dy_aggregation_job *job, unsigned threa
         const size_t count = job->stride;
         if (job->half) {
             const uint16_t *bank = (const uint16_t *)job->bank;
-            if (job->avx2) dy_aggregate_f16_avx2(bank, job->stride, count, job->experts, job->pi, job->samples, job->out);
-            else dy_aggregate_f16_portable(bank, job->stride, count, job->experts, job->pi, job->samples, job->out);
+            if (job->avx2) dy_aggregate_f16_avx2(bank, job->stride, count, job->experts, job->pi, job->out);
+            else dy_aggregate_f16_portable(bank, job->stride, count, job->experts, job->pi, job->out);
         } else {
             const float *bank = (const float *)job->bank;
-            if (job->avx2) dy_aggregate_f32_avx2(bank, job->stride, count, job->experts, job->pi, job->samples, job->out);
-            else dy_aggregate_f32_portable(bank, job->stride, count, job->experts, job->pi, job->samples, job->out);
+            if (job->avx2) dy_aggregate_f32_avx2(bank, job->stride, count, job->experts, job->pi, job->out);
+            else dy_aggregate_f32_portable(bank, job->stride, count, job->experts, job->pi, job->out);
         }
     }
 }

@@ -116,10 +116,24 @@ public final class Model: Sendable {
             guard size > 0 else { throw .emptyBatch(input: declared.name) }
             if let batch, batch != size { throw .batchMismatch(input: declared.name, batch: size, expected: batch) }
             batch = size
-            if let index = tensor.data.firstIndex(where: { !$0.isFinite }) {
+            if let index = Self.firstNonFinite(tensor.data) {
                 throw .nonFinite(input: declared.name, index: index, value: tensor.data[index])
             }
         }
+    }
+
+    /// Index of the first NaN or infinity in `values`. A branch-free scan of the bit patterns comes first
+    /// (an all-ones exponent plus one carries into the sign bit), which the compiler vectorises: checking
+    /// element by element cost a tenth of a millisecond per 224x224 image, on every request.
+    static func firstNonFinite(_ values: [Float]) -> Int? {
+        let any = values.withUnsafeBufferPointer { buffer in
+            buffer.withMemoryRebound(to: UInt32.self) { bits in
+                var carry: UInt32 = 0
+                for b in bits { carry |= (b & 0x7F80_0000) &+ 0x0080_0000 }
+                return carry & 0x8000_0000 != 0
+            }
+        }
+        return any ? values.firstIndex { !$0.isFinite } : nil
     }
 
     /// Per-layer output shapes (with `batch`), parameters and multiply-adds per sample.

@@ -156,8 +156,8 @@ extension OpenMPThreads {
         return unsafeBitCast(symbol, to: IntQuery.self)
     }()
 
-    /// Whether `forEachThread` can run: libgomp's entry points were all found.
-    static var canRunRegions: Bool { parallel != nil && threadNumber != nil && threadCount != nil }
+    /// Whether `forEachThread` can run, barriers included: libgomp's entry points were all found.
+    static var canRunRegions: Bool { parallel != nil && threadNumber != nil && threadCount != nil && barrier != nil }
 
     /// Holds a region's Swift body for the C entry point that `GOMP_parallel` calls on every thread.
     private final class RegionBody: @unchecked Sendable {

@@ -93,8 +93,7 @@ final class DynamicConvLayer: @unchecked Sendable {
             dy_fc_rows(fc1.raw, fc1Half ? 1 : 0, fc1Bias?.floats, pooled, 0, Int32(hidden), Int32(inChannels), 1,
                        avx2 ? 1 : 0, hiddenScratch)
         }
-        let matvec = avx2 ? dy_matvec_avx2 : dy_matvec_portable
-        matvec(fc2.floats, fc2Bias?.floats, hiddenScratch, Int32(experts), Int32(hidden), 0, z)
+        logits(hidden: hiddenScratch, into: z, avx2: avx2)
     }
 
     /// Attention logits `z[K]` of one sample from its pooled channel means: `FC2(ReLU(FC1(pooled)))`.
@@ -102,18 +101,34 @@ final class DynamicConvLayer: @unchecked Sendable {
                 into z: UnsafeMutablePointer<Float>, avx2: Bool) {
         dy_fc_rows(fc1.raw, fc1Half ? 1 : 0, fc1Bias?.floats, pooled, 0, Int32(hidden), Int32(inChannels), 1,
                    avx2 ? 1 : 0, hiddenScratch)
-        let matvec = avx2 ? dy_matvec_avx2 : dy_matvec_portable
-        matvec(fc2.floats, fc2Bias?.floats, hiddenScratch, Int32(experts), Int32(hidden), 0, z)
+        logits(hidden: hiddenScratch, into: z, avx2: avx2)
     }
 
-    /// `bias[o] = sum_k pi[k] b_k[o]` for one sample.
-    func aggregateBias(pi: UnsafePointer<Float>, into bias: UnsafeMutablePointer<Float>) {
+    /// FC1 + ReLU rows `rows` of `samples` samples at once, sample n's pooled means at `pooled + n * pooledStride`,
+    /// its hidden values at `hidden + n * hiddenStride`: each FC1 row is read once for the whole batch.
+    func hiddenRows(_ rows: Range<Int>, samples: Int, pooled: UnsafePointer<Float>, pooledStride: Int,
+                    into hidden: UnsafeMutablePointer<Float>, hiddenStride: Int, avx2: Bool) {
+        dy_fc_rows_samples(fc1.raw, fc1Half ? 1 : 0, fc1Bias?.floats, pooled, Int32(pooledStride), Int32(samples),
+                           Int32(rows.lowerBound), Int32(rows.upperBound), Int32(inChannels), 1, avx2 ? 1 : 0,
+                           hidden, Int32(hiddenStride))
+    }
+
+    /// Attention logits `z[K] = FC2(h)` of one sample from its hidden layer `h` (FC1 and ReLU applied).
+    func logits(hidden h: UnsafeMutablePointer<Float>, into z: UnsafeMutablePointer<Float>, avx2: Bool) {
+        let matvec = avx2 ? dy_matvec_avx2 : dy_matvec_portable
+        matvec(fc2.floats, fc2Bias?.floats, h, Int32(experts), Int32(hidden), 0, z)
+    }
+
+    /// Channel means of one NHWC input sample: this layer's attention input.
+    func inputMeans(_ sample: UnsafePointer<Float>, into means: UnsafeMutablePointer<Float>, avx2: Bool) {
+        NHWCKernels.channelMeans(sample, pixels: inputPixels, channels: inChannels, into: means, avx2: avx2)
+    }
+
+    /// `bias[o] = sum_k pi[k] b_k[o]` for one sample (the aggregation loop over the expert biases).
+    func aggregateBias(pi: UnsafePointer<Float>, into bias: UnsafeMutablePointer<Float>, avx2: Bool) {
         guard let expertBias else { return }
         let out = outChannels
-        for o in 0..<out { bias[o] = pi[0] * expertBias.floats[o] }
-        for e in 1..<max(experts, 1) {
-            let source = expertBias.floats + e * out
-            for o in 0..<out { bias[o] += pi[e] * source[o] }
-        }
+        let aggregate = avx2 ? dy_aggregate_f32_avx2 : dy_aggregate_f32_portable
+        aggregate(expertBias.floats, out, out, Int32(experts), pi, bias)
     }
 }

@@ -40,13 +40,12 @@ final class ExpertBank: @unchecked Sendable {
     /// Bytes the aggregation reads per request.
     var byteCount: Int { storage.byteCount }
 
-    /// `out[n * count + i] = sum_k pi[n * experts + k] * expert_k[i]` for every sample n: one pass over
-    /// the experts for the whole batch.
+    /// One sample's kernel, `out[i] = sum_k pi[k] * expert_k[i]`.
     /// Banks from this many elements up are split across OpenMP's threads (`threads`, 0 = OpenMP's
     /// default); below it the parallel region would cost more than it saves.
-    func aggregate(pi: UnsafePointer<Float>, samples: Int, into out: UnsafeMutablePointer<Float>, avx2: Bool, threads: Int) {
+    func aggregate(pi: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>, avx2: Bool, threads: Int) {
         var job = dy_aggregation_job(bank: storage.raw, stride: count, experts: Int32(experts), pi: pi,
-                                     samples: Int32(samples), out: out, half: precision == .fp16 ? 1 : 0,
+                                     out: out, half: precision == .fp16 ? 1 : 0,
                                      avx2: avx2 ? 1 : 0, thread_number: OpenMPThreads.threadNumber,
                                      thread_count: OpenMPThreads.threadCount)
         let parallel = count >= Self.parallelThreshold && threads != 1
@@ -54,5 +53,5 @@ final class ExpertBank: @unchecked Sendable {
         dy_aggregate_parallel(&job, parallel == nil ? 1 : UInt32(threads), parallel)
     }
 
-    static let parallelThreshold = 65_536
+    static let parallelThreshold = 16_384
 }

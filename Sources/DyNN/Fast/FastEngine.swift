@@ -9,9 +9,9 @@ import Foundation
 /// Concurrency: `run` may be called from any number of threads; executions are serialised by a lock
 /// inside the engine (one set of planned buffers per batch size). Parallelism comes from oneDNN's
 /// intra-op threads at batch 1; a larger batch also runs its samples' dynamic convolutions side by side,
-/// one per thread (`runsSampleParallel`), the expert reads shared by the batch where the experts are
-/// large and each sample taken through several layers at once where its activations are (see
-/// `FastExecution+DynamicConvolution.swift`). A scheduler in front of the engine decides batching.
+/// one per thread (`runsSampleParallel`): the attention's FC1 computed for the whole batch at once where
+/// the experts are large, and each sample taken through several layers at once where its activations
+/// are (see `FastExecution+DynamicConvolution.swift`). A scheduler in front of the engine decides batching.
 ///
 /// Threads: `FastEngineOptions.threads > 0` sets `OMP_NUM_THREADS` for the process when the engine
 /// is built and applies the count on the executing thread before every pass. OpenMP has one pool per
@@ -154,10 +154,10 @@ public final class FastEngine: InferenceEngine, @unchecked Sendable {
     /// Threads that run the samples of a batch side by side, one sample each at a time.
     var sampleWorkers: Int { context.streams.count }
 
-    /// Whether a batch of this size runs its dynamic convolutions sample-parallel: every sample's kernel
-    /// aggregated in one pass over the experts, then the samples' convolutions side by side, each on one
-    /// thread. One convolution per thread avoids oneDNN splitting small per-sample convolutions across
-    /// threads (the synchronisation costs about a fifth of a 2-thread pass on dy-mobilenetv2).
+    /// Whether a batch of this size runs its dynamic convolutions sample-parallel: the samples side by
+    /// side, each thread aggregating one sample's kernel and running its convolution alone. One
+    /// convolution per thread avoids oneDNN splitting small per-sample convolutions across threads (the
+    /// synchronisation costs about a fifth of a 2-thread pass on dy-mobilenetv2).
     public func runsSampleParallel(batch: Int) -> Bool { batch > 1 && sampleWorkers > 1 }
 
     /// The plan for `batch` samples, built on first use of that batch size. Call with the lock held.

@@ -4,10 +4,12 @@ import CDNNL
 /// batch-1 convolution per sample.
 extension FastExecution {
     /// One layer over the whole batch. A sample-parallel plan (`FastPlan.workers > 1`) computes the
-    /// samples' attention side by side, aggregates every kernel in one pass over the experts, then runs
-    /// the samples' convolutions side by side, one per thread; the samples left over when the batch does
-    /// not divide among the threads run one by one on all of them. `means`: the input's channel means may
-    /// come from the previous layer, and the output's may be left for the next one.
+    /// attention of the whole batch at once (each FC1 row read once for every sample), then runs the
+    /// samples side by side, one per thread, each aggregating its own kernel right before its convolution
+    /// so the kernel is still in the core's cache when the convolution reads it (the experts, read by
+    /// every sample, stay in the shared L3); the samples left over when the batch does not divide among
+    /// the threads run one by one on all of them. `means`: the input's channel means may come from the
+    /// previous layer, and the output's may be left for the next one.
     /// `timing(phase, ns)`: 0 attention, 1 aggregation, 2 convolution (including that pooling).
     func dynamicConvolution(_ layer: DynamicConvLayer, aggregation: MatmulPrimitive?, input: UnsafeMutablePointer<Float>,
                             output: UnsafeMutablePointer<Float>, means: PooledMeans, avx2: Bool,
@@ -19,18 +21,6 @@ extension FastExecution {
         let workers = plan.workers
         let threads = engine.options.threads
 
-        /// Routing weights of sample `n` into `pi[n]`, with worker `w`'s scratch (single-threaded when w > 0).
-        func route(_ n: Int, worker w: Int, threads: Int) {
-            let z = plan.logits.floats + w * plan.logitsStride
-            let hidden = plan.hidden.floats + w * plan.hiddenStride
-            if means.fromPrevious {
-                layer.logits(pooled: plan.batchMeans.floats + n * plan.pooledStride, hiddenScratch: hidden, into: z, avx2: avx2)
-            } else {
-                layer.logits(sample: input + n * inSample, pixels: layer.inputPixels, pooled: plan.pooled.floats + w * plan.pooledStride,
-                             hiddenScratch: hidden, into: z, avx2: avx2, threads: threads)
-            }
-            routingWeights(layer, logits: z, into: pi + n * k)
-        }
         func convolve(_ n: Int, kernel: UnsafeMutablePointer<Float>, worker w: Int) {
             convolveSample(layer, source: input + n * inSample, destination: output + n * outSample, kernel: kernel,
                            bias: plan.biases.floats + n * plan.biasStride, worker: w)
@@ -40,51 +30,99 @@ extension FastExecution {
         }
 
         if workers > 1 {
-            _ = OpenMPThreads.forEachThread(workers) { me, team in
-                for n in stride(from: me, to: batch, by: team) { route(n, worker: me, threads: 1) }
-            }
+            batchRouting(layer, input: input, meansReady: means.fromPrevious, avx2: avx2)
         } else {
-            for n in 0..<batch { route(n, worker: 0, threads: threads) }
+            let z = plan.logits.floats, hidden = plan.hidden.floats
+            for n in 0..<batch {
+                layer.logits(sample: input + n * inSample, pixels: layer.inputPixels, pooled: plan.pooled.floats,
+                             hiddenScratch: hidden, into: z, avx2: avx2, threads: threads)
+                routingWeights(layer, logits: z, into: pi + n * k)
+            }
         }
         timing?(0, lap())
-        for n in 0..<batch { layer.aggregateBias(pi: pi + n * k, into: plan.biases.floats + n * plan.biasStride) }
+        for n in 0..<batch { layer.aggregateBias(pi: pi + n * k, into: plan.biases.floats + n * plan.biasStride, avx2: avx2) }
         let kernels = plan.kernels.floats
         if let aggregation {
             // All kernels of the batch in one matmul.
             aggregation.execute(stream: engine.context.stream, source: UnsafeMutableRawPointer(pi), weights: layer.bank.raw,
                                 destination: UnsafeMutableRawPointer(kernels), scratchpad: plan.scratchpad.raw)
             timing?(1, lap())
-        } else if workers > 1 {
-            // All kernels of the batch in one pass over the experts.
-            layer.bank.aggregate(pi: pi, samples: batch, into: kernels, avx2: avx2, threads: threads)
-            timing?(1, lap())
         }
-        let together = aggregation != nil || workers > 1
         var next = 0
         if workers > 1 {
             let sideBySide = batch - batch % workers
+            // When profiling, each worker's aggregation and convolution nanoseconds (raw memory: the workers
+            // write it at once), to split the region's wall time between the two phases.
+            let spent = UnsafeMutablePointer<UInt64>.allocate(capacity: 2 * workers)
+            spent.initialize(repeating: 0, count: 2 * workers)
+            defer { spent.deallocate() }
             _ = OpenMPThreads.forEachThread(workers) { me, team in
                 // A team smaller than asked for still covers every sample of the side-by-side part.
                 for n in stride(from: me, to: sideBySide, by: team) {
-                    convolve(n, kernel: kernels + n * layer.bank.count, worker: me)
+                    let start = timing == nil ? 0 : monotonicNanoseconds()
+                    var kernel = kernels + n * layer.bank.count
+                    if aggregation == nil {
+                        kernel = kernels + me * plan.workerKernelStride
+                        layer.bank.aggregate(pi: pi + n * k, into: kernel, avx2: avx2, threads: 1)
+                    }
+                    let aggregated = timing == nil ? 0 : monotonicNanoseconds()
+                    convolve(n, kernel: kernel, worker: me)
+                    if timing != nil {
+                        spent[2 * me] += aggregated - start
+                        spent[2 * me + 1] += monotonicNanoseconds() - aggregated
+                    }
                 }
             }
             next = sideBySide
-            timing?(2, lap())
+            if let timing {
+                let wall = lap()
+                let (aggregating, total) = (0..<workers).reduce((UInt64(0), UInt64(0))) { sums, w in
+                    (sums.0 + spent[2 * w], sums.1 + spent[2 * w] + spent[2 * w + 1])
+                }
+                let share = total == 0 ? 0 : UInt64(Double(wall) * Double(aggregating) / Double(total))
+                timing(1, share)
+                timing(2, wall - share)
+            }
         }
         for n in next..<batch {
             var kernel = kernels + n * layer.bank.count
-            if !together {
+            if aggregation == nil {
                 // One sample's kernel right before its convolution, so the kernel is still in cache when
                 // the convolution reads it.
                 kernel = kernels
-                layer.bank.aggregate(pi: pi + n * k, samples: 1, into: kernel, avx2: avx2, threads: threads)
+                layer.bank.aggregate(pi: pi + n * k, into: kernel, avx2: avx2, threads: threads)
                 timing?(1, lap())
             }
             convolve(n, kernel: kernel, worker: -1)
             timing?(2, lap())
         }
         return attentionTrace(layer, pi: pi)
+    }
+
+    /// Routing weights of every sample of a sample-parallel batch into `plan.routing`, on all workers:
+    /// each sample's input means into `batchMeans` (unless the previous layer left them there), then FC1
+    /// with each worker taking a slice of its rows for the whole batch, then FC2 and the routing function
+    /// per sample.
+    private func batchRouting(_ layer: DynamicConvLayer, input: UnsafeMutablePointer<Float>, meansReady: Bool, avx2: Bool) {
+        let batch = plan.batch
+        let means = plan.batchMeans.floats, hidden = plan.batchHidden.floats
+        _ = OpenMPThreads.forEachThread(plan.workers) { me, team in
+            guard let barrier = OpenMPThreads.barrier else { return }
+            if !meansReady {
+                for n in stride(from: me, to: batch, by: team) {
+                    layer.inputMeans(input + n * layer.inputCount, into: means + n * plan.pooledStride, avx2: avx2)
+                }
+                barrier()
+            }
+            layer.hiddenRows(layer.hidden * me / team..<layer.hidden * (me + 1) / team, samples: batch, pooled: means,
+                             pooledStride: plan.pooledStride, into: hidden, hiddenStride: plan.hiddenStride, avx2: avx2)
+            barrier()
+            let z = plan.logits.floats + me * plan.logitsStride
+            for n in stride(from: me, to: batch, by: team) {
+                layer.logits(hidden: hidden + n * plan.hiddenStride, into: z, avx2: avx2)
+                routingWeights(layer, logits: z, into: plan.routing.floats + n * layer.experts)
+            }
+        }
     }
 
     /// A chain of layers, each reading the previous one's output, sample by sample: each thread takes a
@@ -109,7 +147,7 @@ extension FastExecution {
             let pooled = plan.pooled.floats + me * plan.pooledStride
             let hidden = plan.hidden.floats + me * plan.hiddenStride
             let z = plan.logits.floats + me * plan.logitsStride
-            let kernel = plan.kernels.floats + me * plan.chainKernelStride
+            let kernel = plan.kernels.floats + me * plan.workerKernelStride
             for n in stride(from: me, to: batch, by: size) {
                 let bias = plan.biases.floats + n * plan.biasStride
                 for (j, link) in links.enumerated() {
@@ -134,8 +172,8 @@ extension FastExecution {
                     }
                     routingWeights(layer, logits: z, into: pi)
                     phase(0)
-                    layer.aggregateBias(pi: pi, into: bias)
-                    layer.bank.aggregate(pi: pi, samples: 1, into: kernel, avx2: avx2, threads: 1)
+                    layer.aggregateBias(pi: pi, into: bias, avx2: avx2)
+                    layer.bank.aggregate(pi: pi, into: kernel, avx2: avx2, threads: 1)
                     phase(1)
                     convolveSample(layer, source: source, destination: destination, kernel: kernel, bias: bias, worker: me)
                     if j + 1 < links.count {

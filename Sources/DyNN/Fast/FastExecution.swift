@@ -57,12 +57,16 @@ struct FastExecution {
 
             case .normalize(let node, let op, let tensorInput, let bufferInput, let out, let channels, let pixels):
                 if let bufferInput {
-                    NHWCKernels.normalizeNHWC(buffers[bufferInput], buffers[out], rows: batch * pixels, channels: channels,
-                                              mean: op.mean, std: op.std)
+                    onWorkers(batch * pixels) { rows in
+                        NHWCKernels.normalizeNHWC(buffers[bufferInput], buffers[out], rows: rows, channels: channels,
+                                                  mean: op.mean, std: op.std)
+                    }
                 } else if let tensorInput {
                     tensors[tensorInput]?.data.withUnsafeBufferPointer { source in
-                        NHWCKernels.normalizeToNHWC(source.baseAddress!, buffers[out], batch: batch, channels: channels,
-                                                    pixels: pixels, mean: op.mean, std: op.std)
+                        onWorkers(batch * pixels) { units in
+                            NHWCKernels.normalizeToNHWC(source.baseAddress!, buffers[out], units: units, channels: channels,
+                                                        pixels: pixels, mean: op.mean, std: op.std, avx2: avx2)
+                        }
                     }
                 }
                 if profile { timings[node].activationNs += lap() }
@@ -118,7 +122,10 @@ struct FastExecution {
                 lastNode = node
 
             case .add(let node, let a, let b, let out, let count):
-                NHWCKernels.add(buffers[a], buffers[b], buffers[out], count: count)
+                onWorkers(count) { slice in
+                    NHWCKernels.add(buffers[a] + slice.lowerBound, buffers[b] + slice.lowerBound, buffers[out] + slice.lowerBound,
+                                    count: slice.count)
+                }
                 if profile { timings[node].activationNs += lap() }
                 lastNode = node
 
@@ -171,6 +178,21 @@ struct FastExecution {
 
         let outputs = model.outputRefs.compactMap(tensor)
         return (RunResult(outputs: outputs, trace: traces), profile ? timings : nil)
+    }
+
+    /// Runs `body` over `0..<count`, one contiguous slice (a multiple of 16 elements, whole cache lines) per
+    /// worker thread, or whole on the calling thread when the engine has one worker or the range is too
+    /// small for a parallel region to pay off. For the element-wise passes, which would otherwise leave
+    /// every other thread idle.
+    private func onWorkers(_ count: Int, _ body: (Range<Int>) -> Void) {
+        let workers = engine.sampleWorkers
+        guard workers > 1, count >= 32_768 else { return body(0..<count) }
+        let ran = OpenMPThreads.forEachThread(workers) { me, team in
+            let blocks = (count + 15) / 16
+            let slice = min(count, blocks * me / team * 16)..<min(count, blocks * (me + 1) / team * 16)
+            if !slice.isEmpty { body(slice) }
+        }
+        if !ran { body(0..<count) }
     }
 
     /// `y = x W^T + b` for the whole batch in one matmul.

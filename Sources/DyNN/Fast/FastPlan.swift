@@ -58,7 +58,8 @@ final class FastPlan: @unchecked Sendable {
     let homes: [ValueHome]
     let buffers: [AlignedBuffer]
     let scratchpad: AlignedBuffer
-    /// Aggregated kernels of the current dynamic layer: one (vector loop) or the batch's (matmul).
+    /// Aggregated kernels of the current dynamic layer: one (vector loop), the batch's (matmul), or one
+    /// per worker when samples run side by side (worker w's at `w * workerKernelStride`).
     let kernels: AlignedBuffer
     /// Per-sample aggregated biases, sample n at `n * biasStride` (the largest out channel count).
     let biases: AlignedBuffer
@@ -67,8 +68,8 @@ final class FastPlan: @unchecked Sendable {
     /// `j * batch * routingLayerStride`, sample n's at `n * experts` within it.
     let routing: AlignedBuffer
     let routingLayerStride: Int
-    /// Floats of the kernel slot each worker of a chain aggregates into, at `worker * chainKernelStride`.
-    let chainKernelStride: Int
+    /// Floats of the kernel slot each worker aggregates its sample's kernel into when samples run side by side.
+    let workerKernelStride: Int
     /// Per worker thread (`workers` of them, one unless the plan runs samples side by side): pooled
     /// means of one sample, the attention MLP's hidden layer and logits, each at `worker * stride`.
     let pooled: AlignedBuffer
@@ -81,17 +82,20 @@ final class FastPlan: @unchecked Sendable {
     /// Per-sample channel means (`batch * pooledStride` floats) handed from one dynamic convolution to the
     /// next (see `PooledMeans`); unused unless samples run side by side.
     let batchMeans: AlignedBuffer
+    /// Per-sample attention hidden layers (`batch * hiddenStride` floats) of a batch's FC1 computed at once;
+    /// unused unless samples run side by side.
+    let batchHidden: AlignedBuffer
 
     init(batch: Int, steps: [FastStep], homes: [ValueHome], bufferFloats: [Int], scratchpadBytes: Int,
          kernelFloats: Int, biasFloats: Int, maxExperts: Int, maxChannels: Int, maxHidden: Int,
-         workers: Int, workerScratchpadBytes: Int, longestChain: Int, chainKernelFloats: Int) {
+         workers: Int, workerScratchpadBytes: Int, longestChain: Int, workerKernelFloats: Int) {
         self.batch = batch
         self.steps = steps
         self.homes = homes
         buffers = bufferFloats.map { AlignedBuffer(floats: $0) }
         scratchpad = AlignedBuffer(byteCount: scratchpadBytes)
-        chainKernelStride = (chainKernelFloats + 15) / 16 * 16
-        kernels = AlignedBuffer(floats: max(kernelFloats, workers * chainKernelStride))
+        workerKernelStride = (workerKernelFloats + 15) / 16 * 16
+        kernels = AlignedBuffer(floats: max(kernelFloats, workers > 1 ? workers * workerKernelStride : 0))
         biasStride = biasFloats
         biases = AlignedBuffer(floats: batch * biasFloats)
         routingLayerStride = maxExperts
@@ -105,11 +109,13 @@ final class FastPlan: @unchecked Sendable {
         logits = AlignedBuffer(floats: workers * logitsStride)
         workerScratchpads = workers > 1 ? (0..<workers).map { _ in AlignedBuffer(byteCount: workerScratchpadBytes) } : []
         batchMeans = AlignedBuffer(floats: workers > 1 ? batch * pooledStride : 0)
+        batchHidden = AlignedBuffer(floats: workers > 1 ? batch * hiddenStride : 0)
     }
 
     /// Bytes of all buffers this plan owns (activations, kernels, scratchpad).
     var byteCount: Int {
         buffers.reduce(0) { $0 + $1.byteCount } + scratchpad.byteCount + kernels.byteCount + biases.byteCount
+            + batchMeans.byteCount + batchHidden.byteCount
             + workerScratchpads.reduce(0) { $0 + $1.byteCount }
     }
 }

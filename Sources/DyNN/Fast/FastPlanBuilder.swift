@@ -13,7 +13,7 @@ struct FastPlanBuilder {
     private var steps: [FastStep] = []
     private var scratchpadBytes = 0
     private var workerScratchpadBytes = 0
-    private var kernelFloats = 0, biasFloats = 0, maxExperts = 1, maxChannels = 1, maxHidden = 1
+    private var kernelFloats = 0, workerKernelFloats = 0, biasFloats = 0, maxExperts = 1, maxChannels = 1, maxHidden = 1
 
     init(engine: FastEngine, batch: Int) {
         self.engine = engine
@@ -128,10 +128,11 @@ struct FastPlanBuilder {
                 if let input = nhwcBuffer(node.inputs[0]) {
                     scratchpadBytes = max(scratchpadBytes, layer.primitive.scratchpadBytes)
                     workerScratchpadBytes = max(workerScratchpadBytes, layer.primitive.scratchpadBytes)
-                    // Per-sample kernels live side by side when the batch is aggregated in one pass (matmul or
-                    // sample-parallel); otherwise each sample's is made right before its convolution, in one buffer.
-                    let together = engine.options.aggregation == .matmul || engine.runsSampleParallel(batch: batch)
+                    // Per-sample kernels live side by side when the matmul aggregates the batch in one call;
+                    // otherwise each sample's is made right before its convolution, in its worker's slot.
+                    let together = engine.options.aggregation == .matmul
                     kernelFloats = max(kernelFloats, layer.bank.count * (together ? batch : 1))
+                    workerKernelFloats = max(workerKernelFloats, layer.bank.count)
                     biasFloats = max(biasFloats, layer.outChannels)
                     maxExperts = max(maxExperts, layer.experts)
                     maxChannels = max(maxChannels, layer.inChannels)
@@ -220,20 +221,17 @@ struct FastPlanBuilder {
                 if let buffer = converted[s] { inRun ? held.append(buffer) : free.append(buffer) }
             }
         }
-        var longestChain = 1, chainKernelFloats = 0
+        var longestChain = 1
         if engine.runsSampleParallel(batch: batch) {
             steps = Self.chained(steps)
-            for case .dynamicChain(let links, _) in steps {
-                longestChain = max(longestChain, links.count)
-                for link in links { chainKernelFloats = max(chainKernelFloats, link.layer.bank.count) }
-            }
+            for case .dynamicChain(let links, _) in steps { longestChain = max(longestChain, links.count) }
         }
         return FastPlan(batch: batch, steps: steps, homes: homes, bufferFloats: capacities,
                         scratchpadBytes: scratchpadBytes, kernelFloats: kernelFloats, biasFloats: biasFloats,
                         maxExperts: maxExperts, maxChannels: maxChannels, maxHidden: maxHidden,
                         workers: engine.runsSampleParallel(batch: batch) ? engine.sampleWorkers : 1,
                         workerScratchpadBytes: workerScratchpadBytes, longestChain: longestChain,
-                        chainKernelFloats: chainKernelFloats)
+                        workerKernelFloats: workerKernelFloats)
     }
 
     /// `steps` with every run of two or more linked dynamic convolutions that prefer to go sample by

@@ -27,25 +27,37 @@ enum NHWCKernels {
         }
     }
 
-    /// `Normalize` on an NCHW input, written NHWC: the layout change costs nothing extra.
-    static func normalizeToNHWC(_ source: UnsafePointer<Float>, _ target: UnsafeMutablePointer<Float>,
-                                batch: Int, channels: Int, pixels: Int, mean: [Float], std: [Float]) {
-        for n in 0..<batch {
-            let s = source + n * channels * pixels, t = target + n * channels * pixels
+    /// `Normalize` on an NCHW input, written NHWC, for the pixels `units` of the batch (unit `n * pixels + p`
+    /// is sample n's pixel p), so threads can take slices. Each channel's run of pixels is normalised by a
+    /// vector loop into a small staging block, then interleaved into NHWC order: the division, not the
+    /// memory traffic, is what costs when done one strided element at a time.
+    static func normalizeToNHWC(_ source: UnsafePointer<Float>, _ target: UnsafeMutablePointer<Float>, units: Range<Int>,
+                                channels: Int, pixels: Int, mean: [Float], std: [Float], avx2: Bool) {
+        let run = avx2 ? dy_normalize_run_avx2 : dy_normalize_run_portable
+        let block = 256
+        let staging = UnsafeMutablePointer<Float>.allocate(capacity: block * channels)
+        defer { staging.deallocate() }
+        var unit = units.lowerBound
+        while unit < units.upperBound {
+            let (n, p) = unit.quotientAndRemainder(dividingBy: pixels)
+            let count = min(block, pixels - p, units.upperBound - unit)
             for c in 0..<channels {
-                let plane = s + c * pixels
-                let (m, d) = (mean[c], std[c])
-                for p in 0..<pixels { t[p * channels + c] = (plane[p] - m) / d }
+                run(source + (n * channels + c) * pixels + p, Int32(count), mean[c], std[c], staging + c * block)
             }
+            let t = target + unit * channels
+            for i in 0..<count {
+                for c in 0..<channels { t[i * channels + c] = staging[c * block + i] }
+            }
+            unit += count
         }
     }
 
-    /// `Normalize` on an NHWC input.
+    /// `Normalize` on NHWC rows `rows` (one row per pixel).
     static func normalizeNHWC(_ source: UnsafePointer<Float>, _ target: UnsafeMutablePointer<Float>,
-                              rows: Int, channels: Int, mean: [Float], std: [Float]) {
+                              rows: Range<Int>, channels: Int, mean: [Float], std: [Float]) {
         mean.withUnsafeBufferPointer { mean in
             std.withUnsafeBufferPointer { std in
-                for r in 0..<rows {
+                for r in rows {
                     let s = source + r * channels, t = target + r * channels
                     for c in 0..<channels { t[c] = (s[c] - mean[c]) / std[c] }
                 }

@@ -77,6 +77,19 @@ import Testing
         #expect(Self.runError(model, [bad, Tensor(zeros: [2, 2, 3])]) == .nonFinite(input: "a", index: 4, value: -.infinity))
     }
 
+    @Test func nonFiniteScanFindsTheFirstAndPassesEveryFiniteValue() {
+        let edges: [Float] = [0, -0, .greatestFiniteMagnitude, -.greatestFiniteMagnitude, .leastNonzeroMagnitude,
+                              -.leastNormalMagnitude, 1, -1]
+        #expect(Model.firstNonFinite(edges) == nil)
+        #expect(Model.firstNonFinite([]) == nil)
+        for bad: Float in [.nan, -.nan, .signalingNaN, .infinity, -.infinity] {
+            var values = [Float](repeating: 0.5, count: 1_003)
+            values[999] = bad
+            values[1_001] = .nan
+            #expect(Model.firstNonFinite(values) == 999)
+        }
+    }
+
     @Test func tracesCarryNodeNamesInNetworkOrder() throws {
         let model = try Self.dynamicModel()
         let result = try model.run([ramp([2, 3, 8, 8])], options: RunOptions(trace: .full))
