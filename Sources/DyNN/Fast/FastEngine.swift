@@ -33,6 +33,8 @@ public final class FastEngine: InferenceEngine, @unchecked Sendable {
     let inputDims: [[Int]?]
     private let lock = NSLock()
     private var plans: [Int: FastPlan] = [:]
+    /// The memory every plan's pass works in, sized for the largest plan so far (see `FastWorkspace`).
+    private var workspace: FastWorkspace?
 
     public init(model: Model, options: FastEngineOptions = FastEngineOptions()) throws(FastEngineError) {
         guard options.threads >= 0 else { throw .invalidThreads(options.threads) }
@@ -169,6 +171,17 @@ public final class FastEngine: InferenceEngine, @unchecked Sendable {
         return plan
     }
 
+    /// The workspace, grown first if `plan` needs more than any plan before it. Call with the lock held.
+    private func workspace(for plan: FastPlan) -> FastWorkspace {
+        if let workspace, plan.sizes.fits(in: workspace.sizes) { return workspace }
+        // Release the old workspace before allocating the larger one, so both are never resident at once.
+        let sizes = workspace.map { $0.sizes.union(plan.sizes) } ?? plan.sizes
+        workspace = nil
+        let grown = FastWorkspace(sizes)
+        workspace = grown
+        return grown
+    }
+
     private func execute(_ inputs: [Tensor], options: RunOptions, profile: Bool) throws(RunError) -> (result: RunResult, timings: [LayerTiming]?) {
         try model.validate(inputs)
         // Plans assume the node shapes of the loaded model; any other spatial size runs the reference.
@@ -185,6 +198,7 @@ public final class FastEngine: InferenceEngine, @unchecked Sendable {
             // oneDNN refused a shape for this batch size: the reference path still answers.
             return (try model.run(inputs, options: options), profile ? [] : nil)
         }
-        return FastExecution(engine: self, plan: plan, inputs: inputs, options: options, profile: profile).run()
+        return FastExecution(engine: self, plan: plan, workspace: workspace(for: plan), inputs: inputs, options: options,
+                             profile: profile).run()
     }
 }

@@ -17,35 +17,35 @@ extension FastExecution {
         let batch = plan.batch
         let k = layer.experts
         let (inSample, outSample) = (layer.inputCount, layer.outputCount)
-        let pi = plan.routing.floats
+        let pi = workspace.routing.floats
         let workers = plan.workers
         let threads = engine.options.threads
 
         func convolve(_ n: Int, kernel: UnsafeMutablePointer<Float>, worker w: Int) {
             convolveSample(layer, source: input + n * inSample, destination: output + n * outSample, kernel: kernel,
-                           bias: plan.biases.floats + n * plan.biasStride, worker: w)
+                           bias: workspace.biases.floats + n * plan.biasStride, worker: w)
             if means.forNext {
-                layer.outputMeans(output + n * outSample, into: plan.batchMeans.floats + n * plan.pooledStride, avx2: avx2)
+                layer.outputMeans(output + n * outSample, into: workspace.batchMeans.floats + n * plan.pooledStride, avx2: avx2)
             }
         }
 
         if workers > 1 {
             batchRouting(layer, input: input, meansReady: means.fromPrevious, avx2: avx2)
         } else {
-            let z = plan.logits.floats, hidden = plan.hidden.floats
+            let z = workspace.logits.floats, hidden = workspace.hidden.floats
             for n in 0..<batch {
-                layer.logits(sample: input + n * inSample, pixels: layer.inputPixels, pooled: plan.pooled.floats,
+                layer.logits(sample: input + n * inSample, pixels: layer.inputPixels, pooled: workspace.pooled.floats,
                              hiddenScratch: hidden, into: z, avx2: avx2, threads: threads)
                 routingWeights(layer, logits: z, into: pi + n * k)
             }
         }
         timing?(0, lap())
-        for n in 0..<batch { layer.aggregateBias(pi: pi + n * k, into: plan.biases.floats + n * plan.biasStride, avx2: avx2) }
-        let kernels = plan.kernels.floats
+        for n in 0..<batch { layer.aggregateBias(pi: pi + n * k, into: workspace.biases.floats + n * plan.biasStride, avx2: avx2) }
+        let kernels = workspace.kernels.floats
         if let aggregation {
             // All kernels of the batch in one matmul.
             aggregation.execute(stream: engine.context.stream, source: UnsafeMutableRawPointer(pi), weights: layer.bank.raw,
-                                destination: UnsafeMutableRawPointer(kernels), scratchpad: plan.scratchpad.raw)
+                                destination: UnsafeMutableRawPointer(kernels), scratchpad: workspace.scratchpad.raw)
             timing?(1, lap())
         }
         var next = 0
@@ -99,13 +99,13 @@ extension FastExecution {
         return attentionTrace(layer, pi: pi)
     }
 
-    /// Routing weights of every sample of a sample-parallel batch into `plan.routing`, on all workers:
+    /// Routing weights of every sample of a sample-parallel batch into `workspace.routing`, on all workers:
     /// each sample's input means into `batchMeans` (unless the previous layer left them there), then FC1
     /// with each worker taking a slice of its rows for the whole batch, then FC2 and the routing function
     /// per sample.
     private func batchRouting(_ layer: DynamicConvLayer, input: UnsafeMutablePointer<Float>, meansReady: Bool, avx2: Bool) {
         let batch = plan.batch
-        let means = plan.batchMeans.floats, hidden = plan.batchHidden.floats
+        let means = workspace.batchMeans.floats, hidden = workspace.batchHidden.floats
         _ = OpenMPThreads.forEachThread(plan.workers) { me, team in
             guard let barrier = OpenMPThreads.barrier else { return }
             if !meansReady {
@@ -117,10 +117,10 @@ extension FastExecution {
             layer.hiddenRows(layer.hidden * me / team..<layer.hidden * (me + 1) / team, samples: batch, pooled: means,
                              pooledStride: plan.pooledStride, into: hidden, hiddenStride: plan.hiddenStride, avx2: avx2)
             barrier()
-            let z = plan.logits.floats + me * plan.logitsStride
+            let z = workspace.logits.floats + me * plan.logitsStride
             for n in stride(from: me, to: batch, by: team) {
                 layer.logits(hidden: hidden + n * plan.hiddenStride, into: z, avx2: avx2)
-                routingWeights(layer, logits: z, into: plan.routing.floats + n * layer.experts)
+                routingWeights(layer, logits: z, into: workspace.routing.floats + n * layer.experts)
             }
         }
     }
@@ -144,12 +144,12 @@ extension FastExecution {
         let team = spent + workers * links.count * 3
         _ = OpenMPThreads.forEachThread(workers) { me, size in
             if me == 0 { team.pointee = UInt64(size) }
-            let pooled = plan.pooled.floats + me * plan.pooledStride
-            let hidden = plan.hidden.floats + me * plan.hiddenStride
-            let z = plan.logits.floats + me * plan.logitsStride
-            let kernel = plan.kernels.floats + me * plan.workerKernelStride
+            let pooled = workspace.pooled.floats + me * plan.pooledStride
+            let hidden = workspace.hidden.floats + me * plan.hiddenStride
+            let z = workspace.logits.floats + me * plan.logitsStride
+            let kernel = workspace.kernels.floats + me * plan.workerKernelStride
             for n in stride(from: me, to: batch, by: size) {
-                let bias = plan.biases.floats + n * plan.biasStride
+                let bias = workspace.biases.floats + n * plan.biasStride
                 for (j, link) in links.enumerated() {
                     let layer = link.layer
                     var clock = profile ? monotonicNanoseconds() : 0
@@ -161,11 +161,11 @@ extension FastExecution {
                     }
                     let source = buffers[link.input] + n * layer.inputCount
                     let destination = buffers[link.output] + n * layer.outputCount
-                    let pi = plan.routing.floats + j * routingStride + n * layer.experts
+                    let pi = workspace.routing.floats + j * routingStride + n * layer.experts
                     if j > 0 {
                         layer.logits(pooled: pooled, hiddenScratch: hidden, into: z, avx2: avx2)
                     } else if means.fromPrevious {
-                        layer.logits(pooled: plan.batchMeans.floats + n * plan.pooledStride, hiddenScratch: hidden, into: z, avx2: avx2)
+                        layer.logits(pooled: workspace.batchMeans.floats + n * plan.pooledStride, hiddenScratch: hidden, into: z, avx2: avx2)
                     } else {
                         layer.logits(sample: source, pixels: layer.inputPixels, pooled: pooled, hiddenScratch: hidden,
                                      into: z, avx2: avx2, threads: 1)
@@ -179,14 +179,14 @@ extension FastExecution {
                     if j + 1 < links.count {
                         layer.outputMeans(destination, into: pooled, avx2: avx2)
                     } else if means.forNext {
-                        layer.outputMeans(destination, into: plan.batchMeans.floats + n * plan.pooledStride, avx2: avx2)
+                        layer.outputMeans(destination, into: workspace.batchMeans.floats + n * plan.pooledStride, avx2: avx2)
                     }
                     phase(2)
                 }
             }
         }
         let traces = links.enumerated().map { j, link in
-            attentionTrace(link.layer, pi: plan.routing.floats + j * routingStride)
+            attentionTrace(link.layer, pi: workspace.routing.floats + j * routingStride)
         }
         let timings = links.indices.map { j -> (UInt64, UInt64, UInt64) in
             var sums: (UInt64, UInt64, UInt64) = (0, 0, 0)
@@ -218,7 +218,7 @@ extension FastExecution {
                                 weights: UnsafeMutableRawPointer(kernel),
                                 bias: layer.expertBias == nil ? nil : UnsafeMutableRawPointer(bias),
                                 destination: UnsafeMutableRawPointer(destination),
-                                scratchpad: w < 0 ? plan.scratchpad.raw : plan.workerScratchpads[w].raw,
+                                scratchpad: w < 0 ? workspace.scratchpad.raw : workspace.workerScratchpads[w].raw,
                                 binding: w < 0 ? nil : layer.bindings[w])
     }
 

@@ -4,6 +4,8 @@ import CDNNL
 struct FastExecution {
     let engine: FastEngine
     let plan: FastPlan
+    /// The engine's memory, at least as large as `plan` needs.
+    let workspace: FastWorkspace
     let inputs: [Tensor]
     let options: RunOptions
     let profile: Bool
@@ -18,7 +20,7 @@ struct FastExecution {
         var timings: [LayerTiming] = profile
             ? model.nodes.enumerated().map { LayerTiming(name: $1.name, op: engine.kinds[$0].profileName($1.op)) }
             : []
-        let buffers = plan.buffers.map(\.floats)
+        let buffers = workspace.buffers.map(\.floats)
         let batch = plan.batch
         var clock = profile ? monotonicNanoseconds() : 0
         /// Time since the last lap, when profiling.
@@ -75,7 +77,7 @@ struct FastExecution {
             case .convolution(let node, let layer, let primitive, let weights, let input, let out):
                 primitive.execute(stream: engine.context.stream, source: UnsafeMutableRawPointer(buffers[input]),
                                   weights: weights.raw, bias: layer.bias?.raw,
-                                  destination: UnsafeMutableRawPointer(buffers[out]), scratchpad: plan.scratchpad.raw)
+                                  destination: UnsafeMutableRawPointer(buffers[out]), scratchpad: workspace.scratchpad.raw)
                 if profile { timings[node].convolutionNs += lap() }
                 lastNode = node
 
@@ -204,7 +206,7 @@ struct FastExecution {
                 // oneDNN only reads its source; the mutable pointer is what its C API takes.
                 primitive.execute(stream: engine.context.stream, source: UnsafeMutableRawPointer(mutating: xs.baseAddress!),
                                   weights: layer.weights.raw, bias: layer.bias?.raw,
-                                  destination: UnsafeMutableRawPointer(out.baseAddress!), scratchpad: plan.scratchpad.raw)
+                                  destination: UnsafeMutableRawPointer(out.baseAddress!), scratchpad: workspace.scratchpad.raw)
             }
         }
         return Tensor(shape: [batch, layer.outFeatures], data: y)

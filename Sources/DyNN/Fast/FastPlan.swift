@@ -50,41 +50,28 @@ struct ChainLink {
     var output: Int
 }
 
-/// Everything a forward pass of one batch size needs, planned once (steps, primitives, buffers with
-/// liveness-based reuse and in-place element-wise ops) and reused by every later pass of that size.
+/// Everything a forward pass of one batch size needs, planned once (steps, primitives, buffer sizes with
+/// liveness-based reuse and in-place element-wise ops) and reused by every later pass of that size. The
+/// memory itself is the engine's `FastWorkspace`, shared by all its plans.
 final class FastPlan: @unchecked Sendable {
     let batch: Int
     let steps: [FastStep]
     let homes: [ValueHome]
-    let buffers: [AlignedBuffer]
-    let scratchpad: AlignedBuffer
-    /// Aggregated kernels of the current dynamic layer: one (vector loop), the batch's (matmul), or one
-    /// per worker when samples run side by side (worker w's at `w * workerKernelStride`).
-    let kernels: AlignedBuffer
-    /// Per-sample aggregated biases, sample n at `n * biasStride` (the largest out channel count).
-    let biases: AlignedBuffer
+    /// The workspace this plan needs.
+    let sizes: FastWorkspace.Sizes
+    /// Floats per sample of the aggregated biases (the largest out channel count).
     let biasStride: Int
     /// Routing weights `pi[n][k]` of the current layer, or of every layer of a chain: layer j's at
     /// `j * batch * routingLayerStride`, sample n's at `n * experts` within it.
-    let routing: AlignedBuffer
     let routingLayerStride: Int
-    /// Floats of the kernel slot each worker aggregates its sample's kernel into when samples run side by side.
+    /// Floats of the kernel slot each worker aggregates its sample's kernel into when samples run side by
+    /// side (worker w's at `w * workerKernelStride`); otherwise the kernels hold one kernel, or the
+    /// batch's side by side (matmul aggregation).
     let workerKernelStride: Int
-    /// Per worker thread (`workers` of them, one unless the plan runs samples side by side): pooled
-    /// means of one sample, the attention MLP's hidden layer and logits, each at `worker * stride`.
-    let pooled: AlignedBuffer
-    let hidden: AlignedBuffer
-    let logits: AlignedBuffer
+    /// Workers (one unless the plan runs samples side by side); per worker, the pooled means, hidden
+    /// layer and logits of one sample sit at `worker * stride`.
     let workers: Int
     let pooledStride: Int, hiddenStride: Int, logitsStride: Int
-    /// Scratchpads of the workers' batch-1 dynamic convolutions when samples run side by side.
-    let workerScratchpads: [AlignedBuffer]
-    /// Per-sample channel means (`batch * pooledStride` floats) handed from one dynamic convolution to the
-    /// next (see `PooledMeans`); unused unless samples run side by side.
-    let batchMeans: AlignedBuffer
-    /// Per-sample attention hidden layers (`batch * hiddenStride` floats) of a batch's FC1 computed at once;
-    /// unused unless samples run side by side.
-    let batchHidden: AlignedBuffer
 
     init(batch: Int, steps: [FastStep], homes: [ValueHome], bufferFloats: [Int], scratchpadBytes: Int,
          kernelFloats: Int, biasFloats: Int, maxExperts: Int, maxChannels: Int, maxHidden: Int,
@@ -92,30 +79,20 @@ final class FastPlan: @unchecked Sendable {
         self.batch = batch
         self.steps = steps
         self.homes = homes
-        buffers = bufferFloats.map { AlignedBuffer(floats: $0) }
-        scratchpad = AlignedBuffer(byteCount: scratchpadBytes)
-        workerKernelStride = (workerKernelFloats + 15) / 16 * 16
-        kernels = AlignedBuffer(floats: max(kernelFloats, workers > 1 ? workers * workerKernelStride : 0))
-        biasStride = biasFloats
-        biases = AlignedBuffer(floats: batch * biasFloats)
-        routingLayerStride = maxExperts
-        routing = AlignedBuffer(floats: max(longestChain, 1) * batch * maxExperts)
         self.workers = workers
+        biasStride = biasFloats
+        routingLayerStride = maxExperts
         // Strides rounded to 16 floats (64 bytes) so no two workers write the same cache line.
         func padded(_ floats: Int) -> Int { (floats + 15) / 16 * 16 }
+        workerKernelStride = padded(workerKernelFloats)
         (pooledStride, hiddenStride, logitsStride) = (padded(maxChannels), padded(maxHidden), padded(maxExperts))
-        pooled = AlignedBuffer(floats: workers * pooledStride)
-        hidden = AlignedBuffer(floats: workers * hiddenStride)
-        logits = AlignedBuffer(floats: workers * logitsStride)
-        workerScratchpads = workers > 1 ? (0..<workers).map { _ in AlignedBuffer(byteCount: workerScratchpadBytes) } : []
-        batchMeans = AlignedBuffer(floats: workers > 1 ? batch * pooledStride : 0)
-        batchHidden = AlignedBuffer(floats: workers > 1 ? batch * hiddenStride : 0)
-    }
-
-    /// Bytes of all buffers this plan owns (activations, kernels, scratchpad).
-    var byteCount: Int {
-        buffers.reduce(0) { $0 + $1.byteCount } + scratchpad.byteCount + kernels.byteCount + biases.byteCount
-            + batchMeans.byteCount + batchHidden.byteCount
-            + workerScratchpads.reduce(0) { $0 + $1.byteCount }
+        let sideBySide = workers > 1
+        sizes = FastWorkspace.Sizes(
+            bufferFloats: bufferFloats, scratchpadBytes: scratchpadBytes,
+            kernelFloats: max(kernelFloats, sideBySide ? workers * workerKernelStride : 0),
+            biasFloats: batch * biasFloats, routingFloats: max(longestChain, 1) * batch * maxExperts,
+            pooledFloats: workers * pooledStride, hiddenFloats: workers * hiddenStride, logitsFloats: workers * logitsStride,
+            workerScratchpads: sideBySide ? workers : 0, workerScratchpadBytes: sideBySide ? workerScratchpadBytes : 0,
+            batchMeansFloats: sideBySide ? batch * pooledStride : 0, batchHiddenFloats: sideBySide ? batch * hiddenStride : 0)
     }
 }
