@@ -121,18 +121,60 @@ static inline float dy_sum8_avx2(__m256 v) {
     return _mm_cvtss_f32(half);
 }
 
-__attribute__((target("avx2,fma")))
-static inline void dy_matvec_avx2(const float *w, const float *bias, const float *x, int rows, int cols,
-                                  int relu, float *y) {
+/// 8 weights of a row from element i, fp32 or (half != 0) IEEE half converted by F16C.
+__attribute__((target("avx2,f16c")))
+static inline __m256 dy_load8_avx2(const void *row, int half, int i) {
+    return half ? _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)((const uint16_t *)row + i)))
+                : _mm256_loadu_ps((const float *)row + i);
+}
+
+/// out[j] = row . x[j] for the M (1 to 4) inputs x[j]: every 8 weights loaded once for all inputs, two
+/// accumulators per input. One accumulator would make each fused multiply-add wait for the previous
+/// one, and that latency, not the weights, bounded the attention's FC1 (4x slower at batch 8).
+/// Always inlined with a constant M, so the accumulators stay in registers.
+__attribute__((target("avx2,fma,f16c"), always_inline))
+static inline void dy_row_dots_avx2(const void *row, int half, const float *const *x, const int m, int cols, float *out) {
+    __m256 a[4], b[4];
+    for (int j = 0; j < m; j++) { a[j] = _mm256_setzero_ps(); b[j] = _mm256_setzero_ps(); }
+    int i = 0;
+    for (; i + 16 <= cols; i += 16) {
+        __m256 w0 = dy_load8_avx2(row, half, i), w1 = dy_load8_avx2(row, half, i + 8);
+        for (int j = 0; j < m; j++) {
+            a[j] = _mm256_fmadd_ps(w0, _mm256_loadu_ps(x[j] + i), a[j]);
+            b[j] = _mm256_fmadd_ps(w1, _mm256_loadu_ps(x[j] + i + 8), b[j]);
+        }
+    }
+    if (i + 8 <= cols) {
+        __m256 w0 = dy_load8_avx2(row, half, i);
+        for (int j = 0; j < m; j++) a[j] = _mm256_fmadd_ps(w0, _mm256_loadu_ps(x[j] + i), a[j]);
+        i += 8;
+    }
+    for (int j = 0; j < m; j++) {
+        float s = dy_sum8_avx2(_mm256_add_ps(a[j], b[j]));
+        for (int t = i; t < cols; t++) {
+            float w = half ? dy_half_to_float(((const uint16_t *)row)[t]) : ((const float *)row)[t];
+            s += w * x[j][t];
+        }
+        out[j] = s;
+    }
+}
+
+/// Rows of `w` (fp32, or fp16 when half != 0) times one input: y[r] = bias[r] + row r . x, ReLU'd when asked.
+__attribute__((target("avx2,fma,f16c")))
+static inline void dy_matvec_rows_avx2(const void *w, int half, const float *bias, const float *x, int rows, int cols,
+                                       int relu, float *y) {
+    const size_t element = half ? sizeof(uint16_t) : sizeof(float);
     for (int r = 0; r < rows; r++) {
-        const float *row = w + (size_t)r * cols;
-        __m256 acc = _mm256_setzero_ps();
-        int i = 0;
-        for (; i + 8 <= cols; i += 8) acc = _mm256_fmadd_ps(_mm256_loadu_ps(row + i), _mm256_loadu_ps(x + i), acc);
-        float s = dy_sum8_avx2(acc) + (bias ? bias[r] : 0.0f);
-        for (; i < cols; i++) s += row[i] * x[i];
+        float s;
+        dy_row_dots_avx2((const char *)w + (size_t)r * cols * element, half, &x, 1, cols, &s);
+        s += bias ? bias[r] : 0.0f;
         y[r] = relu && s < 0 ? 0.0f : s;
     }
+}
+
+static inline void dy_matvec_avx2(const float *w, const float *bias, const float *x, int rows, int cols,
+                                  int relu, float *y) {
+    dy_matvec_rows_avx2(w, 0, bias, x, rows, cols, relu, y);
 }
 
 /// The same with the weights stored as IEEE half (fp16 attention weights); products and sums in fp32.
@@ -146,21 +188,9 @@ static inline void dy_matvec_f16_portable(const uint16_t *w, const float *bias, 
     }
 }
 
-__attribute__((target("avx2,fma,f16c")))
 static inline void dy_matvec_f16_avx2(const uint16_t *w, const float *bias, const float *x, int rows, int cols,
                                       int relu, float *y) {
-    for (int r = 0; r < rows; r++) {
-        const uint16_t *row = w + (size_t)r * cols;
-        __m256 acc = _mm256_setzero_ps();
-        int i = 0;
-        for (; i + 8 <= cols; i += 8) {
-            __m256 wv = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(row + i)));
-            acc = _mm256_fmadd_ps(wv, _mm256_loadu_ps(x + i), acc);
-        }
-        float s = dy_sum8_avx2(acc) + (bias ? bias[r] : 0.0f);
-        for (; i < cols; i++) s += dy_half_to_float(row[i]) * x[i];
-        y[r] = relu && s < 0 ? 0.0f : s;
-    }
+    dy_matvec_rows_avx2(w, 1, bias, x, rows, cols, relu, y);
 }
 
 /// FC1 + ReLU rows [r0, r1) from `weights`, fp32 or (half != 0) fp16, picking the AVX2 kernel when allowed.
@@ -181,12 +211,42 @@ static inline void dy_fc_rows(const void *weights, int half, const float *bias, 
 
 /// FC1 + ReLU rows [r0, r1) for `samples` inputs at once: `y[n * y_stride + r]` from `x + n * x_stride`.
 /// Each weight row is read from memory once and stays in L1 while every sample's dot product reads it,
-/// where one `dy_fc_rows` call per sample would read the whole matrix once per sample.
+/// where one `dy_fc_rows` call per sample would read the whole matrix once per sample. With AVX2, four
+/// samples share each load of the row's weights.
+__attribute__((target("avx2,fma,f16c")))
+static inline void dy_fc_rows_samples_avx2(const void *weights, int half, const float *bias, const float *x, int x_stride,
+                                           int samples, int r0, int r1, int cols, int relu, float *y, int y_stride) {
+    const size_t element = half ? sizeof(uint16_t) : sizeof(float);
+    for (int r = r0; r < r1; r++) {
+        const void *row = (const char *)weights + (size_t)r * cols * element;
+        for (int n = 0; n < samples; n += 4) {
+            const float *inputs[4];
+            float dots[4];
+            int m = samples - n < 4 ? samples - n : 4;
+            for (int j = 0; j < m; j++) inputs[j] = x + (size_t)(n + j) * x_stride;
+            switch (m) { // constant counts, so each call is inlined with its accumulators in registers
+            case 4: dy_row_dots_avx2(row, half, inputs, 4, cols, dots); break;
+            case 3: dy_row_dots_avx2(row, half, inputs, 3, cols, dots); break;
+            case 2: dy_row_dots_avx2(row, half, inputs, 2, cols, dots); break;
+            default: dy_row_dots_avx2(row, half, inputs, 1, cols, dots); break;
+            }
+            for (int j = 0; j < m; j++) {
+                float v = dots[j] + (bias ? bias[r] : 0.0f);
+                y[(size_t)(n + j) * y_stride + r] = relu && v < 0 ? 0.0f : v;
+            }
+        }
+    }
+}
+
 static inline void dy_fc_rows_samples(const void *weights, int half, const float *bias, const float *x, int x_stride,
                                       int samples, int r0, int r1, int cols, int relu, int avx2, float *y, int y_stride) {
+    if (avx2) {
+        dy_fc_rows_samples_avx2(weights, half, bias, x, x_stride, samples, r0, r1, cols, relu, y, y_stride);
+        return;
+    }
     for (int r = r0; r < r1; r++) {
         for (int n = 0; n < samples; n++) {
-            dy_fc_rows(weights, half, bias, x + (size_t)n * x_stride, r, r + 1, cols, relu, avx2, y + (size_t)n * y_stride);
+            dy_fc_rows(weights, half, bias, x + (size_t)n * x_stride, r, r + 1, cols, relu, 0, y + (size_t)n * y_stride);
         }
     }
 }

@@ -2,13 +2,56 @@
 import CDNNL
 import Testing
 
-/// The element-wise kernels that threads run in slices give, slice by slice, exactly the reference formula.
+/// The C kernels of the fast path against plain loops: the element-wise kernels that threads run in
+/// slices give exactly the reference formula; the AVX2 fully connected kernels match the portable ones.
 @Suite struct NHWCKernelTests {
+    private static var hasAVX2: Bool { dnnl_get_effective_cpu_isa().rawValue >= dnnl_cpu_isa_avx2.rawValue }
+
+    /// FC1 + ReLU for 1 to 9 samples at once (the AVX2 kernel takes four at a time, then the rest), with
+    /// fp32 and fp16 weights and row lengths that leave 16- and 8-wide remainders: equal to the portable
+    /// kernel within float rounding, ReLU and bias included.
+    @Test(arguments: [false, true])
+    func batchedRowsMatchThePortableKernel(half: Bool) {
+        guard Self.hasAVX2 else { return }
+        for cols in [7, 37, 960] {
+            let rows = 11
+            let weights = (0..<rows * cols).map { Float(($0 * 37) % 101) / 50 - 1 }
+            let halves = weights.map { HalfPrecision.halfFromFloat($0) }
+            let bias = (0..<rows).map { Float($0) / 10 - 0.5 }
+            for samples in 1...9 {
+                let stride = cols + 3
+                let x = (0..<samples * stride).map { Float(($0 * 53) % 97) / 48 - 1 }
+                var fast = [Float](repeating: .nan, count: samples * rows)
+                var plain = [Float](repeating: .nan, count: samples * rows)
+                func run(_ avx2: Int32, into y: inout [Float]) {
+                    y.withUnsafeMutableBufferPointer { y in
+                        if half {
+                            halves.withUnsafeBytes { w in
+                                dy_fc_rows_samples(w.baseAddress, 1, bias, x, Int32(stride), Int32(samples), 0, Int32(rows),
+                                                   Int32(cols), 1, avx2, y.baseAddress, Int32(rows))
+                            }
+                        } else {
+                            weights.withUnsafeBytes { w in
+                                dy_fc_rows_samples(w.baseAddress, 0, bias, x, Int32(stride), Int32(samples), 0, Int32(rows),
+                                                   Int32(cols), 1, avx2, y.baseAddress, Int32(rows))
+                            }
+                        }
+                    }
+                }
+                run(1, into: &fast)
+                run(0, into: &plain)
+                let worst = zip(fast, plain).map { abs($0 - $1) }.max() ?? .nan
+                #expect(worst <= 1e-5 * Float(cols), "cols \(cols), samples \(samples): largest difference \(worst)")
+                #expect(plain.contains(0) && plain.allSatisfy { $0 >= 0 }, "ReLU applied")
+            }
+        }
+    }
+
     /// `Normalize` written NHWC from NCHW, over slices of units that start and end inside samples and inside
     /// the kernel's staging blocks, with and without AVX2: every element is `(x - mean) / std`, bit for bit.
     @Test(arguments: [false, true])
     func normalizeSlicesMatchTheFormula(avx2: Bool) {
-        if avx2 && dnnl_get_effective_cpu_isa().rawValue < dnnl_cpu_isa_avx2.rawValue { return }
+        if avx2 && !Self.hasAVX2 { return }
         let (batch, channels, pixels) = (3, 3, 700)
         let source = (0..<batch * channels * pixels).map { Float(($0 * 7_919) % 1_000) / 997 }
         let mean: [Float] = [0.485, 0.456, 0.406], std: [Float] = [0.229, 0.224, 0.225]
