@@ -7,7 +7,7 @@ import Foundation
 /// nodes it does not cover run their reference op.
 ///
 /// Concurrency: `run` may be called from any number of threads; executions are serialised by a lock
-/// inside the engine (one set of planned buffers per batch size). Parallelism comes from oneDNN's
+/// inside the engine (one plan per batch size, one workspace of buffers shared by all plans). Parallelism comes from oneDNN's
 /// intra-op threads at batch 1; a larger batch also runs its samples' dynamic convolutions side by side,
 /// one per thread (`runsSampleParallel`): the attention's FC1 computed for the whole batch at once where
 /// the experts are large, and each sample taken through several layers at once where its activations

@@ -182,10 +182,10 @@ struct FastExecution {
         return (RunResult(outputs: outputs, trace: traces), profile ? timings : nil)
     }
 
-    /// Runs `body` over `0..<count`, one contiguous slice (a multiple of 16 elements, whole cache lines) per
-    /// worker thread, or whole on the calling thread when the engine has one worker or the range is too
-    /// small for a parallel region to pay off. For the element-wise passes, which would otherwise leave
-    /// every other thread idle.
+    /// Runs `body` over `0..<count`, one contiguous slice per worker thread (bounds at multiples of 16, so
+    /// slices of floats start on cache lines), or whole on the calling thread when the engine has one
+    /// worker or the range is too small for a parallel region to pay off. For the element-wise passes,
+    /// which would otherwise leave every other thread idle.
     private func onWorkers(_ count: Int, _ body: (Range<Int>) -> Void) {
         let workers = engine.sampleWorkers
         guard workers > 1, count >= 32_768 else { return body(0..<count) }
