@@ -156,6 +156,31 @@ extension OpenMPThreads {
         return unsafeBitCast(symbol, to: IntQuery.self)
     }()
 
+    /// What one parallel region costs this process, measured once (the median of 9 empty regions, after
+    /// 2 that start the threads): about 1-3 us when idle OpenMP threads spin (libgomp's default), tens of
+    /// us when they sleep (`OMP_WAIT_POLICY=passive`, which `dyserve serve` sets), since every region then
+    /// has to wake them. `Int.max` when regions cannot run.
+    static let regionNanoseconds: Int = {
+        guard canRunRegions else { return Int.max }
+        var times: [UInt64] = []
+        for _ in 0..<11 {
+            let start = monotonicNanoseconds()
+            _ = forEachThread(max(2, Int(maxThreads?() ?? 2))) { _, _ in }
+            times.append(monotonicNanoseconds() - start)
+        }
+        return Int(times.dropFirst(2).sorted()[4])
+    }()
+
+    /// Whether splitting `elements` of work across the threads pays for the region: the threads must save
+    /// more than the region costs (`savedPerElement`: nanoseconds the split saves per element, roughly half
+    /// the serial cost), and never below `floor` elements. With sleeping threads this keeps small element-wise
+    /// passes and aggregations on the calling thread, where a wake-up would cost more than it saves.
+    static func worthSplitting(_ elements: Int, savedPerElement: Double, floor: Int,
+                               regionNanoseconds: Int = regionNanoseconds) -> Bool {
+        guard elements >= floor, regionNanoseconds < Int.max else { return false }
+        return Double(elements) * savedPerElement > Double(regionNanoseconds)
+    }
+
     /// Whether `forEachThread` can run, barriers included: libgomp's entry points were all found.
     static var canRunRegions: Bool { parallel != nil && threadNumber != nil && threadCount != nil && barrier != nil }
 

@@ -74,14 +74,16 @@ final class DynamicConvLayer: @unchecked Sendable {
         NHWCKernels.channelMeans(sample, pixels: outputShape[2] * outputShape[3], channels: outChannels, into: means, avx2: avx2)
     }
 
-    /// Inputs from this many elements up pool and run FC1 across OpenMP's threads.
+    /// Inputs from this many elements up pool and run FC1 across OpenMP's threads, when that pays for the
+    /// parallel region (pooling costs about 0.3 ns per element on one thread; two save half of it).
     static let parallelThreshold = 16_384
 
     /// Attention logits `z[K]` of one NHWC sample: pooled channel means into `pooled`, then
     /// `FC2(ReLU(FC1(pooled)))`. Large inputs split the pooling and FC1 across OpenMP's threads.
     func logits(sample: UnsafePointer<Float>, pixels: Int, pooled: UnsafeMutablePointer<Float>,
                 hiddenScratch: UnsafeMutablePointer<Float>, into z: UnsafeMutablePointer<Float>, avx2: Bool, threads: Int) {
-        if threads != 1, pixels * inChannels >= Self.parallelThreshold, let parallel = OpenMPThreads.parallel,
+        if threads != 1, OpenMPThreads.worthSplitting(pixels * inChannels, savedPerElement: 0.15, floor: Self.parallelThreshold),
+           let parallel = OpenMPThreads.parallel,
            let number = OpenMPThreads.threadNumber, let count = OpenMPThreads.threadCount, let barrier = OpenMPThreads.barrier {
             var job = dy_attention_job(x: sample, pixels: Int32(pixels), channels: Int32(inChannels), means: pooled,
                                        fc1: fc1.raw, fc1_half: fc1Half ? 1 : 0, fc1_bias: fc1Bias?.floats,

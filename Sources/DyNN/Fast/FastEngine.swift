@@ -47,6 +47,8 @@ public final class FastEngine: InferenceEngine, @unchecked Sendable {
         let threads = options.threads > 0 ? options.threads : Int(OpenMPThreads.maxThreads?() ?? 1)
         // Samples run side by side only through `OpenMPThreads.forEachThread`; without it, one worker.
         context = try DNNLContext(workers: OpenMPThreads.canRunRegions ? max(threads, 1) : 1)
+        // Measured now, outside any request and any parallel region, rather than by the first pass.
+        _ = OpenMPThreads.regionNanoseconds
 
         let inputCount = model.spec.inputs.count
         let slots = inputCount + model.nodes.count
