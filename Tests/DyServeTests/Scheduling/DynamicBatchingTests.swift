@@ -15,13 +15,14 @@ import Testing
         // join the others' batch; the rest (2 + 1 + 1 + 1 samples) fit in one.
         let samples: [[[Float]]] = [[[1, 0, 0, 0], [0, 0, 2, 0]], [[0, 3, 0, 0]], [[0, 0, 0, 4]], [[5, 0, 0, 5]]]
         var boxes: [ResponseBox] = []
+        var hotter: ResponseBox?
         for (i, s) in samples.enumerated() {
             boxes.append(h.send(inferBody(s, returnTrace: true)))
             // Wait until this one is queued too (counting the temperature-2 request after the first),
             // so that the queue order is the one written here.
             h.waitUntilQueued(i == 0 ? 1 : i + 2)
             if i == 0 {
-                _ = h.send(inferBody([[7, 0, 0, 0]], temperature: 2, returnTrace: true))
+                hotter = h.send(inferBody([[7, 0, 0, 0]], temperature: 2, returnTrace: true))
                 h.waitUntilQueued(2)
             }
         }
@@ -42,6 +43,8 @@ import Testing
             let piFirst = pi?.first?.compactMap { ($0 as? NSNumber)?.floatValue }
             #expect(piFirst == alone?.trace.first?.attention?.pi.first)
         }
+        // Answered only after its execution, which runs last: without this wait the check below raced it.
+        #expect(hotter?.wait().status == 200)
         // First request alone, then the four compatible ones (5 samples), then the temperature-2 one.
         #expect(model.recordedBatches == [1, 5, 1])
         let text = h.metricsText
