@@ -193,6 +193,36 @@ static inline void dy_matvec_f16_avx2(const uint16_t *w, const float *bias, cons
     dy_matvec_rows_avx2(w, 1, bias, x, rows, cols, relu, y);
 }
 
+/// Two samples' kernels in one pass over the experts: out0 from pi0, out1 from pi1 (each expert block
+/// loaded once for both). fp32 or (half != 0) fp16 experts; AVX2 + FMA + F16C.
+__attribute__((target("avx2,fma,f16c")))
+static inline void dy_aggregate_pair_avx2(const void *bank, int half, size_t stride, size_t count, int experts,
+                                          const float *pi0, const float *pi1, float *out0, float *out1) {
+    size_t i = 0;
+    for (; i + 8 <= count; i += 8) {
+        __m256 e = dy_load8_avx2(bank, half, (int)i);
+        __m256 a0 = _mm256_mul_ps(_mm256_set1_ps(pi0[0]), e), a1 = _mm256_mul_ps(_mm256_set1_ps(pi1[0]), e);
+        for (int k = 1; k < experts; k++) {
+            e = half ? _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)((const uint16_t *)bank + (size_t)k * stride + i)))
+                     : _mm256_loadu_ps((const float *)bank + (size_t)k * stride + i);
+            a0 = _mm256_fmadd_ps(_mm256_set1_ps(pi0[k]), e, a0);
+            a1 = _mm256_fmadd_ps(_mm256_set1_ps(pi1[k]), e, a1);
+        }
+        _mm256_storeu_ps(out0 + i, a0);
+        _mm256_storeu_ps(out1 + i, a1);
+    }
+    for (; i < count; i++) {
+        float s0 = 0, s1 = 0;
+        for (int k = 0; k < experts; k++) {
+            float e = half ? dy_half_to_float(((const uint16_t *)bank)[(size_t)k * stride + i]) : ((const float *)bank)[(size_t)k * stride + i];
+            s0 += pi0[k] * e;
+            s1 += pi1[k] * e;
+        }
+        out0[i] = s0;
+        out1[i] = s1;
+    }
+}
+
 /// FC1 + ReLU rows [r0, r1) from `weights`, fp32 or (half != 0) fp16, picking the AVX2 kernel when allowed.
 static inline void dy_fc_rows(const void *weights, int half, const float *bias, const float *x, int r0, int r1,
                               int cols, int relu, int avx2, float *y) {

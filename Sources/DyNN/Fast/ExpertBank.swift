@@ -54,6 +54,19 @@ final class ExpertBank: @unchecked Sendable {
         dy_aggregate_parallel(&job, parallel == nil ? 1 : UInt32(threads), parallel)
     }
 
+    /// Two samples' kernels in one pass over the experts, on the calling thread: the experts are read
+    /// once for both.
+    func aggregatePair(pi first: UnsafePointer<Float>, _ second: UnsafePointer<Float>,
+                       into firstOut: UnsafeMutablePointer<Float>, _ secondOut: UnsafeMutablePointer<Float>, avx2: Bool) {
+        if avx2 {
+            dy_aggregate_pair_avx2(storage.raw, precision == .fp16 ? 1 : 0, count, count, Int32(experts), first, second,
+                                   firstOut, secondOut)
+        } else {
+            aggregate(pi: first, into: firstOut, avx2: false, threads: 1)
+            aggregate(pi: second, into: secondOut, avx2: false, threads: 1)
+        }
+    }
+
     /// Smallest bank split across threads even when regions are cheap.
     static let parallelThreshold = 16_384
     /// Nanoseconds two threads save per byte of experts read (one core streams them at about 25 GB/s,

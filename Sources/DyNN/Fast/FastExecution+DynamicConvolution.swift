@@ -5,10 +5,10 @@ import CDNNL
 extension FastExecution {
     /// One layer over the whole batch. A sample-parallel plan (`FastPlan.workers > 1`) computes the
     /// attention of the whole batch at once (each FC1 row read once for every sample), then runs the
-    /// samples side by side, one per thread, each aggregating its own kernel right before its convolution
-    /// so the kernel is still in the core's cache when the convolution reads it (the experts, read by
-    /// every sample, stay in the shared L3); the samples left over when the batch does not divide among
-    /// the threads run one by one on all of them. `means`: the input's channel means may come from the
+    /// samples side by side, one thread per sample, each thread aggregating the kernels of two of its
+    /// samples in one pass over the experts right before their convolutions, so the kernels are still in
+    /// the core's cache when the convolutions read them; the samples left over when the batch does not
+    /// divide among the threads run one by one on all of them. `means`: the input's channel means may come from the
     /// previous layer, and the output's may be left for the next one.
     /// `timing(phase, ns)`: 0 attention, 1 aggregation, 2 convolution (including that pooling).
     func dynamicConvolution(_ layer: DynamicConvLayer, aggregation: MatmulPrimitive?, input: UnsafeMutablePointer<Float>,
@@ -58,19 +58,31 @@ extension FastExecution {
             defer { spent.deallocate() }
             _ = OpenMPThreads.forEachThread(workers) { me, team in
                 // A team smaller than asked for still covers every sample of the side-by-side part.
-                for n in stride(from: me, to: sideBySide, by: team) {
+                // Two of its samples at a time: both kernels in one pass over the experts (into the
+                // worker's two slots), then the two convolutions.
+                var n = me
+                while n < sideBySide {
                     let start = timing == nil ? 0 : monotonicNanoseconds()
-                    var kernel = kernels + n * layer.bank.count
+                    let pair = n + team < sideBySide
+                    var first = kernels + n * layer.bank.count
+                    var second = kernels + (pair ? n + team : n) * layer.bank.count
                     if aggregation == nil {
-                        kernel = kernels + me * plan.workerKernelStride
-                        layer.bank.aggregate(pi: pi + n * k, into: kernel, avx2: avx2, threads: 1)
+                        first = kernels + 2 * me * plan.workerKernelStride
+                        second = first + plan.workerKernelStride
+                        if pair {
+                            layer.bank.aggregatePair(pi: pi + n * k, pi + (n + team) * k, into: first, second, avx2: avx2)
+                        } else {
+                            layer.bank.aggregate(pi: pi + n * k, into: first, avx2: avx2, threads: 1)
+                        }
                     }
                     let aggregated = timing == nil ? 0 : monotonicNanoseconds()
-                    convolve(n, kernel: kernel, worker: me)
+                    convolve(n, kernel: first, worker: me)
+                    if pair { convolve(n + team, kernel: second, worker: me) }
                     if timing != nil {
                         spent[2 * me] += aggregated - start
                         spent[2 * me + 1] += monotonicNanoseconds() - aggregated
                     }
+                    n += pair ? 2 * team : team
                 }
             }
             next = sideBySide
@@ -147,7 +159,7 @@ extension FastExecution {
             let pooled = workspace.pooled.floats + me * plan.pooledStride
             let hidden = workspace.hidden.floats + me * plan.hiddenStride
             let z = workspace.logits.floats + me * plan.logitsStride
-            let kernel = workspace.kernels.floats + me * plan.workerKernelStride
+            let kernel = workspace.kernels.floats + 2 * me * plan.workerKernelStride
             for n in stride(from: me, to: batch, by: size) {
                 let bias = workspace.biases.floats + n * plan.biasStride
                 for (j, link) in links.enumerated() {

@@ -64,9 +64,9 @@ final class FastPlan: @unchecked Sendable {
     /// Routing weights `pi[n][k]` of the current layer, or of every layer of a chain: layer j's at
     /// `j * batch * routingLayerStride`, sample n's at `n * experts` within it.
     let routingLayerStride: Int
-    /// Floats of the kernel slot each worker aggregates its sample's kernel into when samples run side by
-    /// side (worker w's at `w * workerKernelStride`); otherwise the kernels hold one kernel, or the
-    /// batch's side by side (matmul aggregation).
+    /// Floats of one kernel slot when samples run side by side: worker w aggregates into its two slots at
+    /// `(2 w) * workerKernelStride` and `(2 w + 1) * workerKernelStride` (two samples per pass over the
+    /// experts); otherwise the kernels hold one kernel, or the batch's side by side (matmul aggregation).
     let workerKernelStride: Int
     /// Workers (one unless the plan runs samples side by side); per worker, the pooled means, hidden
     /// layer and logits of one sample sit at `worker * stride`.
@@ -89,7 +89,7 @@ final class FastPlan: @unchecked Sendable {
         let sideBySide = workers > 1
         sizes = FastWorkspace.Sizes(
             bufferFloats: bufferFloats, scratchpadBytes: scratchpadBytes,
-            kernelFloats: max(kernelFloats, sideBySide ? workers * workerKernelStride : 0),
+            kernelFloats: max(kernelFloats, sideBySide ? 2 * workers * workerKernelStride : 0),
             biasFloats: batch * biasFloats, routingFloats: max(longestChain, 1) * batch * maxExperts,
             pooledFloats: workers * pooledStride, hiddenFloats: workers * hiddenStride, logitsFloats: workers * logitsStride,
             workerScratchpads: sideBySide ? workers : 0, workerScratchpadBytes: sideBySide ? workerScratchpadBytes : 0,

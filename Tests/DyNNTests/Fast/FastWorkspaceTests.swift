@@ -20,12 +20,13 @@ import Testing
         #expect(!sizes([], workers: 1).fits(in: small))
     }
 
-    /// Batch 1, then 3 (the workspace grows), then 1 and 2 (served by the grown one): each pass matches
-    /// the reference. dy-mobilenetv2: its batch-3 plan runs samples side by side, its batch-1 plan does not.
+    /// Batch 1, then 5 (the workspace grows), then 1 and 2 (served by the grown one): each pass matches
+    /// the reference. dy-mobilenetv2: its batch-5 plan runs samples side by side, each thread two of them
+    /// per pass over the experts and the fifth on both threads; its batch-1 plan does not.
     @Test func growingWorkspaceKeepsResults() throws {
         let model = try Model.load(from: FastShippedModelTests.models.appendingPathComponent("dy-mobilenetv2"))
         let engine = try FastEngine(model: model, options: FastEngineOptions(threads: 2))
-        let batch = SeededInput.uniform([3, 3, 224, 224], seed: 7)
+        let batch = SeededInput.uniform([5, 3, 224, 224], seed: 7)
         let reference = try model.run([batch]).outputs[0]
         let comparison = FastComparison(tolerance: 1e-4, context: "workspace")
         func check(_ samples: [Int]) throws {
@@ -37,8 +38,8 @@ import Testing
             }
         }
         try check([0])
-        try check([0, 1, 2])
-        try check([2])
+        try check([0, 1, 2, 3, 4])
+        try check([4])
         try check([1, 0])
     }
 }

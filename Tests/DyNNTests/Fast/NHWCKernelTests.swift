@@ -47,6 +47,33 @@ import Testing
         }
     }
 
+    /// Two samples' kernels in one pass over the experts equal each sample's kernel made alone, with fp32
+    /// and fp16 experts and a length that leaves a remainder after the 8-wide steps.
+    @Test(arguments: [false, true])
+    func pairedAggregationMatchesSingle(half: Bool) {
+        guard Self.hasAVX2 else { return }
+        let (experts, count) = (4, 1_003)
+        let bank = (0..<experts * count).map { Float(($0 * 31) % 89) / 44 - 1 }
+        let halves = bank.map { HalfPrecision.halfFromFloat($0) }
+        let pi: [[Float]] = [[0.1, 0.2, 0.3, 0.4], [0.7, 0.05, 0.05, 0.2]]
+        var first = [Float](repeating: .nan, count: count), second = first
+        var single = [first, first]
+        func withBank(_ body: (UnsafeRawPointer) -> Void) {
+            if half { halves.withUnsafeBytes { body($0.baseAddress!) } } else { bank.withUnsafeBytes { body($0.baseAddress!) } }
+        }
+        withBank { raw in
+            dy_aggregate_pair_avx2(raw, half ? 1 : 0, count, count, Int32(experts), pi[0], pi[1], &first, &second)
+            for n in 0..<2 {
+                if half {
+                    dy_aggregate_f16_avx2(raw.assumingMemoryBound(to: UInt16.self), count, count, Int32(experts), pi[n], &single[n])
+                } else {
+                    dy_aggregate_f32_avx2(raw.assumingMemoryBound(to: Float.self), count, count, Int32(experts), pi[n], &single[n])
+                }
+            }
+        }
+        #expect([first, second] == single)
+    }
+
     /// `Normalize` written NHWC from NCHW, over slices of units that start and end inside samples and inside
     /// the kernel's staging blocks, with and without AVX2: every element is `(x - mean) / std`, bit for bit.
     @Test(arguments: [false, true])
