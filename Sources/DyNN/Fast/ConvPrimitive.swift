@@ -85,8 +85,10 @@ final class ConvPrimitive: @unchecked Sendable {
             var postOps: dnnl_post_ops_t?
             try dnnlCheck(dnnl_post_ops_create(&postOps), "dnnl_post_ops_create", node: node)
             defer { dnnl_post_ops_destroy(postOps) }
-            let (algorithm, alpha, beta) = Self.eltwise(postOp)
-            try dnnlCheck(dnnl_post_ops_append_eltwise(postOps, 1, algorithm, alpha, beta), "dnnl_post_ops_append_eltwise", node: node)
+            for (algorithm, alpha, beta) in Self.eltwise(postOp) {
+                try dnnlCheck(dnnl_post_ops_append_eltwise(postOps, 1, algorithm, alpha, beta), "dnnl_post_ops_append_eltwise",
+                              node: node)
+            }
             try dnnlCheck(dnnl_primitive_attr_set_post_ops(attributes, postOps), "dnnl_primitive_attr_set_post_ops", node: node)
         }
 
@@ -123,13 +125,16 @@ final class ConvPrimitive: @unchecked Sendable {
         try PrimitiveBinding(context: context, descriptors: descriptors, node: node)
     }
 
-    /// The oneDNN element-wise algorithm computing exactly `ActivationKind`'s formula.
-    static func eltwise(_ kind: ActivationKind) -> (dnnl_alg_kind_t, Float, Float) {
+    /// The oneDNN element-wise algorithms (applied in order) computing `ActivationKind`'s formula.
+    static func eltwise(_ kind: ActivationKind) -> [(dnnl_alg_kind_t, Float, Float)] {
         switch kind {
-        case .relu: (dnnl_eltwise_relu, 0, 0)
-        case .relu6: (dnnl_eltwise_clip, 0, 6) // min(max(x, 0), 6)
-        case .hardSwish: (dnnl_eltwise_hardswish, 0, 0)
-        case .sigmoid: (dnnl_eltwise_logistic, 0, 0)
+        case .relu: [(dnnl_eltwise_relu, 0, 0)]
+        case .relu6: [(dnnl_eltwise_clip, 0, 6)] // min(max(x, 0), 6)
+        case .hardSwish: [(dnnl_eltwise_hardswish, 0, 0)]
+        case .sigmoid: [(dnnl_eltwise_logistic, 0, 0)]
+        case .silu: [(dnnl_eltwise_swish, 1, 0)] // x * sigmoid(1 * x)
+        // oneDNN 2.6 has no hard sigmoid: relu6(x + 3) / 6 = clip(x / 6 + 1/2, 0, 1), equal up to rounding.
+        case .hardSigmoid: [(dnnl_eltwise_linear, 1.0 / 6, 0.5), (dnnl_eltwise_clip, 0, 1)]
         }
     }
 

@@ -71,7 +71,7 @@ enum NHWCKernels {
         switch kind {
         case .relu: for i in 0..<count { target[i] = max(source[i], 0) }
         case .relu6: for i in 0..<count { target[i] = min(max(source[i], 0), 6) }
-        case .hardSwish, .sigmoid: for i in 0..<count { target[i] = kind(source[i]) }
+        case .hardSwish, .sigmoid, .silu, .hardSigmoid: for i in 0..<count { target[i] = kind(source[i]) }
         }
     }
 

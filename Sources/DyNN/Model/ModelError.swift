@@ -17,6 +17,8 @@ public enum ModelError: Error, Sendable, Equatable, CustomStringConvertible {
     case unknownAttribute(node: String, op: String, attribute: String)
     case missingAttribute(node: String, op: String, attribute: String)
     case invalidAttribute(node: String, attribute: String, expected: String, actual: String)
+    /// An attribute the op defines but not in this form, e.g. `routing` on a 2-input `dynamic_conv2d`.
+    case attributeNotAllowed(node: String, attribute: String, reason: String)
     /// The node's op rejects its input shapes (wraps the op's `ShapeError`).
     case shape(node: String, message: String)
     case unknownWeightRole(node: String, op: String, role: String)
@@ -60,6 +62,8 @@ public enum ModelError: Error, Sendable, Equatable, CustomStringConvertible {
             return "node \"\(node)\": \(op) requires attribute \"\(attribute)\""
         case .invalidAttribute(let node, let attribute, let expected, let actual):
             return "node \"\(node)\": attribute \"\(attribute)\" must be \(expected), got \(actual)"
+        case .attributeNotAllowed(let node, let attribute, let reason):
+            return "node \"\(node)\": attribute \"\(attribute)\" is not allowed: \(reason)"
         case .shape(let node, let message):
             return "node \"\(node)\": \(message)"
         case .unknownWeightRole(let node, let op, let role):

@@ -38,8 +38,10 @@ struct ModelLoader {
             }
             guard defined[node.name] == nil else { throw .duplicateName(node.name) }
             guard let kind = OpKind(rawValue: node.op) else { throw .unknownOp(node: node.name, op: node.op) }
-            guard node.inputs.count == kind.arity else {
-                throw .wrongArity(node: node.name, op: node.op, expected: kind.arity, actual: node.inputs.count)
+            guard kind.arities.contains(node.inputs.count) else {
+                // The nearest count the op accepts (only dynamic_conv2d accepts two).
+                let expected = min(max(node.inputs.count, kind.arities.lowerBound), kind.arities.upperBound)
+                throw .wrongArity(node: node.name, op: node.op, expected: expected, actual: node.inputs.count)
             }
             var refs: [ValueRef] = []
             for input in node.inputs {

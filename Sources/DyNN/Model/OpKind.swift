@@ -8,7 +8,11 @@ enum OpKind: String, CaseIterable {
     case relu, relu6
     case hardSwish = "hard_swish"
     case sigmoid
+    case silu
+    case hardSigmoid = "hard_sigmoid"
     case add
+    case mul
+    case expertRouting = "expert_routing"
     case globalAvgPool = "global_avg_pool"
     case avgPool2d = "avg_pool2d"
     case maxPool2d = "max_pool2d"
@@ -16,5 +20,13 @@ enum OpKind: String, CaseIterable {
     case linear
     case softmax
 
-    var arity: Int { self == .add ? 2 : 1 }
+    /// The input counts the op accepts: `dynamic_conv2d` takes its routing weights as an optional
+    /// second input (external routing, e.g. CondConv's shared `routing_fn`).
+    var arities: ClosedRange<Int> {
+        switch self {
+        case .add, .mul: 2...2
+        case .dynamicConv2d: 1...2
+        default: 1...1
+        }
+    }
 }

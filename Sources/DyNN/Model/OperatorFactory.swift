@@ -12,8 +12,12 @@ struct OperatorFactory {
         switch kind {
         case .conv2d:
             op = try conv2d(node, inputShapes[0], &attrs, &weights)
+        case .dynamicConv2d where inputShapes.count == 2:
+            op = try routedDynamicConv2d(node, inputShapes, &attrs, &weights)
         case .dynamicConv2d:
             op = try dynamicConv2d(node, inputShapes[0], &attrs, &weights)
+        case .expertRouting:
+            op = try expertRouting(node, inputShapes[0], &attrs, &weights)
         case .dyReLU:
             op = try dyReLU(node, inputShapes[0], &attrs, &weights)
         case .batchNorm:
@@ -30,7 +34,10 @@ struct OperatorFactory {
         case .relu6: op = Activation(.relu6)
         case .hardSwish: op = Activation(.hardSwish)
         case .sigmoid: op = Activation(.sigmoid)
+        case .silu: op = Activation(.silu)
+        case .hardSigmoid: op = Activation(.hardSigmoid)
         case .add: op = Add()
+        case .mul: op = Mul()
         case .globalAvgPool: op = GlobalAvgPool()
         case .avgPool2d:
             let geometry = try Self.geometry(&attrs, convolution: false)
@@ -137,6 +144,61 @@ struct OperatorFactory {
                              temperature: temperature, geometry: geometry)
     }
 
+    /// The attributes a 2-input `dynamic_conv2d` must not have: they configure an attention network it
+    /// does not have (its routing weights come from its second input).
+    static let externalRoutingExcludes = ["routing", "temperature", "reduction", "min_hidden"]
+
+    private func routedDynamicConv2d(_ node: NodeSpec, _ inputs: [[Int]], _ attrs: inout NodeAttributes,
+                                     _ weights: inout NodeWeights) throws(ModelError) -> RoutedDynamicConv2d {
+        let reason = "a dynamic_conv2d with 2 inputs takes its routing weights from \"\(node.inputs[1])\""
+        if let attribute = Self.externalRoutingExcludes.first(where: { node.attrs[$0] != nil }) {
+            throw .attributeNotAllowed(node: node.name, attribute: attribute, reason: reason)
+        }
+        if let role = node.weights.keys.sorted().first(where: { $0 != "weight" && $0 != "bias" }) {
+            throw .unknownWeightRole(node: node.name, op: "dynamic_conv2d with 2 inputs (external routing)", role: role)
+        }
+        let channels = try requireRank(node, inputs[0], exactly: 4)[1]
+        let out = try attrs.int("out_channels")
+        let experts = try attrs.int("experts")
+        let routingShape = inputs[1]
+        guard routingShape.count == 2 else {
+            throw .shape(node: node.name, message: "dynamic_conv2d routing input \"\(node.inputs[1])\" must be [N, K], got \(formatShape(routingShape))")
+        }
+        guard routingShape[1] == experts else {
+            throw .invalidAttribute(node: node.name, attribute: "experts",
+                                    expected: "\(routingShape[1]) (K of routing input \"\(node.inputs[1])\", \(formatShape(routingShape)))",
+                                    actual: "\(experts)")
+        }
+        let geometry = try Self.geometry(&attrs, convolution: true)
+        let perGroup = try groupedChannels(node, input: channels, output: out, groups: geometry.groups)
+        let fanIn = perGroup * geometry.kernelH * geometry.kernelW
+        let kernels = try weights.required("weight", shape: [experts, out, perGroup, geometry.kernelH, geometry.kernelW],
+                                           .weight(fanIn: fanIn))
+        let bias = try weights.optional("bias", shape: [experts, out], .bias(fanIn: fanIn))
+        return RoutedDynamicConv2d(experts: kernels, expertBias: bias, geometry: geometry, routedBy: node.inputs[1])
+    }
+
+    private func expertRouting(_ node: NodeSpec, _ input: [Int], _ attrs: inout NodeAttributes,
+                               _ weights: inout NodeWeights) throws(ModelError) -> ExpertRouting {
+        guard input.count == 4 || input.count == 2 else {
+            throw .shape(node: node.name, message: "expert_routing needs a rank-4 [N, C, H, W] or rank-2 [N, C] input, got \(formatShape(input))")
+        }
+        let channels = input[1]
+        let experts = try attrs.int("experts")
+        let routing: Routing = try attrs.choice("routing", options: [.sigmoid, .softmax])
+        var temperature = modelTemperature
+        if routing == .sigmoid {
+            if node.attrs["temperature"] != nil {
+                throw .attributeNotAllowed(node: node.name, attribute: "temperature", reason: "sigmoid routing has no temperature")
+            }
+        } else {
+            temperature = try attrs.optionalFloat("temperature", positive: true) ?? modelTemperature
+        }
+        let weight = try weights.required("weight", shape: [experts, channels], .weight(fanIn: channels))
+        let bias = try weights.optional("bias", shape: [experts], .bias(fanIn: channels))
+        return ExpertRouting(weight: weight, bias: bias, routing: routing, temperature: temperature)
+    }
+
     private func dyReLU(_ node: NodeSpec, _ input: [Int], _ attrs: inout NodeAttributes, _ weights: inout NodeWeights) throws(ModelError) -> DyReLU {
         let channels = try requireRank(node, input, exactly: 4)[1]
         let variant: DyReLUVariant = try attrs.choice("variant", options: [.a, .b, .c])
@@ -147,6 +209,7 @@ struct OperatorFactory {
         let lambdaB = try attrs.float("lambda_b", default: 0.5)
         let alpha = try attrs.floats("alpha", count: pieces, default: [1] + [Float](repeating: 0, count: pieces - 1))
         let beta = try attrs.floats("beta", count: pieces, default: [Float](repeating: 0, count: pieces))
+        let learnsIntercepts = try attrs.bool("bias", default: true)
         let hidden = try hiddenSize(weights, input: channels, reductionDefault: 8, &attrs)
         var spatialTau: Float = 10
         var spatialGamma: Float?
@@ -154,7 +217,7 @@ struct OperatorFactory {
             spatialTau = try attrs.float("spatial_tau", default: 10, positive: true)
             spatialGamma = try attrs.optionalFloat("spatial_gamma", positive: true)
         }
-        let coefficients = 2 * pieces * (variant == .a ? 1 : channels)
+        let coefficients = (learnsIntercepts ? 2 : 1) * pieces * (variant == .a ? 1 : channels)
         let hyper = try attention(&weights, input: channels, hidden: hidden, outputs: coefficients)
         var spatial: SpatialAttention?
         if variant == .c {
@@ -163,7 +226,7 @@ struct OperatorFactory {
             spatial = SpatialAttention(weight: weight.reshaped([channels]), bias: bias?.data[0] ?? 0, tau: spatialTau, gamma: spatialGamma)
         }
         return DyReLU(variant: variant, pieces: pieces, hyper: hyper, layout: layout, squash: squash, lambdaA: lambdaA,
-                      lambdaB: lambdaB, alpha: alpha, beta: beta, spatial: spatial)
+                      lambdaB: lambdaB, alpha: alpha, beta: beta, spatial: spatial, learnsIntercepts: learnsIntercepts)
     }
 
     private func batchNorm(_ node: NodeSpec, _ input: [Int], _ attrs: inout NodeAttributes, _ weights: inout NodeWeights) throws(ModelError) -> BatchNorm {

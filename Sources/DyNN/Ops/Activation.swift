@@ -3,6 +3,10 @@ public enum ActivationKind: String, Sendable, Codable {
     case relu, relu6
     case hardSwish = "hard_swish"
     case sigmoid
+    /// `x * sigmoid(x)` (SiLU, "swish").
+    case silu
+    /// `relu6(x + 3) / 6` (PyTorch `nn.Hardsigmoid`).
+    case hardSigmoid = "hard_sigmoid"
 }
 
 public struct Activation: Sendable {
@@ -18,6 +22,8 @@ extension ActivationKind {
         case .relu6: min(max(x, 0), 6)
         case .hardSwish: x * min(max(x + 3, 0), 6) / 6
         case .sigmoid: Probability.sigmoid(x)
+        case .silu: x * Probability.sigmoid(x)
+        case .hardSigmoid: min(max(x + 3, 0), 6) / 6
         }
     }
 }

@@ -8,7 +8,8 @@ public enum DyReLUVariant: String, Sendable, Codable {
     case c = "C"
 }
 
-/// The order of the hyper function's 2K (A) or 2KC (B, C) outputs.
+/// The order of the hyper function's 2K (A) or 2KC (B, C) outputs; without learned intercepts
+/// (`bias: false`) only the K (A) or KC (B, C) slopes.
 public enum CoefficientLayout: String, Sendable, Codable {
     /// The paper's: a^1..a^K then b^1..b^K, each a block of C. Index of a^k_c: `k*C + c`; b^k_c: `(K+k)*C + c`.
     case paper
@@ -19,12 +20,15 @@ public enum CoefficientLayout: String, Sendable, Codable {
 }
 
 extension CoefficientLayout {
-    /// Index of the slope residual `da^k_c` among `2 * pieces * channels` outputs (k, c from 0).
-    public func slopeIndex(piece k: Int, channel c: Int, pieces: Int, channels: Int) -> Int {
-        switch self {
+    /// Index of the slope residual `da^k_c` among `2 * pieces * channels` outputs (k, c from 0), or among
+    /// `pieces * channels` when the hyper function outputs no intercepts (`intercepts: false`): then
+    /// `paper` and `pairs` are `k*C + c`, `per_channel` is `c*K + k`.
+    public func slopeIndex(piece k: Int, channel c: Int, pieces: Int, channels: Int, intercepts: Bool = true) -> Int {
+        let perChannelBlock = intercepts ? 2 * pieces : pieces
+        return switch self {
         case .paper: k * channels + c
-        case .perChannel: c * 2 * pieces + k
-        case .pairs: 2 * k * channels + c
+        case .perChannel: c * perChannelBlock + k
+        case .pairs: (intercepts ? 2 * k : k) * channels + c
         }
     }
 
@@ -75,7 +79,8 @@ public struct SpatialAttention: Sendable {
 
 /// Dynamic ReLU: `y_c = max_k (a^k_c(x) x_c + b^k_c(x))`, with
 /// `a^k = alpha^k + lambdaA * da^k`, `b^k = beta^k + lambdaB * db^k`, `(da, db) = squash(MLP(GAP(x)))`.
-/// Variant C multiplies the result by the spatial attention pi_hw.
+/// Variant C multiplies the result by the spatial attention pi_hw. Without learned intercepts
+/// (`learnsIntercepts` false, attribute `bias: false`) the hyper function outputs slopes only and `b^k = beta^k`.
 public struct DyReLU: Sendable {
     public var variant: DyReLUVariant
     /// K, the number of linear pieces.
@@ -92,10 +97,13 @@ public struct DyReLU: Sendable {
     public var beta: [Float]
     /// Variant C only.
     public var spatial: SpatialAttention?
+    /// Whether the hyper function outputs intercept residuals `db` (attribute `bias`, default true).
+    public var learnsIntercepts: Bool
 
     public init(variant: DyReLUVariant, pieces: Int, hyper: AttentionMLP, layout: CoefficientLayout,
                 squash: Squash, lambdaA: Float, lambdaB: Float, alpha: [Float], beta: [Float],
-                spatial: SpatialAttention?) {
+                spatial: SpatialAttention?, learnsIntercepts: Bool = true) {
+        self.learnsIntercepts = learnsIntercepts
         self.variant = variant
         self.pieces = pieces
         self.hyper = hyper

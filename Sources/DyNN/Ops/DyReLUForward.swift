@@ -3,19 +3,29 @@ extension DyReLU {
     /// Channels with their own coefficients: 1 for variant A (shared by all channels), C otherwise.
     func coefficientChannels(channels: Int) -> Int { variant == .a ? 1 : channels }
 
+    /// How many values the hyper function outputs: `2 K cc`, or `K cc` without intercepts.
+    func hyperOutputs(channels: Int) -> Int {
+        (learnsIntercepts ? 2 : 1) * pieces * coefficientChannels(channels: channels)
+    }
+
     /// Slopes and intercepts of one sample, each `[K * coefficientChannels]` indexed `k * channels + c`:
     /// `a^k_c = alpha_k + lambdaA * da^k_c`, `b^k_c = beta_k + lambdaB * db^k_c`, with the residuals
-    /// `(da, db) = squash(hyper(GAP(x)))` read in `layout` order.
+    /// `(da, db) = squash(hyper(GAP(x)))` read in `layout` order; without learned intercepts `b^k_c = beta_k`.
     func coefficients(pooled: [Float], coefficientChannels cc: Int) -> (a: [Float], b: [Float]) {
         let theta = hyper.logits(pooled: pooled).map { squash($0) }
         var a = [Float](repeating: 0, count: pieces * cc)
         var b = [Float](repeating: 0, count: pieces * cc)
         for k in 0..<pieces {
             for c in 0..<cc {
-                let da = theta[layout.slopeIndex(piece: k, channel: c, pieces: pieces, channels: cc)]
-                let db = theta[layout.interceptIndex(piece: k, channel: c, pieces: pieces, channels: cc)]
+                let da = theta[layout.slopeIndex(piece: k, channel: c, pieces: pieces, channels: cc,
+                                                 intercepts: learnsIntercepts)]
                 a[k * cc + c] = alpha[k] + lambdaA * da
-                b[k * cc + c] = beta[k] + lambdaB * db
+                if learnsIntercepts {
+                    let db = theta[layout.interceptIndex(piece: k, channel: c, pieces: pieces, channels: cc)]
+                    b[k * cc + c] = beta[k] + lambdaB * db
+                } else {
+                    b[k * cc + c] = beta[k]
+                }
             }
         }
         return (a, b)
@@ -50,7 +60,7 @@ extension DyReLU: Operator {
         guard alpha.count == pieces, beta.count == pieces else {
             throw ShapeError("dy_relu has \(pieces) pieces but \(alpha.count) alpha and \(beta.count) beta values")
         }
-        let outputs = 2 * pieces * coefficientChannels(channels: channels)
+        let outputs = hyperOutputs(channels: channels)
         try hyper.validate(channels: channels, outputs: outputs, owner: "dy_relu (variant \(variant.rawValue))")
         switch (variant, spatial) {
         case (.c, nil):

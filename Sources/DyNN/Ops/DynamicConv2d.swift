@@ -72,52 +72,10 @@ extension DynamicConv2d: Operator {
     public func forward(_ inputs: [Tensor], options: RunOptions) -> (output: Tensor, trace: LayerTrace?) {
         let x = inputs[0]
         let outShape = validatedOutputShape(inputs)
-        let problem = ConvProblem(geometry: geometry, input: x.shape, output: outShape)
         let tau = effectiveTemperature(options)
         let pi = routingWeights(of: x, temperature: tau)
-        let k = expertCount
-        let weightCount = problem.weightCount
-        let biasCount = problem.outChannels
-
-        // One aggregated kernel at a time, reused across samples.
-        var kernel = [Float](repeating: 0, count: weightCount)
-        var bias = [Float](repeating: 0, count: biasCount)
-        let output = [Float](unsafeUninitializedCapacity: outShape.reduce(1, *)) { out, initialized in
-            x.data.withUnsafeBufferPointer { input in
-                experts.data.withUnsafeBufferPointer { expertData in
-                    withOptionalBuffer(expertBias) { expertBiasData in
-                        for n in 0..<x.shape[0] {
-                            // W = sum_k pi_k W_k, b = sum_k pi_k b_k
-                            kernel.withUnsafeMutableBufferPointer { w in
-                                w.update(repeating: 0)
-                                for e in 0..<k {
-                                    let p = pi[n][e]
-                                    let source = expertData.baseAddress! + e * weightCount
-                                    for i in 0..<weightCount { w[i] += p * source[i] }
-                                }
-                            }
-                            if let expertBiasData {
-                                for o in 0..<biasCount {
-                                    var sum: Float = 0
-                                    for e in 0..<k { sum += pi[n][e] * expertBiasData[e * biasCount + o] }
-                                    bias[o] = sum
-                                }
-                            }
-                            kernel.withUnsafeBufferPointer { w in
-                                bias.withUnsafeBufferPointer { b in
-                                    problem.convolveSample(
-                                        input: input.baseAddress! + n * problem.inputSampleCount,
-                                        weight: w.baseAddress!,
-                                        bias: expertBiasData == nil ? nil : b.baseAddress!,
-                                        output: out.baseAddress! + n * problem.outputSampleCount)
-                                }
-                            }
-                        }
-                    }
-                }
-            }
-            initialized = out.count
-        }
+        let output = ExpertConvolution.forward(x, experts: experts, expertBias: expertBias, pi: pi,
+                                               geometry: geometry, outputShape: outShape)
 
         var trace: LayerTrace?
         if options.trace >= .attention {
@@ -128,7 +86,7 @@ extension DynamicConv2d: Operator {
                 entropy: pi.map(Probability.entropy))
             trace = LayerTrace(op: opName, attention: attentionTrace)
         }
-        return (Tensor(shape: outShape, data: output), trace)
+        return (output, trace)
     }
 
     /// MACs: the convolution with the aggregated kernel, the aggregation itself
@@ -137,12 +95,9 @@ extension DynamicConv2d: Operator {
         let parameters = experts.count + (expertBias?.count ?? 0) + attention.parameterCount
         guard let out = try? outputShape(for: inputs) else { return OpCost(parameters: parameters, macs: 0) }
         let input = inputs[0]
-        let perOutput = expertShape[1] * expertShape[2] * expertShape[3]
-        let convolution = out[1] * out[2] * out[3] * perOutput
-        let expertElements = expertShape.reduce(1, *) + (expertBias == nil ? 0 : out[1])
-        let aggregation = expertCount * expertElements
         let attentionMacs = attention.macs(channels: input[1], height: input[2], width: input[3])
-        return OpCost(parameters: parameters, macs: convolution + aggregation + attentionMacs)
+        return OpCost(parameters: parameters,
+                      macs: ExpertConvolution.macs(experts: experts, hasBias: expertBias != nil, output: out) + attentionMacs)
     }
 }
 

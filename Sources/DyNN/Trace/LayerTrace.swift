@@ -4,12 +4,22 @@ public struct LayerTrace: Sendable, Equatable, Codable {
     public var op: String
     public var attention: AttentionTrace?
     public var activation: ActivationTrace?
+    /// A dynamic convolution routed by another node (2-input `dynamic_conv2d`): that node's name. Its
+    /// routing weights are in that node's trace (an `expert_routing`), reported once for all it routes.
+    public var routedBy: String?
 
-    public init(name: String = "", op: String, attention: AttentionTrace? = nil, activation: ActivationTrace? = nil) {
+    public init(name: String = "", op: String, attention: AttentionTrace? = nil, activation: ActivationTrace? = nil,
+                routedBy: String? = nil) {
         self.name = name
         self.op = op
         self.attention = attention
         self.activation = activation
+        self.routedBy = routedBy
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case name, op, attention, activation
+        case routedBy = "routed_by"
     }
 }
 

@@ -4,7 +4,7 @@ import Foundation
 /// Writes a `TraceRecord` as the JSON of `GET /attention?id=` (also inlined by `return_trace`).
 ///
 /// Layout: `{"id", "model", "time", "temperature", "model_temperature", "trace", "batch",
-/// "top_class", "layers": [{"name", "type", "attention"?: {"routing", "temperature", "pi", "entropy"},
+/// "top_class", "layers": [{"name", "type", "attention"?: {"routing", "temperature", "pi", "entropy"}, "routed_by"?,
 /// "activation"?: {"variant", "pieces", "channels", "a", "b", "spatial"?, "height"?, "width"?}}]}`.
 enum TraceEncoder {
     static func write(_ record: TraceRecord, into w: inout JSONWriter) {
@@ -72,6 +72,10 @@ enum TraceEncoder {
             w.key("pi"); writeRows(a.pi, into: &w)
             w.key("entropy"); w.floats(a.entropy)
             w.endObject()
+        }
+        // A dynamic convolution routed by another node: that node's layer carries the routing weights.
+        if let routedBy = layer.routedBy {
+            w.key("routed_by"); w.string(routedBy)
         }
         if let act = layer.activation {
             w.key("activation")

@@ -51,7 +51,7 @@ public struct TraceRecord: Sendable {
         }
         var total = 256 + id.utf8.count + model.utf8.count + (topClass?.label?.utf8.count ?? 0)
         for layer in layers {
-            total += 128 + layer.name.utf8.count + layer.op.utf8.count
+            total += 128 + layer.name.utf8.count + layer.op.utf8.count + (layer.routedBy?.utf8.count ?? 0)
             if let a = layer.attention {
                 total += 64 + a.routing.utf8.count + floats(a.pi) + a.entropy.count * MemoryLayout<Float>.stride
             }

@@ -218,4 +218,44 @@ import Testing
         #expect(a.cost(for: [[1, c, 5, 5]]) == OpCost(parameters: hidden * c + hidden + 4 * hidden + 4,
                                                       macs: c * hw + c * hidden + hidden * 4 + 2 * c * hw))
     }
+
+    /// `bias: false`: the hyper function outputs K*C slopes only and every intercept is beta_k.
+    /// Slopes (hard-sigmoid squash, lambda_a 1): a^0 = (1 + 1, 1 + 0) = (2, 1), a^1 = (0 - 1, 0 + 0.5) = (-1, 0.5).
+    @Test(arguments: [(CoefficientLayout.perChannel, [Float]([3, -3, 0, 1.5])),
+                      (.paper, [3, 0, -3, 1.5]), (.pairs, [3, 0, -3, 1.5])])
+    func withoutInterceptsTheHyperFunctionOutputsSlopesOnly(layout: CoefficientLayout, logits: [Float]) throws {
+        let op = DyReLU(variant: .b, pieces: 2, hyper: constantMLP(inputs: 2, hidden: 4, logits: logits), layout: layout,
+                        squash: .hardSigmoid, lambdaA: 1, lambdaB: 0.5, alpha: [1, 0], beta: [0, 0.25], spatial: nil,
+                        learnsIntercepts: false)
+        // Channel 0: max(2x, -x + 0.25); channel 1: max(x, 0.5x + 0.25).
+        let result = run(op, tensor([1, 2, 1, 2], [1, -2, 2, -1]), options: RunOptions(trace: .full))
+        #expect(result.output == tensor([1, 2, 1, 2], [2, 2.25, 2, -0.25]))
+        let activation = try #require(result.trace?.activation)
+        #expect(activation.a == [[2, 1, -1, 0.5]])
+        #expect(activation.b == [[0, 0, 0.25, 0.25]])
+        #expect(shapeError(op, [[1, 2, 3, 3]]) == nil)
+        #expect(shapeError(op, [[1, 3, 3, 3]]) != nil)
+    }
+
+    @Test func onePieceWithoutInterceptsIsALinearMap() {
+        // Variant A, K = 1: a = 1 + squash(1.5) = 1.5, b = beta = 0.
+        let op = DyReLU(variant: .a, pieces: 1, hyper: constantMLP(inputs: 2, hidden: 4, logits: [1.5]), layout: .paper,
+                        squash: .hardSigmoid, lambdaA: 1, lambdaB: 0.5, alpha: [1], beta: [0], spatial: nil,
+                        learnsIntercepts: false)
+        #expect(run(op, tensor([1, 2, 1, 2], [1, -2, 2, -1])).output == tensor([1, 2, 1, 2], [1.5, -3, 3, -1.5]))
+        // K = 1 with intercepts has 2 outputs; without, 1.
+        #expect(op.hyperOutputs(channels: 2) == 1)
+        #expect(shapeError(op, [[1, 2, 3, 3]]) == nil)
+    }
+
+    @Test func slopeIndicesWithoutIntercepts() {
+        // K = 2, C = 3, a^1_2: paper and pairs k*C + c = 5, per_channel c*K + k = 5; with intercepts 5, 8, 9.
+        #expect(CoefficientLayout.paper.slopeIndex(piece: 1, channel: 2, pieces: 2, channels: 3, intercepts: false) == 5)
+        #expect(CoefficientLayout.pairs.slopeIndex(piece: 1, channel: 2, pieces: 2, channels: 3, intercepts: false) == 5)
+        #expect(CoefficientLayout.perChannel.slopeIndex(piece: 1, channel: 2, pieces: 2, channels: 3, intercepts: false) == 5)
+        #expect(CoefficientLayout.perChannel.slopeIndex(piece: 0, channel: 1, pieces: 2, channels: 3, intercepts: false) == 2)
+        #expect(CoefficientLayout.paper.slopeIndex(piece: 1, channel: 2, pieces: 2, channels: 3) == 5)
+        #expect(CoefficientLayout.pairs.slopeIndex(piece: 1, channel: 2, pieces: 2, channels: 3) == 8)
+        #expect(CoefficientLayout.perChannel.slopeIndex(piece: 1, channel: 2, pieces: 2, channels: 3) == 9)
+    }
 }

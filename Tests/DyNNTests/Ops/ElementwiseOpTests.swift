@@ -16,6 +16,20 @@ import Testing
         #expect(Activation(.hardSwish).opName == "hard_swish")
     }
 
+    @Test func siluAndHardSigmoid() {
+        // x * sigmoid(x)
+        let silu = run(Activation(.silu), x).output.data
+        #expect(maxDifference(silu, x.data.map { $0 / (1 + exp(-$0)) }) < 1e-6)
+        #expect(silu[2] == 0)
+        // relu6(x + 3) / 6: -4 -> 0, -1 -> 2/6, 0 -> 1/2, 1 -> 4/6, 4 and 7 saturate at 1.
+        let hardSigmoid = run(Activation(.hardSigmoid), x).output.data
+        #expect(maxDifference(hardSigmoid, [0, 1.0 / 3, 0.5, 2.0 / 3, 1, 1]) < 1e-7)
+        #expect(Activation(.silu).opName == "silu")
+        #expect(Activation(.hardSigmoid).opName == "hard_sigmoid")
+        // Huge inputs stay finite: silu(-1000) = -1000 * sigmoid(-1000) = -0.
+        #expect(run(Activation(.silu), tensor([1, 2], [-1000, 1000])).output.data == [0, 1000])
+    }
+
     @Test func sigmoidStaysFiniteForHugeInputs() {
         let y = run(Activation(.sigmoid), tensor([1, 2], [-1000, 1000])).output.data
         #expect(y == [0, 1])
