@@ -20,6 +20,7 @@ struct FastComparison {
         #expect(fast.trace.map(\.op) == reference.trace.map(\.op), "\(context): traced ops")
         for (f, r) in zip(fast.trace, reference.trace) {
             let layer = r.name
+            #expect(f.routedBy == r.routedBy, "\(context)/\(layer): routed_by")
             #expect((f.attention == nil) == (r.attention == nil), "\(context)/\(layer): attention present")
             if let a = f.attention, let e = r.attention {
                 #expect(a.routing == e.routing && a.temperature == e.temperature, "\(context)/\(layer): routing")
