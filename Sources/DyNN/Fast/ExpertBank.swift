@@ -11,19 +11,20 @@ final class ExpertBank: @unchecked Sendable {
     let precision: ExpertPrecision
     private let storage: AlignedBuffer
 
-    init(context: DNNLContext, op: DynamicConv2d, primitive: ConvPrimitive, precision: ExpertPrecision,
+    /// `experts`: `[K, out, in/groups, kh, kw]`, plain.
+    init(context: DNNLContext, experts expertTensor: Tensor, primitive: ConvPrimitive, precision: ExpertPrecision,
          node: String) throws(FastEngineError) {
-        experts = op.expertCount
+        experts = expertTensor.shape[0]
         count = primitive.weightsBytes / MemoryLayout<Float>.stride
         self.precision = precision
-        let plainCount = op.experts.count / experts
+        let plainCount = expertTensor.count / experts
         let plainDesc = try DNNLContext.plainDesc(primitive.shape.weightDims, primitive.shape.plainWeightTag)
         let element = precision == .fp32 ? MemoryLayout<Float>.stride : MemoryLayout<UInt16>.stride
         storage = AlignedBuffer(byteCount: experts * count * element)
         let staging = precision == .fp32 ? nil : AlignedBuffer(floats: count)
         for k in 0..<experts {
             let target = staging?.raw ?? UnsafeMutableRawPointer(storage.floats + k * count)
-            try op.experts.data.withUnsafeBufferPointer { (plain) throws(FastEngineError) in
+            try expertTensor.data.withUnsafeBufferPointer { (plain) throws(FastEngineError) in
                 try context.reorder(plainDesc, UnsafeRawPointer(plain.baseAddress! + k * plainCount),
                                     into: primitive.weightsDesc, target, node: node)
             }

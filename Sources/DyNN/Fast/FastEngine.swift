@@ -78,7 +78,10 @@ public final class FastEngine: InferenceEngine, @unchecked Sendable {
         // takes that activation as a post-op.
         var kinds = [FastNode](repeating: .reference, count: model.nodes.count)
         for (index, node) in model.nodes.enumerated() {
-            if case .fusedActivation = kinds[index] { continue }
+            switch kinds[index] {
+            case .fusedActivation, .foldedBatchNorm: continue
+            default: break
+            }
             var fusable: (index: Int, kind: ActivationKind)?
             if index + 1 < model.nodes.count, consumers[inputCount + index] == 1, lastUse[inputCount + index] == index + 1,
                let next = model.nodes[index + 1].op as? Activation, model.nodes[index + 1].inputs == [.node(index)] {
@@ -101,6 +104,32 @@ public final class FastEngine: InferenceEngine, @unchecked Sendable {
                     kinds[index] = .dynamicConvolution(layer)
                     if let fusable { kinds[fusable.index] = .fusedActivation }
                 }
+            case let op as RoutedDynamicConv2d where fourD:
+                // A batch norm that only this convolution feeds is folded in exactly (any routing weights),
+                // and an activation that only the batch norm feeds becomes the post-op.
+                var batchNorm: (index: Int, op: BatchNorm)?
+                var activation = fusable
+                if index + 1 < model.nodes.count, consumers[inputCount + index] == 1, lastUse[inputCount + index] == index + 1,
+                   let norm = model.nodes[index + 1].op as? BatchNorm, model.nodes[index + 1].inputs == [.node(index)],
+                   norm.channelCount == node.outputShape[1] {
+                    batchNorm = (index + 1, norm)
+                    activation = nil
+                    let after = index + 2
+                    if after < model.nodes.count, consumers[inputCount + index + 1] == 1, lastUse[inputCount + index + 1] == after,
+                       let next = model.nodes[after].op as? Activation, model.nodes[after].inputs == [.node(index + 1)] {
+                        activation = (after, next.kind)
+                    }
+                }
+                if let layer = try? DynamicConvLayer(routed: op, routingSlot: slot(node.inputs[1]), folding: batchNorm?.op,
+                                                     node: node.name, postOp: activation?.kind, inputShape: node.inputShapes[0],
+                                                     outputShape: node.outputShape, context: context,
+                                                     precision: options.expertPrecision) {
+                    kinds[index] = .dynamicConvolution(layer)
+                    if let batchNorm { kinds[batchNorm.index] = .foldedBatchNorm }
+                    if let activation { kinds[activation.index] = .fusedActivation }
+                }
+            case let op as ExpertRouting where node.inputShapes.first?.count == 4: kinds[index] = .expertRouting(op)
+            case is Mul where fourD: kinds[index] = .mul
             case let op as Normalize: kinds[index] = .normalize(op)
             case let op as Activation: kinds[index] = .activation(op.kind)
             case is Add: kinds[index] = .add

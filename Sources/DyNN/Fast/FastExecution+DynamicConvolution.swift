@@ -11,8 +11,9 @@ extension FastExecution {
     /// divide among the threads run one by one on all of them. `means`: the input's channel means may come from the
     /// previous layer, and the output's may be left for the next one.
     /// `timing(phase, ns)`: 0 attention, 1 aggregation, 2 convolution (including that pooling).
+    /// `supplied`: an externally routed layer's routing weights `[N, K]`, used instead of an attention.
     func dynamicConvolution(_ layer: DynamicConvLayer, aggregation: MatmulPrimitive?, input: UnsafeMutablePointer<Float>,
-                            output: UnsafeMutablePointer<Float>, means: PooledMeans, avx2: Bool,
+                            output: UnsafeMutablePointer<Float>, means: PooledMeans, supplied: Tensor?, avx2: Bool,
                             timing: ((Int, UInt64) -> Void)?, lap: () -> UInt64) -> LayerTrace? {
         let batch = plan.batch
         let k = layer.experts
@@ -29,7 +30,9 @@ extension FastExecution {
             }
         }
 
-        if workers > 1 {
+        if let supplied {
+            supplied.data.withUnsafeBufferPointer { pi.update(from: $0.baseAddress!, count: batch * k) }
+        } else if workers > 1 {
             batchRouting(layer, input: input, meansReady: means.fromPrevious, avx2: avx2)
         } else {
             let z = workspace.logits.floats, hidden = workspace.hidden.floats
@@ -214,9 +217,10 @@ extension FastExecution {
 
     /// Routing weights from one sample's logits `z` (softmax with the effective temperature, or sigmoid).
     private func routingWeights(_ layer: DynamicConvLayer, logits z: UnsafeMutablePointer<Float>, into pi: UnsafeMutablePointer<Float>) {
+        guard let op = layer.attentionOp else { preconditionFailure("\(layer.node): routing weights of an externally routed layer") }
         let logits = Array(UnsafeBufferPointer(start: z, count: layer.experts))
-        let weights: [Float] = switch layer.op.routing {
-        case .softmax: Probability.softmax(logits, temperature: layer.op.effectiveTemperature(options))
+        let weights: [Float] = switch op.routing {
+        case .softmax: Probability.softmax(logits, temperature: op.effectiveTemperature(options))
         case .sigmoid: logits.map(Probability.sigmoid)
         }
         for e in 0..<layer.experts { pi[e] = weights[e] }
@@ -228,7 +232,7 @@ extension FastExecution {
                                 kernel: UnsafeMutablePointer<Float>, bias: UnsafeMutablePointer<Float>, worker w: Int) {
         layer.primitive.execute(stream: engine.context.streams[max(w, 0)], source: UnsafeMutableRawPointer(source),
                                 weights: UnsafeMutableRawPointer(kernel),
-                                bias: layer.expertBias == nil ? nil : UnsafeMutableRawPointer(bias),
+                                bias: layer.hasBias ? UnsafeMutableRawPointer(bias) : nil,
                                 destination: UnsafeMutableRawPointer(destination),
                                 scratchpad: w < 0 ? workspace.scratchpad.raw : workspace.workerScratchpads[w].raw,
                                 binding: w < 0 ? nil : layer.bindings[w])
@@ -237,7 +241,12 @@ extension FastExecution {
     /// The attention trace of one layer from the batch's routing weights `pi[n][k]`, when traces are on.
     private func attentionTrace(_ layer: DynamicConvLayer, pi: UnsafeMutablePointer<Float>) -> LayerTrace? {
         guard options.trace >= .attention else { return nil }
-        let op = layer.op
+        let op: DynamicConv2d
+        switch layer.routing {
+        case .attention(let own): op = own
+        // The routing weights are in the routing node's trace.
+        case .external(_, let routedBy): return LayerTrace(op: "dynamic_conv2d", routedBy: routedBy)
+        }
         let tau = op.effectiveTemperature(options)
         let pis = (0..<plan.batch).map { n in Array(UnsafeBufferPointer(start: pi + n * layer.experts, count: layer.experts)) }
         return LayerTrace(op: op.opName, attention: AttentionTrace(

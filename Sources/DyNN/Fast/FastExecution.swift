@@ -82,8 +82,10 @@ struct FastExecution {
                 lastNode = node
 
             case .dynamicConvolution(let node, let layer, let aggregation, let input, let out, let means):
+                var supplied: Tensor?
+                if case .external(let slot, _) = layer.routing { supplied = tensors[slot] }
                 let trace = dynamicConvolution(layer, aggregation: aggregation, input: buffers[input], output: buffers[out],
-                                               means: means, avx2: avx2,
+                                               means: means, supplied: supplied, avx2: avx2,
                                                timing: profile ? { phase, ns in
                                                    switch phase {
                                                    case 0: timings[node].attentionNs += ns
@@ -129,6 +131,41 @@ struct FastExecution {
                                     count: slice.count)
                 }
                 if profile { timings[node].activationNs += lap() }
+                lastNode = node
+
+            case .mul(let node, let x, let gate, let out, let count, let broadcast):
+                if let broadcast {
+                    let (channels, pixels) = broadcast
+                    onWorkers(count, savedPerElement: 0.12) { slice in
+                        NHWCKernels.scaleChannels(buffers[x], gates: buffers[gate], buffers[out], elements: slice,
+                                                  channels: channels, pixels: pixels)
+                    }
+                } else {
+                    onWorkers(count, savedPerElement: 0.12) { slice in
+                        NHWCKernels.multiply(buffers[x] + slice.lowerBound, buffers[gate] + slice.lowerBound,
+                                             buffers[out] + slice.lowerBound, count: slice.count)
+                    }
+                }
+                if profile { timings[node].activationNs += lap() }
+                lastNode = node
+
+            case .expertRouting(let node, let op, let input, let channels, let pixels):
+                let tau = op.effectiveTemperature(options)
+                var pooled = [Float](repeating: 0, count: channels)
+                let pi = (0..<batch).map { n in
+                    pooled.withUnsafeMutableBufferPointer { means in
+                        NHWCKernels.channelMeans(buffers[input] + n * pixels * channels, pixels: pixels, channels: channels,
+                                                 into: means.baseAddress!, avx2: avx2)
+                    }
+                    return op.weights(pooled: pooled, temperature: tau)
+                }
+                tensors[inputCount + node] = Tensor(shape: [batch, op.expertCount], data: pi.flatMap { $0 })
+                if options.trace >= .attention {
+                    var trace = op.trace(pi, temperature: tau)
+                    trace.name = model.nodes[node].name
+                    traces.append(trace)
+                }
+                if profile { timings[node].attentionNs += lap() }
                 lastNode = node
 
             case .dyReLU(let node, let op, let input, let out, let channels, let height, let width):

@@ -6,7 +6,12 @@ enum FastNode {
     case activation(ActivationKind)
     /// An activation the producing convolution applies as a oneDNN post-op: no step of its own.
     case fusedActivation
+    /// A batch norm folded into the externally routed dynamic convolution before it: no step of its own.
+    case foldedBatchNorm
     case add
+    case mul
+    /// `ExpertRouting` on an NHWC input, writing its `[N, K]` tensor.
+    case expertRouting(ExpertRouting)
     case dyReLU(DyReLU)
     case globalAvgPool
     /// `Linear` on an `[N, in]` tensor as a oneDNN matmul.
@@ -20,6 +25,7 @@ enum FastNode {
         case .convolution(let layer): layer.postOp.map { "\(op.opName)+\($0.rawValue)" } ?? op.opName
         case .dynamicConvolution(let layer): layer.postOp.map { "\(op.opName)+\($0.rawValue)" } ?? op.opName
         case .fusedActivation: "\(op.opName) (fused)"
+        case .foldedBatchNorm: "\(op.opName) (folded)"
         case .reference: "\(op.opName) (reference)"
         default: op.opName
         }

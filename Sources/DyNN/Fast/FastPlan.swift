@@ -20,6 +20,11 @@ enum FastStep {
     case dynamicChain(links: [ChainLink], means: PooledMeans)
     case activation(node: Int, kind: ActivationKind, input: Int, output: Int, count: Int)
     case add(node: Int, a: Int, b: Int, output: Int, count: Int)
+    /// `output = x * gate`: equal shapes (`broadcast` nil), or the gate `[N, C]` (an NHWC `[N, C, 1, 1]`)
+    /// broadcast over the pixels of `x`.
+    case mul(node: Int, x: Int, gate: Int, output: Int, count: Int, broadcast: (channels: Int, pixels: Int)?)
+    /// NHWC buffer -> `[N, K]` routing weights tensor (pooled means, a small FC, sigmoid or softmax).
+    case expertRouting(node: Int, op: ExpertRouting, input: Int, channels: Int, pixels: Int)
     case dyReLU(node: Int, op: DyReLU, input: Int, output: Int, channels: Int, height: Int, width: Int)
     /// NHWC buffer -> `[N, C, 1, 1]` tensor.
     case globalAvgPool(node: Int, input: Int, channels: Int, pixels: Int)

@@ -98,7 +98,7 @@ struct FastPlanBuilder {
             var inherited: Int?
             var produced: Int?
             switch engine.kinds[index] {
-            case .fusedActivation:
+            case .fusedActivation, .foldedBatchNorm:
                 break // part of its producer's step
             case .dynamicConvolution(let layer) where layer.prefersSampleBySample && engine.runsSampleParallel(batch: batch)
                 && inRun && liveBuffer(node.inputs[0]).map({ input in
@@ -145,7 +145,7 @@ struct FastPlanBuilder {
                     }
                     let out = acquire(outFloats)
                     var means = PooledMeans()
-                    if engine.runsSampleParallel(batch: batch),
+                    if engine.runsSampleParallel(batch: batch), layer.attentionOp != nil,
                        case .dynamicConvolution(let node, let previous, let previousAggregation, let source, input, var handed)? = steps.last {
                         // The previous step wrote this layer's input: it pools it too.
                         handed.forNext = true
@@ -157,7 +157,7 @@ struct FastPlanBuilder {
                                                      output: out, means: means))
                     produced = out
                 }
-            case .fusedActivation:
+            case .fusedActivation, .foldedBatchNorm:
                 // The producer applied it; the value is the producer's buffer, handed over.
                 if let buffer = liveBuffer(node.inputs[0]) {
                     inherited = slot(node.inputs[0])
@@ -189,6 +189,22 @@ struct FastPlanBuilder {
                                                 output: out, channels: outShape[1], pixels: pixels))
                         produced = out
                     }
+                }
+            case .mul:
+                // The gate of a squeeze-excitation is `[N, C, 1, 1]`: its NHWC buffer is `[N, C]`.
+                if let a = nhwcBuffer(node.inputs[0]), let b = nhwcBuffer(node.inputs[1]),
+                   let aShape = shape(of: node.inputs[0]), let bShape = shape(of: node.inputs[1]) {
+                    let aIsGate = aShape != bShape && aShape.reduce(1, *) < bShape.reduce(1, *)
+                    let (x, gate, xRef) = aIsGate ? (b, a, node.inputs[1]) : (a, b, node.inputs[0])
+                    let out = output(outFloats, node: index, inPlace: xRef, inherited: &inherited)
+                    let broadcast = aShape == bShape ? nil : (channels: outShape[1], pixels: outShape[2] * outShape[3])
+                    steps.append(.mul(node: index, x: x, gate: gate, output: out, count: outFloats, broadcast: broadcast))
+                    produced = out
+                }
+            case .expertRouting(let op):
+                if let input = liveBuffer(node.inputs[0]), let inShape = shape(of: node.inputs[0]) {
+                    steps.append(.expertRouting(node: index, op: op, input: input, channels: inShape[1],
+                                                pixels: inShape[2] * inShape[3]))
                 }
             case .dyReLU(let op):
                 if let input = nhwcBuffer(node.inputs[0]) {
@@ -265,7 +281,7 @@ struct FastPlanBuilder {
     /// Whether the last step appended is node `index`'s own (global pooling writes a tensor, not a buffer).
     private func stepCovers(_ index: Int) -> Bool {
         switch steps.last {
-        case .globalAvgPool(let node, _, _, _), .linear(let node, _, _, _): return node == index
+        case .globalAvgPool(let node, _, _, _), .linear(let node, _, _, _), .expertRouting(let node, _, _, _, _): return node == index
         default: return false
         }
     }

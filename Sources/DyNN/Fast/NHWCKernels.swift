@@ -80,6 +80,26 @@ enum NHWCKernels {
         for i in 0..<count { target[i] = a[i] + b[i] }
     }
 
+    /// `target = a * b`, any layout (may run in place).
+    static func multiply(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ target: UnsafeMutablePointer<Float>, count: Int) {
+        for i in 0..<count { target[i] = a[i] * b[i] }
+    }
+
+    /// Squeeze-excitation's `y[n, p, c] = x[n, p, c] * gates[n, c]` on NHWC, for the flat element indices
+    /// `elements` of the batch (so threads can take slices; may run in place).
+    static func scaleChannels(_ source: UnsafePointer<Float>, gates: UnsafePointer<Float>, _ target: UnsafeMutablePointer<Float>,
+                              elements: Range<Int>, channels: Int, pixels: Int) {
+        var i = elements.lowerBound
+        while i < elements.upperBound {
+            // The run of this pixel's channels inside the slice.
+            let (row, c0) = i.quotientAndRemainder(dividingBy: channels)
+            let end = min(elements.upperBound, (row + 1) * channels)
+            let gate = gates + (row / pixels) * channels
+            for j in i..<end { target[j] = source[j] * gate[c0 + j - i] }
+            i = end
+        }
+    }
+
     /// Per-channel means of one NHWC sample, summed in pixel order per channel like
     /// `GlobalAvgPool.channelMeans`, so the pooled values match the reference bit for bit.
     static func channelMeans(_ sample: UnsafePointer<Float>, pixels: Int, channels: Int,

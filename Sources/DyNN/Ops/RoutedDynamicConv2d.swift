@@ -62,3 +62,32 @@ extension RoutedDynamicConv2d: Operator {
         return OpCost(parameters: parameters, macs: ExpertConvolution.macs(experts: experts, hasBias: expertBias != nil, output: out))
     }
 }
+
+extension RoutedDynamicConv2d {
+    /// This convolution followed by `bn`, for the fast backend: every expert scaled per output channel,
+    /// `W_k <- W_k * s`, `b_k <- b_k * s`, and the batch norm's `shift = beta - mean * s` returned apart,
+    /// to be added after the aggregation. Exact for any routing weights r, since
+    /// `s * (conv(x, sum_k r_k W_k) + sum_k r_k b_k) + shift = conv(x, sum_k r_k s W_k) + sum_k r_k s b_k + shift`;
+    /// folding the shift into the expert biases (as for softmax routing) would need `sum_k r_k = 1`.
+    /// The caller checks first that `bn` has one channel per output channel.
+    func folding(_ bn: BatchNorm) -> (conv: RoutedDynamicConv2d, shift: [Float]) {
+        let k = expertCount
+        let outChannels = experts.shape[1]
+        precondition(bn.channelCount == outChannels,
+                     "batch_norm has \(bn.channelCount) channels, dynamic_conv2d produces \(outChannels)")
+        let (scale, shift) = bn.scaleAndShift()
+        let perChannel = experts.count / (k * outChannels)
+        var w = experts.data
+        for e in 0..<k {
+            for oc in 0..<outChannels {
+                let base = (e * outChannels + oc) * perChannel
+                for i in base..<(base + perChannel) { w[i] *= scale[oc] }
+            }
+        }
+        let bias = expertBias.map { b in
+            Tensor(shape: b.shape, data: b.data.indices.map { b.data[$0] * scale[$0 % outChannels] })
+        }
+        return (RoutedDynamicConv2d(experts: Tensor(shape: experts.shape, data: w), expertBias: bias, geometry: geometry,
+                                    routedBy: routedBy), shift)
+    }
+}

@@ -101,4 +101,30 @@ import Testing
         }
         #expect(mismatches == 0)
     }
+
+    /// Squeeze-excitation's channel gate on NHWC, in slices that start and end inside a pixel's run of
+    /// channels: every element equals `x * gate[n, c]`, exactly.
+    @Test func scaleChannelsInAnySlices() {
+        let (batch, pixels, channels) = (2, 3, 5)
+        let count = batch * pixels * channels
+        let x = (0..<count).map { Float($0) - 7 }
+        let gates = (0..<batch * channels).map { Float($0) / 4 - 1 }
+        var expected = [Float](repeating: 0, count: count)
+        for n in 0..<batch {
+            for p in 0..<pixels {
+                for c in 0..<channels {
+                    let i = (n * pixels + p) * channels + c
+                    expected[i] = x[i] * gates[n * channels + c]
+                }
+            }
+        }
+        for cut in [0, 3, 7, 16, 29, 30] {
+            var y = [Float](repeating: .nan, count: count)
+            y.withUnsafeMutableBufferPointer { out in
+                NHWCKernels.scaleChannels(x, gates: gates, out.baseAddress!, elements: 0..<cut, channels: channels, pixels: pixels)
+                NHWCKernels.scaleChannels(x, gates: gates, out.baseAddress!, elements: cut..<count, channels: channels, pixels: pixels)
+            }
+            #expect(y == expected, "split at \(cut)")
+        }
+    }
 }
