@@ -47,6 +47,7 @@ import Testing
 
     private func compare(_ actual: LayerTrace, _ expected: LayerTrace, tolerance: Float, context: String) {
         #expect(actual.op == expected.op, "\(context): op")
+        #expect(actual.routedBy == expected.routedBy, "\(context): routed_by")
         #expect((actual.attention == nil) == (expected.attention == nil), "\(context): attention present")
         if let a = actual.attention, let e = expected.attention {
             #expect(a.routing == e.routing, "\(context): routing")
