@@ -121,7 +121,11 @@ struct FastExecution {
                 lastNode = links[links.count - 1].node
 
             case .activation(let node, let kind, let input, let out, let count):
-                NHWCKernels.activation(kind, buffers[input], buffers[out], count: count)
+                // SiLU and the sigmoids after a batch norm (not fused) are large passes: split across the workers.
+                onWorkers(count, savedPerElement: 0.12) { slice in
+                    NHWCKernels.activation(kind, buffers[input] + slice.lowerBound, buffers[out] + slice.lowerBound,
+                                           count: slice.count)
+                }
                 if profile { timings[node].activationNs += lap() }
                 lastNode = node
 

@@ -202,7 +202,7 @@ struct FastPlanBuilder {
                     produced = out
                 }
             case .expertRouting(let op):
-                if let input = liveBuffer(node.inputs[0]), let inShape = shape(of: node.inputs[0]) {
+                if let input = nhwcBuffer(node.inputs[0]), let inShape = shape(of: node.inputs[0]) {
                     steps.append(.expertRouting(node: index, op: op, input: input, channels: inShape[1],
                                                 pixels: inShape[2] * inShape[3]))
                 }
