@@ -249,8 +249,6 @@ extension FastExecution {
         }
         let tau = op.effectiveTemperature(options)
         let pis = (0..<plan.batch).map { n in Array(UnsafeBufferPointer(start: pi + n * layer.experts, count: layer.experts)) }
-        return LayerTrace(op: op.opName, attention: AttentionTrace(
-            routing: op.routing.rawValue, temperature: op.routing == .softmax ? tau : 1,
-            pi: pis, entropy: pis.map(Probability.entropy)))
+        return LayerTrace(op: op.opName, attention: AttentionTrace(op.routing, temperature: tau, pi: pis))
     }
 }

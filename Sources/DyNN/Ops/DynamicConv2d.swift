@@ -77,15 +77,8 @@ extension DynamicConv2d: Operator {
         let output = ExpertConvolution.forward(x, experts: experts, expertBias: expertBias, pi: pi,
                                                geometry: geometry, outputShape: outShape)
 
-        var trace: LayerTrace?
-        if options.trace >= .attention {
-            let attentionTrace = AttentionTrace(
-                routing: routing.rawValue,
-                temperature: routing == .softmax ? tau : 1,
-                pi: pi,
-                entropy: pi.map(Probability.entropy))
-            trace = LayerTrace(op: opName, attention: attentionTrace)
-        }
+        let trace = options.trace >= .attention
+            ? LayerTrace(op: opName, attention: AttentionTrace(routing, temperature: tau, pi: pi)) : nil
         return (output, trace)
     }
 
@@ -113,14 +106,6 @@ extension DynamicConv2d {
         precondition(bn.channelCount == outChannels,
                      "batch_norm has \(bn.channelCount) channels, dynamic_conv2d produces \(outChannels)")
         let (scale, shift) = bn.scaleAndShift()
-        let perChannel = experts.count / (k * outChannels)
-        var w = experts.data
-        for e in 0..<k {
-            for oc in 0..<outChannels {
-                let base = (e * outChannels + oc) * perChannel
-                for i in base..<(base + perChannel) { w[i] *= scale[oc] }
-            }
-        }
         let oldBias = expertBias?.data ?? [Float](repeating: 0, count: k * outChannels)
         var b = [Float](repeating: 0, count: k * outChannels)
         for e in 0..<k {
@@ -129,7 +114,7 @@ extension DynamicConv2d {
                 b[e * outChannels + oc] = oldBias[e * outChannels + oc] * scale[oc] + shift[oc]
             }
         }
-        return DynamicConv2d(experts: Tensor(shape: experts.shape, data: w),
+        return DynamicConv2d(experts: ExpertConvolution.scalingOutputChannels(experts, by: scale),
                              expertBias: Tensor(shape: [k, outChannels], data: b),
                              attention: attention, routing: routing, temperature: temperature,
                              geometry: geometry)

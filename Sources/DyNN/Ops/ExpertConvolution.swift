@@ -60,4 +60,19 @@ enum ExpertConvolution {
         let expertElements = expertShape.reduce(1, *) + (hasBias ? out[1] : 0)
         return convolution + experts.shape[0] * expertElements
     }
+
+    /// `experts` `[K, out, ...]` with every expert's output channel `oc` multiplied by `scale[oc]`
+    /// (a batch norm's scale folded into each expert).
+    static func scalingOutputChannels(_ experts: Tensor, by scale: [Float]) -> Tensor {
+        let (k, outChannels) = (experts.shape[0], experts.shape[1])
+        let perChannel = experts.count / (k * outChannels)
+        var w = experts.data
+        for e in 0..<k {
+            for oc in 0..<outChannels {
+                let base = (e * outChannels + oc) * perChannel
+                for i in base..<(base + perChannel) { w[i] *= scale[oc] }
+            }
+        }
+        return Tensor(shape: experts.shape, data: w)
+    }
 }

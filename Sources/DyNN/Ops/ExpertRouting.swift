@@ -44,9 +44,7 @@ extension ExpertRouting {
 
     /// The trace of a batch's routing weights: what every convolution it routes used.
     func trace(_ pi: [[Float]], temperature tau: Float) -> LayerTrace {
-        LayerTrace(op: opName, attention: AttentionTrace(
-            routing: routing.rawValue, temperature: routing == .softmax ? tau : 1,
-            pi: pi, entropy: pi.map(Probability.entropy)))
+        LayerTrace(op: opName, attention: AttentionTrace(routing, temperature: tau, pi: pi))
     }
 }
 

@@ -71,23 +71,15 @@ extension RoutedDynamicConv2d {
     /// folding the shift into the expert biases (as for softmax routing) would need `sum_k r_k = 1`.
     /// The caller checks first that `bn` has one channel per output channel.
     func folding(_ bn: BatchNorm) -> (conv: RoutedDynamicConv2d, shift: [Float]) {
-        let k = expertCount
         let outChannels = experts.shape[1]
         precondition(bn.channelCount == outChannels,
                      "batch_norm has \(bn.channelCount) channels, dynamic_conv2d produces \(outChannels)")
         let (scale, shift) = bn.scaleAndShift()
-        let perChannel = experts.count / (k * outChannels)
-        var w = experts.data
-        for e in 0..<k {
-            for oc in 0..<outChannels {
-                let base = (e * outChannels + oc) * perChannel
-                for i in base..<(base + perChannel) { w[i] *= scale[oc] }
-            }
-        }
         let bias = expertBias.map { b in
             Tensor(shape: b.shape, data: b.data.indices.map { b.data[$0] * scale[$0 % outChannels] })
         }
-        return (RoutedDynamicConv2d(experts: Tensor(shape: experts.shape, data: w), expertBias: bias, geometry: geometry,
+        return (RoutedDynamicConv2d(experts: ExpertConvolution.scalingOutputChannels(experts, by: scale), expertBias: bias,
+                                    geometry: geometry,
                                     routedBy: routedBy), shift)
     }
 }

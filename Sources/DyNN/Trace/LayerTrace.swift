@@ -42,6 +42,15 @@ public struct AttentionTrace: Sendable, Equatable, Codable {
     }
 }
 
+extension AttentionTrace {
+    /// The trace of routing weights `pi[n][k]` computed with `routing` and tau `temperature` (reported
+    /// as 1 for sigmoid routing, which has none), with each sample's entropy.
+    init(_ routing: Routing, temperature: Float, pi: [[Float]]) {
+        self.init(routing: routing.rawValue, temperature: routing == .softmax ? temperature : 1, pi: pi,
+                  entropy: pi.map(Probability.entropy))
+    }
+}
+
 /// A DY-ReLU's piecewise-linear coefficients per sample.
 public struct ActivationTrace: Sendable, Equatable, Codable {
     /// `A`, `B` or `C`.
