@@ -1,7 +1,9 @@
 /// Folds `batch_norm` nodes into the convolution before them (docs/model-format.md, "BatchNorm
 /// folding"): exact for `conv2d` and for softmax-routed `dynamic_conv2d`, whose expert weights sum
 /// to 1. The convolution must feed nothing but the batch norm. Folded batch norms disappear and
-/// every reference to one points at its convolution instead.
+/// every reference to one points at its convolution instead. A 2-input `dynamic_conv2d`
+/// (`RoutedDynamicConv2d`) is never folded here, since its routing weights need not sum to 1; the fast
+/// backend folds it exactly its own way (`RoutedDynamicConv2d.folding`).
 enum BatchNormFolding {
     /// A node before folding; `inputs` index the unfolded node list.
     struct Candidate {
