@@ -7,34 +7,42 @@ import Testing
 /// (GAP -> 1x1 conv -> SiLU -> 1x1 conv -> gate -> mul) and a residual add; synthetic weights, with
 /// expert biases or without (then the folded batch norms' shifts are the only biases).
 @Suite struct FastRoutedBlockTests {
-    static func spec(routing: String, gate: String, expertBias: Bool = true) -> ModelSpec {
+    /// The block's sizes: channels in and out, expanded channels, height = width, depthwise kernel, experts.
+    struct Block: Sendable {
+        var channels = 16, expanded = 32, size = 10, kernel = 3, experts = 3
+        /// A stage-5 block of EfficientNet-B0-CondConv (efficientnet_cc_b0_4e) at 224x224.
+        static let efficientNetStage5 = Block(channels: 80, expanded: 480, size: 14, kernel: 5, experts: 4)
+    }
+
+    static func spec(routing: String, gate: String, expertBias: Bool = true, block b: Block = Block()) -> ModelSpec {
         func conv(_ name: String, _ input: String, out: Int, kernel: Int, groups: Int = 1) -> NodeSpec {
             NodeSpec(name: name, op: "dynamic_conv2d", inputs: [input, "route"],
                      attrs: ["out_channels": .int(out), "kernel_size": .int(kernel), "padding": .int(kernel / 2),
-                             "groups": .int(groups), "experts": .int(3)],
+                             "groups": .int(groups), "experts": .int(b.experts)],
                      weights: expertBias ? [:] : ["weight": "\(name).weight"])
         }
-        var routingAttrs: [String: JSONValue] = ["experts": .int(3), "routing": .string(routing)]
+        var routingAttrs: [String: JSONValue] = ["experts": .int(b.experts), "routing": .string(routing)]
         if routing == "softmax" { routingAttrs["temperature"] = .number(2) }
         return ModelSpec(
-            name: "routed-block", inputs: [TensorSpec(name: "x", shape: [-1, 8, 10, 10])],
-            outputs: [TensorSpec(name: "y", shape: [-1, 16, 10, 10])], weights: .synthetic(seed: 14),
+            name: "routed-block", inputs: [TensorSpec(name: "x", shape: [-1, 8, b.size, b.size])],
+            outputs: [TensorSpec(name: "y", shape: [-1, b.channels, b.size, b.size])], weights: .synthetic(seed: 14),
             nodes: [
-                NodeSpec(name: "stem", op: "conv2d", inputs: ["x"], attrs: ["out_channels": .int(16), "kernel_size": .int(3), "padding": .int(1)]),
+                NodeSpec(name: "stem", op: "conv2d", inputs: ["x"],
+                         attrs: ["out_channels": .int(b.channels), "kernel_size": .int(3), "padding": .int(1)]),
                 NodeSpec(name: "route", op: "expert_routing", inputs: ["stem"], attrs: routingAttrs),
-                conv("expand", "stem", out: 32, kernel: 1),
+                conv("expand", "stem", out: b.expanded, kernel: 1),
                 NodeSpec(name: "expand_bn", op: "batch_norm", inputs: ["expand"]),
                 NodeSpec(name: "expand_act", op: "silu", inputs: ["expand_bn"]),
-                conv("depthwise", "expand_act", out: 32, kernel: 3, groups: 32),
+                conv("depthwise", "expand_act", out: b.expanded, kernel: b.kernel, groups: b.expanded),
                 NodeSpec(name: "depthwise_bn", op: "batch_norm", inputs: ["depthwise"]),
                 NodeSpec(name: "depthwise_act", op: "silu", inputs: ["depthwise_bn"]),
                 NodeSpec(name: "se_pool", op: "global_avg_pool", inputs: ["depthwise_act"]),
-                NodeSpec(name: "se_reduce", op: "conv2d", inputs: ["se_pool"], attrs: ["out_channels": .int(8), "kernel_size": .int(1)]),
+                NodeSpec(name: "se_reduce", op: "conv2d", inputs: ["se_pool"], attrs: ["out_channels": .int(max(b.channels / 4, 1)), "kernel_size": .int(1)]),
                 NodeSpec(name: "se_act", op: "silu", inputs: ["se_reduce"]),
-                NodeSpec(name: "se_expand", op: "conv2d", inputs: ["se_act"], attrs: ["out_channels": .int(32), "kernel_size": .int(1)]),
+                NodeSpec(name: "se_expand", op: "conv2d", inputs: ["se_act"], attrs: ["out_channels": .int(b.expanded), "kernel_size": .int(1)]),
                 NodeSpec(name: "se_gate", op: gate, inputs: ["se_expand"]),
                 NodeSpec(name: "se", op: "mul", inputs: ["depthwise_act", "se_gate"]),
-                conv("project", "se", out: 16, kernel: 1),
+                conv("project", "se", out: b.channels, kernel: 1),
                 NodeSpec(name: "project_bn", op: "batch_norm", inputs: ["project"]),
                 NodeSpec(name: "y", op: "add", inputs: ["project_bn", "stem"]),
             ])
@@ -94,6 +102,22 @@ import Testing
             let options = RunOptions(trace: .attention)
             let tolerance: Float = precision == .fp32 ? 1e-4 : 2e-2
             FastComparison(tolerance: tolerance, context: "unfolded \(precision) batch \(batch)")
+                .compare(try engine.run([x], options: options), try model.run([x], options: options))
+        }
+    }
+
+    /// At the size of a real CondConv stage (EfficientNet-B0's stage 5 at 224x224), sigmoid routing as
+    /// timm's, batch 1 and 2: oneDNN picks other implementations at these sizes than in the tiny block.
+    @Test func agreesAtEfficientNetSize() throws {
+        let block = Block.efficientNetStage5
+        let model = try Model.load(spec: Self.spec(routing: "sigmoid", gate: "sigmoid", block: block),
+                                   directory: FileManager.default.temporaryDirectory)
+        let engine = try FastEngine(model: model, options: FastEngineOptions(threads: 2))
+        #expect(engine.referenceNodes.isEmpty)
+        for batch in [1, 2] {
+            let x = SeededInput.uniform([batch, 8, block.size, block.size], seed: UInt64(70 + batch))
+            let options = RunOptions(trace: .attention)
+            FastComparison(tolerance: 1e-4, context: "stage 5 batch \(batch)")
                 .compare(try engine.run([x], options: options), try model.run([x], options: options))
         }
     }
