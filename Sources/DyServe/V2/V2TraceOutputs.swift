@@ -1,7 +1,8 @@
 import DyNN
 
 /// Turns a request's trace into extra V2 outputs, so protocol clients can read introspection
-/// without a second call: per dynamic convolution `attention/<layer>` `[N, K]`; with `"full"`,
+/// without a second call: per dynamic convolution with its own attention, and per `expert_routing` (the
+/// routing it shares), `attention/<layer>` `[N, K]`; with `"full"`,
 /// per DY-ReLU `dyrelu_a/<layer>` and `dyrelu_b/<layer>` `[N, K*C]` (index `k * C + c`, the trace's
 /// layout) and, for DY-ReLU-C, `dyrelu_spatial/<layer>` `[N, H*W]`.
 enum V2TraceOutputs {

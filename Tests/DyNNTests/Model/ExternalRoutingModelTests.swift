@@ -149,6 +149,15 @@ import Testing
                 == .unknownAttribute(node: "route", op: "expert_routing", attribute: "reduction"))
     }
 
+    @Test func rejectsARoutingInputOfRankThree() {
+        let spec = ModelSpec(name: "rank3", inputs: [TensorSpec(name: "x", shape: [-1, 4, 5])],
+                             outputs: [TensorSpec(name: "out", shape: [-1, 3], node: "route")], weights: .synthetic(seed: 1),
+                             nodes: [NodeSpec(name: "route", op: "expert_routing", inputs: ["x"],
+                                              attrs: ["experts": .int(3), "routing": .string("sigmoid")])])
+        #expect(loadError(spec) == .shape(node: "route",
+                                          message: "expert_routing needs a rank-4 [N, C, H, W] or rank-2 [N, C] input, got [1,4,5]"))
+    }
+
     @Test func softmaxRoutingTakesTheNodeThenTheModelTemperature() throws {
         var spec = Self.spec(editing("route") { $0.attrs["routing"] = .string("softmax") }.nodes)
         spec.temperature = 4
