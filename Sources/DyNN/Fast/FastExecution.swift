@@ -83,7 +83,11 @@ struct FastExecution {
 
             case .dynamicConvolution(let node, let layer, let aggregation, let input, let out, let means):
                 var supplied: Tensor?
-                if case .external(let slot, _) = layer.routing { supplied = tensors[slot] }
+                if case .external(let slot, _) = layer.routing {
+                    // The routing node ran earlier and its value lives until its last routed convolution.
+                    guard let routing = tensors[slot] else { preconditionFailure("\(layer.node): routing weights missing") }
+                    supplied = routing
+                }
                 let trace = dynamicConvolution(layer, aggregation: aggregation, input: buffers[input], output: buffers[out],
                                                means: means, supplied: supplied, avx2: avx2,
                                                timing: profile ? { phase, ns in
