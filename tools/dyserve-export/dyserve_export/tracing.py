@@ -18,7 +18,7 @@ import torch.nn as nn
 
 from .context import ConversionContext, describe, structure_summary
 from .converters.functions import Call, function_handler
-from .graph_builder import GraphBuilder, Value
+from .graph_builder import Value
 from .registry import ConversionError, find_converter
 from .converters.standard import has_state
 
