@@ -4,7 +4,7 @@
     /work/venv-torch/bin/python tools/bench_peers.py [--threads 2] [--rounds 5] [--iterations 20] ...
 
 For `mobilenetv2` and `dy-mobilenetv2` (the graphs in models/), this script
-  1. builds the network in PyTorch (tools/reference.py modules) with seeded random weights drawn in
+  1. builds the network in PyTorch (the reference modules of tools/dyserve-export) with seeded random weights drawn in
      PyTorch, batch norms with non-trivial statistics;
   2. exports it to our format in a temporary directory (model.json + weights.safetensors, batch norms
      unfolded: dyserve's loader folds them);
@@ -42,12 +42,13 @@ import torch
 TOOLS = Path(__file__).resolve().parent
 REPO = TOOLS.parent
 sys.path.insert(0, str(TOOLS))
+sys.path.insert(0, str(TOOLS / "dyserve-export"))  # the reference package
 
+from dyserve_export.reference import (Activation, Add, AttentionMLP, BatchNorm, Conv2d, DynamicConv2d,  # noqa: E402
+                                      Flatten, Geometry, GlobalAvgPool, Graph, Linear, ModelInfo, Normalize,
+                                      Softmax, TensorSpec, hidden_size)
 from export import folded, save  # noqa: E402
-from graph import Graph, ModelInfo, TensorSpec  # noqa: E402
 from onnx_export import ExportGraph, check_close, conv_weight_sources, export  # noqa: E402
-from reference import (Activation, Add, AttentionMLP, BatchNorm, Conv2d, DynamicConv2d, Flatten,  # noqa: E402
-                       Geometry, GlobalAvgPool, Linear, Normalize, Softmax, hidden_size)
 
 MODELS = {"static": "mobilenetv2", "dynamic": "dy-mobilenetv2"}
 # Seeds of the PyTorch weights; the model.json seeds are not used (those weights are SplitMix64's).

@@ -1,7 +1,7 @@
 """Export-friendly PyTorch versions of a dyserve graph, for timing PyTorch eager and ONNX Runtime.
 
-`tools/reference.py` is written to be obviously right (explicit padding, per-sample kernels through one
-grouped convolution, traces). This module rewrites a *BN-folded* reference Graph into plain modules that a
+The reference (tools/dyserve-export/dyserve_export/reference) is written to be obviously right (explicit
+padding, per-sample kernels through one grouped convolution, traces). This module rewrites a *BN-folded* reference Graph into plain modules that a
 peer engine runs the way a practitioner would deploy it:
 
   * a static convolution is one `Conv` with constant weights (padding inside the Conv when symmetric);
@@ -18,14 +18,16 @@ Used by tools/bench_peers.py; never imported by tests.
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from graph import Graph
-from reference import Conv2d, DynamicConv2d, Geometry, Normalize
+sys.path.insert(0, str(Path(__file__).resolve().parent / "dyserve-export"))  # the reference package
+
+from dyserve_export.reference import Conv2d, DynamicConv2d, Geometry, Graph, Normalize  # noqa: E402
 
 
 def _conv_padding(geom: Geometry):
