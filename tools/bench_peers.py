@@ -42,12 +42,13 @@ import torch
 TOOLS = Path(__file__).resolve().parent
 REPO = TOOLS.parent
 sys.path.insert(0, str(TOOLS))
+sys.path.insert(0, str(TOOLS / "dyserve-export"))  # the reference package
 
+from dyserve_export.reference import (Activation, Add, AttentionMLP, BatchNorm, Conv2d, DynamicConv2d,  # noqa: E402
+                                      Flatten, Geometry, GlobalAvgPool, Graph, Linear, ModelInfo, Normalize,
+                                      Softmax, TensorSpec, hidden_size)
 from export import folded, save  # noqa: E402
-from graph import Graph, ModelInfo, TensorSpec  # noqa: E402
 from onnx_export import ExportGraph, check_close, conv_weight_sources, export  # noqa: E402
-from reference import (Activation, Add, AttentionMLP, BatchNorm, Conv2d, DynamicConv2d, Flatten,  # noqa: E402
-                       Geometry, GlobalAvgPool, Linear, Normalize, Softmax, hidden_size)
 
 MODELS = {"static": "mobilenetv2", "dynamic": "dy-mobilenetv2"}
 # Seeds of the PyTorch weights; the model.json seeds are not used (those weights are SplitMix64's).

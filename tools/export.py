@@ -1,7 +1,9 @@
-"""Write a Graph as a dyserve model directory (model.json + weights.safetensors) and read one back.
+"""Write a reference Graph (tools/dyserve-export/dyserve_export/reference) as a dyserve model directory.
 
 The format is docs/model-format.md. Weights are written as F32 under PyTorch-style names
 (`<node>.<state_dict key>`, e.g. `conv1.attention.fc1.weight`), which node `weights` maps from roles.
+Reading a directory back (`load`) and the trace JSON (`trace_json`) live in the reference package and
+are re-exported here.
 
 Usage (check that a model directory loads and reproduces a stored output):
     python tools/export.py MODEL_DIR [INPUT.npy [EXPECTED.npy]]
@@ -9,21 +11,21 @@ Usage (check that a model directory loads and reproduces a stored output):
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 from typing import Optional
 
 import numpy as np
 import torch
-from safetensors.torch import load_file, save_file
+from safetensors.torch import save_file
 
-from graph import Graph, ModelInfo, TensorSpec
-from reference import BatchNorm, Conv2d, DynamicConv2d, node_from_spec
+sys.path.insert(0, str(Path(__file__).resolve().parent / "dyserve-export"))
 
-FORMAT_VERSION = 1
-MODEL_FILE = "model.json"
-WEIGHTS_FILE = "weights.safetensors"
+from dyserve_export.json_format import to_json  # noqa: E402
+from dyserve_export.reference import (FORMAT_VERSION, MODEL_FILE, WEIGHTS_FILE, BatchNorm, Conv2d,  # noqa: E402
+                                      DynamicConv2d, Graph, load, trace_json)
+
+__all__ = ["save", "load", "folded", "trace_json", "FORMAT_VERSION", "MODEL_FILE", "WEIGHTS_FILE"]
 
 
 def node_entry(name: str, graph: Graph) -> tuple[dict, dict[str, torch.Tensor]]:
@@ -59,17 +61,6 @@ def model_json(graph: Graph) -> dict:
     return doc
 
 
-def to_json(value, level: int = 0) -> str:
-    """JSON with objects one key per line but arrays of numbers or strings kept on one line."""
-    pad, inner = "  " * level, "  " * (level + 1)
-    if isinstance(value, dict) and value:
-        items = [f"{inner}{json.dumps(k)}: {to_json(v, level + 1)}" for k, v in value.items()]
-        return "{\n" + ",\n".join(items) + "\n" + pad + "}"
-    if isinstance(value, list) and any(isinstance(v, (dict, list)) for v in value):
-        return "[\n" + ",\n".join(inner + to_json(v, level + 1) for v in value) + "\n" + pad + "]"
-    return json.dumps(value)
-
-
 def save(graph: Graph, directory, fold_batch_norm: bool = False) -> Path:
     """Write `graph` to `directory`. With fold_batch_norm, conv + BN pairs the format allows to fold
     are folded here instead of by the loader (the result is the same function)."""
@@ -88,36 +79,6 @@ def save(graph: Graph, directory, fold_batch_norm: bool = False) -> Path:
     return directory
 
 
-def load(directory) -> Graph:
-    """Read a model directory back into a Graph (eval mode, float32)."""
-    directory = Path(directory)
-    doc = json.loads((directory / MODEL_FILE).read_text())
-    if doc.get("format_version") != FORMAT_VERSION:
-        raise ValueError(f"{directory}: format_version {doc.get('format_version')!r}, expected 1")
-    weights = doc["weights"]
-    if "file" not in weights:
-        raise ValueError(f"{directory}: only weights files are supported here, got {weights}")
-    stored = load_file(str(directory / weights["file"]))
-    info = ModelInfo(
-        name=doc["name"], version=doc["version"], description=doc.get("description", ""),
-        labels=doc.get("labels"), temperature=float(doc.get("temperature", 1.0)),
-        inputs=[TensorSpec(s["name"], s["shape"]) for s in doc["inputs"]],
-        outputs=[TensorSpec(s["name"], s["shape"], s.get("node")) for s in doc["outputs"]])
-    graph = Graph(info)
-    for entry in doc["nodes"]:
-        tensors = {}
-        for role, tensor_name in entry.get("weights", {}).items():
-            if tensor_name not in stored:
-                raise ValueError(f"node {entry['name']!r}: tensor {tensor_name!r} missing")
-            if stored[tensor_name].dtype != torch.float32:
-                raise ValueError(f"tensor {tensor_name!r}: dtype {stored[tensor_name].dtype}, expected F32")
-            tensors[role] = stored[tensor_name]
-        node = node_from_spec(entry["op"], entry.get("attrs", {}), tensors)
-        graph.add(entry["name"], node, *entry["inputs"])
-    graph.eval()
-    return graph
-
-
 def foldable(graph: Graph, bn_name: str) -> Optional[str]:
     """The conv a batch norm folds into, per the format's rule, or None."""
     node = graph.nodes[bn_name]
@@ -127,7 +88,9 @@ def foldable(graph: Graph, bn_name: str) -> Optional[str]:
     if source not in graph.nodes:
         return None
     conv = graph.nodes[source]
-    ok = isinstance(conv, Conv2d) or (isinstance(conv, DynamicConv2d) and conv.routing == "softmax")
+    # Never after an externally routed dynamic conv: its routing weights need not sum to 1.
+    ok = isinstance(conv, Conv2d) or (isinstance(conv, DynamicConv2d) and conv.routing == "softmax"
+                                      and not conv.external_routing)
     if ok and graph.consumers(source) == [bn_name]:
         return source
     return None
@@ -165,38 +128,6 @@ def folded(graph: Graph) -> Graph:
         target = spec.node or spec.name
         spec.node = renamed.get(target, target)
     out.eval()
-    return out
-
-
-# --------------------------------------------------------------------------------------------
-# JSON of traces
-
-
-def f32(value: float) -> float:
-    """A float rounded to FP32 and spelled with the fewest digits that read back the same."""
-    return float(str(np.float32(value)))
-
-
-def rows(t: torch.Tensor) -> list:
-    return [[f32(v) for v in row] for row in t.double().tolist()]
-
-
-def trace_json(records: list) -> list:
-    """Trace records (as Graph.run returns them) as the JSON the server reports."""
-    out = []
-    for r in records:
-        att, act = r["attention"], r["activation"]
-        item = {"name": r["name"], "op": r["op"], "attention": None, "activation": None}
-        if att is not None:
-            item["attention"] = {"routing": att["routing"], "temperature": f32(att["temperature"]),
-                                 "pi": rows(att["pi"]), "entropy": [f32(v) for v in att["entropy"].tolist()]}
-        if act is not None:
-            item["activation"] = {
-                "variant": act["variant"], "pieces": act["pieces"], "channels": act["channels"],
-                "a": rows(act["a"]), "b": rows(act["b"]),
-                "spatial": rows(act["spatial"]) if act["spatial"] is not None else None,
-                "height": act["height"], "width": act["width"]}
-        out.append(item)
     return out
 
 

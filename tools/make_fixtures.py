@@ -25,10 +25,12 @@ from typing import Callable, Optional
 import numpy as np
 import torch
 
-import export
-from graph import Graph, ModelInfo, TensorSpec
-from reference import (Activation, Add, BatchNorm, Conv2d, DynamicConv2d, DyReLU, Flatten,
-                       GlobalAvgPool, Linear, Normalize, Pool2d, Softmax)
+sys.path.insert(0, str(Path(__file__).resolve().parent / "dyserve-export"))  # the reference package
+
+import export  # noqa: E402
+from dyserve_export.reference import (Activation, Add, BatchNorm, Conv2d, DynamicConv2d, DyReLU,  # noqa: E402
+                                      ExpertRouting, Flatten, GlobalAvgPool, Graph, Linear, ModelInfo, Mul,
+                                      Normalize, Pool2d, Softmax, TensorSpec)
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "Tests/DyNNTests/Fixtures"

@@ -18,14 +18,16 @@ Used by tools/bench_peers.py; never imported by tests.
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from graph import Graph
-from reference import Conv2d, DynamicConv2d, Geometry, Normalize
+sys.path.insert(0, str(Path(__file__).resolve().parent / "dyserve-export"))  # the reference package
+
+from dyserve_export.reference import Conv2d, DynamicConv2d, Geometry, Graph, Normalize  # noqa: E402
 
 
 def _conv_padding(geom: Geometry):

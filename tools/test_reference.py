@@ -8,14 +8,17 @@ from __future__ import annotations
 import math
 import sys
 import tempfile
+from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 
-import export
-from graph import Graph, ModelInfo, TensorSpec
-from reference import (Activation, Add, BatchNorm, Conv2d, DynamicConv2d, DyReLU, Flatten,
-                       GlobalAvgPool, Linear, Pool2d, Softmax)
+sys.path.insert(0, str(Path(__file__).resolve().parent / "dyserve-export"))  # the reference package
+
+import export  # noqa: E402
+from dyserve_export.reference import (Activation, Add, BatchNorm, Conv2d, DynamicConv2d, DyReLU,  # noqa: E402
+                                      ExpertRouting, Flatten, GlobalAvgPool, Graph, Linear, ModelInfo, Mul,
+                                      Pool2d, Softmax, TensorSpec)
 
 torch.set_default_dtype(torch.float64)
 FAILURES: list[str] = []

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 from pathlib import Path
 
@@ -30,10 +31,11 @@ import torch.nn.functional as F
 from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 
-import export
-from graph import Graph, ModelInfo, TensorSpec
-from reference import (Activation, BatchNorm, Conv2d, DynamicConv2d, DyReLU, Flatten,
-                       GlobalAvgPool, Linear, Normalize, Softmax)
+sys.path.insert(0, str(Path(__file__).resolve().parent / "dyserve-export"))  # the reference package
+
+import export  # noqa: E402
+from dyserve_export.reference import (Activation, BatchNorm, Conv2d, DynamicConv2d, DyReLU, Flatten,  # noqa: E402
+                                      GlobalAvgPool, Graph, Linear, ModelInfo, Normalize, Softmax, TensorSpec)
 
 ROOT = Path(__file__).resolve().parent.parent
 LABELS = [str(d) for d in range(10)]

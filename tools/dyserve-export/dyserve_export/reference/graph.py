@@ -1,8 +1,8 @@
 """A model as dyserve sees it: named nodes in topological order, run by name.
 
-The graph resolves each dynamic convolution's temperature the way the server does: a per-call
-override wins, then the node's own `temperature`, then the model's default. It collects the trace
-of every dynamic layer in network order, in the JSON shape the server reports.
+The graph resolves each dynamic convolution's (and expert routing's) temperature the way the server
+does: a per-call override wins, then the node's own `temperature`, then the model's default. It
+collects the trace of every dynamic layer in network order, in the JSON shape the server reports.
 """
 
 from __future__ import annotations
@@ -13,7 +13,9 @@ from typing import Optional
 import torch
 import torch.nn as nn
 
-from reference import DynamicConv2d, Node
+from .dynamic_conv import DynamicConv2d
+from .expert_routing import ExpertRouting
+from .node import Node
 
 
 @dataclass
@@ -60,12 +62,14 @@ class Graph(nn.Module):
     def temperature_of(self, node: Node, override: Optional[float]) -> float:
         if override is not None:
             return override
-        if isinstance(node, DynamicConv2d) and node.temperature is not None:
+        if isinstance(node, (DynamicConv2d, ExpertRouting)) and node.temperature is not None:
             return node.temperature
         return self.info.temperature
 
-    def run(self, inputs, temperature: Optional[float] = None, trace: bool = False):
-        """inputs: a tensor (single input) or {name: tensor}. Returns ({output name: tensor}, trace list)."""
+    def run(self, inputs, temperature: Optional[float] = None, trace: bool = False,
+            values_out: Optional[dict] = None):
+        """inputs: a tensor (single input) or {name: tensor}. Returns ({output name: tensor}, trace list).
+        With `values_out`, every node's value is stored there by node name (for layer-by-layer checks)."""
         if isinstance(inputs, torch.Tensor):
             inputs = {self.info.inputs[0].name: inputs}
         values = dict(inputs)
@@ -80,7 +84,11 @@ class Graph(nn.Module):
                     record.setdefault("attention", None)
                     record.setdefault("activation", None)
                     record["name"], record["op"] = name, node.op
+                    if getattr(node, "external_routing", False):
+                        record["routed_by"] = self.node_inputs[name][1]
         outputs = {spec.name: values[spec.node or spec.name] for spec in self.info.outputs}
+        if values_out is not None:
+            values_out.update(values)
         return outputs, records
 
     def forward(self, x: torch.Tensor, temperature: Optional[float] = None) -> torch.Tensor:
