@@ -15,12 +15,16 @@ is (any [N, K] value may route a 2-input dynamic_conv2d).
 from __future__ import annotations
 
 import math
+import weakref
 
 import torch
 import torch.nn as nn
 
 from ..registry import Converter, register_builtin
 from .dynamic_conv import conv_geometry
+
+# Per export (per ConversionContext): name of a routing value -> the value that replaces it.
+_FOLDED_ROUTING: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
 # The ops of timm's routing chain, last first: sigmoid(linear(flatten(GAP(x)))).
 ROUTING_CHAIN = ("sigmoid", "linear", "flatten", "global_avg_pool")
@@ -77,7 +81,7 @@ class CondConvConverter(Converter):
 def shared_routing(ctx, routing, experts: int, path: str):
     """The value routing this convolution: an `expert_routing` node replacing timm's routing chain
     (made once per routing value, then reused by the block's other convolutions), or `routing` itself."""
-    folded = ctx.memo.setdefault("condconv.routing", {})
+    folded = _FOLDED_ROUTING.setdefault(ctx, {})
     if routing.name in folded:
         return folded[routing.name]
     chain = routing_chain(ctx, routing)
@@ -91,8 +95,7 @@ def shared_routing(ctx, routing, experts: int, path: str):
     node = ctx.add_node("expert_routing", [pool.inputs[0]], attrs={"experts": experts, "routing": "sigmoid"},
                         weights=weights, name_hint=_block_path(linear.module_path) + ".routing",
                         module_path=linear.module_path)
-    for produced in chain:
-        ctx.remove_if_unused(produced.value)
+    # The chain's nodes stay in the builder but no longer feed anything: only live nodes are written.
     folded[routing.name] = node
     return node
 

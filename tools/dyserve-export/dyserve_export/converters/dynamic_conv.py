@@ -59,12 +59,19 @@ def conv_geometry(ctx, path: str, module: nn.Module, in_shape, kernel, stride, p
         top, bottom, left, right = ph, ph, pw, pw
     attrs = {"kernel_size": kh if kh == kw else [kh, kw], "stride": sh if sh == sw else [sh, sw]}
     if (top, left, bottom, right) != (0, 0, 0, 0):
-        attrs["padding"] = [top, left, bottom, right]
+        attrs["padding"] = compact_padding(top, left, bottom, right)
     if (dh, dw) != (1, 1):
         attrs["dilation"] = dh if dh == dw else [dh, dw]
     if groups != 1:
         attrs["groups"] = int(groups)
     return attrs
+
+
+def compact_padding(top: int, left: int, bottom: int, right: int):
+    """The shortest model.json spelling: p, [ph, pw] or [top, left, bottom, right]."""
+    if top == bottom and left == right:
+        return top if top == left else [top, left]
+    return [top, left, bottom, right]
 
 
 def expert_tensors(ctx, path: str, module: nn.Module, in_channels: int, groups: int) -> dict[str, torch.Tensor]:
@@ -135,9 +142,8 @@ class PaperDynamicConvConverter(Converter):
         attrs = {"out_channels": int(module.weight.shape[1])}
         attrs.update(conv_geometry(ctx, path, module, x.shape, geom.kernel, geom.stride, 0, geom.dilation,
                                    geom.groups))
-        top, left, bottom, right = geom.padding
-        if (top, left, bottom, right) != (0, 0, 0, 0):
-            attrs["padding"] = [top, left, bottom, right]
+        if tuple(geom.padding) != (0, 0, 0, 0):
+            attrs["padding"] = compact_padding(*geom.padding)
         attrs["experts"] = int(module.weight.shape[0])
         attrs["routing"] = module.routing
         if module.routing == "softmax":
