@@ -52,10 +52,24 @@ def test_timm_efficientnet_cc_b0_4e(tmp_path):
             if isinstance(m, nn.BatchNorm2d):
                 m.running_mean.copy_(0.1 * torch.randn(m.num_features, generator=gen))
                 m.running_var.copy_(0.5 + torch.rand(m.num_features, generator=gen))
-    doc, _, _ = export_checked(model, image(2, 3, 224), tmp_path)
+    x = image(2, 3, 224)
+    doc, _, graph = export_checked(model, x, tmp_path)
     blocks = [name for name, m in model.named_modules() if type(m).__name__ == "CondConvResidual"]
     assert len(blocks) == 8
     check_routing_shared_per_block(doc, blocks)
+    # The routing dyserve reports once per block is timm's sigmoid(routing_fn(pooled)), within 1e-4.
+    routed = {}
+    hooks = [model.get_submodule(b).routing_fn.register_forward_hook(
+        lambda _m, _i, out, b=b: routed.__setitem__(b, torch.sigmoid(out))) for b in blocks]
+    with torch.no_grad():
+        model(x)
+        _, trace = graph.run(x, trace=True)
+    for hook in hooks:
+        hook.remove()
+    reported = {t["name"]: t["attention"]["pi"] for t in trace if t["op"] == "expert_routing"}
+    assert sorted(reported) == sorted(f"{b}.routing" for b in blocks)
+    for b in blocks:
+        assert torch.allclose(reported[f"{b}.routing"], routed[b], atol=1e-4, rtol=0)
     convs = [n for n in nodes_of(doc, "dynamic_conv2d") if len(n["inputs"]) == 2]
     assert len(convs) == 24 and all(c["attrs"]["experts"] == 4 for c in convs)
     # Every parameter is written once (plus the batch norms' running statistics).
