@@ -287,12 +287,127 @@ def case_dy_network(gen):
         "batch 1; a small DY network: dynamic convs (softmax, depthwise, sigmoid + BN), DY-ReLU C/A/B, max pool, residual add, classifier"
 
 
+# --------------------------------------------------------------------------------------------
+# ext_*: the model-format additions of issue 12 (the exporter's targets: timm CondConv blocks,
+# squeeze-and-excitation, DynamicHead's DY-ReLU variants).
+
+
+def shared_routing_conv(gen, cin, cout, k, experts, **kw) -> DynamicConv2d:
+    """A 2-input dynamic_conv2d: its routing weights come from an expert_routing node."""
+    return DynamicConv2d(cin, cout, k, experts=experts, gen=gen, external_routing=True, **kw)
+
+
+def sharpen_routing(m: ExpertRouting, scale: float) -> ExpertRouting:
+    with torch.no_grad():
+        m.weight.mul_(scale)
+    return m
+
+
+def case_ext_condconv_block(gen):
+    """timm's CondConvResidual, small: routing once per block, shared by its three convolutions."""
+    c, h, w, k = 6, 7, 9, 4
+    g = graph("ext_condconv_block", [c, h, w])
+    g.add("routing", sharpen_routing(ExpertRouting(c, k, "sigmoid", gen=gen), 1.5), "input")
+    g.add("conv_pw", shared_routing_conv(gen, c, 12, 1, k), "input", "routing")
+    g.add("bn1", BatchNorm(12).randomize(gen), "conv_pw")
+    g.add("act1", Activation("silu"), "bn1")
+    g.add("conv_dw", shared_routing_conv(gen, 12, 12, 3, k, padding=1, groups=12, bias=False), "act1", "routing")
+    g.add("bn2", BatchNorm(12).randomize(gen), "conv_dw")
+    g.add("act2", Activation("silu"), "bn2")
+    g.add("se_pool", GlobalAvgPool(), "act2")
+    g.add("se_reduce", Conv2d(12, 4, 1, gen=gen), "se_pool")
+    g.add("se_act", Activation("silu"), "se_reduce")
+    g.add("se_expand", Conv2d(4, 12, 1, gen=gen), "se_act")
+    g.add("se_gate", Activation("sigmoid"), "se_expand")
+    g.add("se_mul", Mul(), "act2", "se_gate")
+    g.add("conv_pwl", shared_routing_conv(gen, 12, c, 1, k), "se_mul", "routing")
+    g.add("bn3", BatchNorm(c).randomize(gen), "conv_pwl")
+    g.add("residual", Add(), "bn3", "input")
+    return set_output(g, "residual"), inputs(gen, 3, [c, h, w]), None, \
+        "batch 3; a CondConv residual block: sigmoid expert_routing (K=4) shared by three 2-input dynamic_conv2d " \
+        "(1x1 expand, depthwise 3x3 without bias, 1x1 project), a batch_norm after each (not folded), silu, " \
+        "squeeze-and-excitation (gap, 1x1 convs, sigmoid, mul [N,C,H,W] x [N,C,1,1]), residual add"
+
+
+def case_ext_routing_softmax(gen):
+    """expert_routing with softmax on a rank-2 input, node temperature, and a per-call override."""
+    c, h, w, k = 5, 6, 6, 3
+    g = graph("ext_routing_softmax", [c, h, w], temperature=0.8)
+    g.add("pool", GlobalAvgPool(), "input")
+    g.add("flat", Flatten(), "pool")
+    g.add("routing", sharpen_routing(ExpertRouting(c, k, "softmax", temperature=2.0, gen=gen), 2.0), "flat")
+    g.add("conv1", shared_routing_conv(gen, c, 6, 3, k, padding=[1, 0, 1, 2], stride=2), "input", "routing")
+    g.add("bn", BatchNorm(6).randomize(gen), "conv1")
+    g.add("hsig", Activation("hard_sigmoid"), "bn")
+    g.add("routing2", sharpen_routing(ExpertRouting(6, k, "softmax", bias=False, gen=gen), 4.0), "hsig")
+    g.add("conv2", shared_routing_conv(gen, 6, 4, 1, k), "hsig", "routing2")
+    return set_output(g, "conv2"), inputs(gen, 2, [c, h, w]) * 2, 3.0, \
+        "softmax expert_routing on a rank-2 input (gap + flatten) with node temperature 2.0 and on a rank-4 input " \
+        "(no bias), each driving a 2-input dynamic_conv2d (asymmetric padding, stride 2); batch_norm after a 2-input " \
+        "dynamic conv stays a node; hard_sigmoid; per-call temperature 3.0 overrides both routings"
+
+
+def dyrelu_layers(gen, name: str, layers: list, description: str):
+    """DY-ReLU layers (variant, layout, squash, options) separated by 1x1 convolutions."""
+    c, h, w = 6, 5, 7
+    g = graph(name, [c, h, w])
+    source = "input"
+    for i, (variant, layout, squash, options) in enumerate(layers):
+        if i:
+            mix = Conv2d(c, c, 1, gen=gen)
+            with torch.no_grad():
+                mix.weight.mul_(1.5)
+            source = g.add(f"mix{i}", mix, source)
+        source = g.add(f"act{i + 1}_{variant}_{layout}", dyrelu(gen, c, variant, layout, squash, **options), source)
+    return set_output(g, source), inputs(gen, 2, [c, h, w]) * 2, None, description
+
+
+def case_ext_dyrelu_no_bias(gen):
+    return dyrelu_layers(gen, "ext_dyrelu_no_bias", [
+        ("B", "paper", "hard_sigmoid", {"bias": False, "lambda_a": 2.0, "beta": [0.0, 0.3]}),
+        ("B", "per_channel", "sigmoid", {"bias": False, "pieces": 3, "alpha": [1.0, 0.5, 0.0], "beta": [0.0, 0.1, -0.2]}),
+        ("B", "pairs", "hard_sigmoid", {"bias": False, "beta": [0.1, -0.1]}),
+        ("A", "per_channel", "sigmoid", {"bias": False, "pieces": 3, "alpha": [1.0, 0.0, -0.5], "beta": [0.0, 0.2, 0.0]}),
+        ("C", "pairs", "hard_sigmoid", {"bias": False, "spatial_tau": 1.0, "spatial_scale": 2.0}),
+    ], "DY-ReLU without intercepts (bias false: fc2 outputs only slopes, b = beta_k): B with layouts paper / "
+       "per_channel (K=3) / pairs, A per_channel (K=3), C pairs with spatial_tau 1 (DynamicHead's spatial branch)")
+
+
+def case_ext_dyrelu_one_piece(gen):
+    return dyrelu_layers(gen, "ext_dyrelu_one_piece", [
+        ("B", "pairs", "hard_sigmoid", {"pieces": 1, "alpha": [1.0], "beta": [0.0]}),
+        ("B", "pairs", "hard_sigmoid", {"pieces": 1, "bias": False, "alpha": [1.0], "beta": [0.0]}),
+        ("A", "paper", "sigmoid", {"pieces": 1, "scale": 0.5}),
+        ("C", "per_channel", "sigmoid", {"pieces": 1, "bias": False, "spatial_scale": 4.0}),
+    ], "DY-ReLU with one piece (DynamicHead's K2=False): B pairs with and without intercepts, A paper, "
+       "C per_channel without intercepts")
+
+
+def case_ext_activations_mul(gen):
+    c, h, w = 4, 5, 6
+    g = graph("ext_activations_mul", [c, h, w])
+    g.add("conv", Conv2d(c, c, 3, padding=1, gen=gen), "input")
+    g.add("hsig", Activation("hard_sigmoid"), "conv")
+    g.add("silu", Activation("silu"), "input")
+    g.add("mul_same", Mul(), "silu", "hsig")
+    g.add("pool", GlobalAvgPool(), "conv")
+    g.add("gate", Activation("hard_sigmoid"), "pool")
+    g.add("mul_gate_first", Mul(), "gate", "mul_same")
+    g.add("mul_gate_last", Mul(), "mul_gate_first", "gate")
+    return set_output(g, "mul_gate_last"), inputs(gen, 2, [c, h, w]) * 3, None, \
+        "hard_sigmoid (inputs on both sides of its knees at -3 and 3), silu, mul of equal shapes, " \
+        "mul broadcasting a [N,C,1,1] gate over [N,C,H,W] with the gate first and last"
+
+
 CASES: list[Callable] = [
     case_conv2d_bn_fold, case_conv2d_geometry, case_conv2d_groups, case_dynconv_softmax_bn_fold,
     case_dynconv_model_tau, case_dynconv_tau_override, case_dynconv_sigmoid_bn, case_dynconv_geometry,
     case_dynconv_groups, case_dynconv_no_bias, case_dyrelu_a_sigmoid, case_dyrelu_a_hard,
     case_dyrelu_b_sigmoid, case_dyrelu_b_hard, case_dyrelu_c_sigmoid, case_dyrelu_c_hard,
     case_pools_linear_softmax, case_residual_activations, case_dy_network,
+    # Appended, so that the cases above keep their seeds (1000 + index) and their files.
+    case_ext_condconv_block, case_ext_routing_softmax, case_ext_dyrelu_no_bias, case_ext_dyrelu_one_piece,
+    case_ext_activations_mul,
 ]
 
 

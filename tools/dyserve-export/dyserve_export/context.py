@@ -18,8 +18,10 @@ def describe(path: str, module) -> str:
 class ConversionContext:
     def __init__(self, builder: GraphBuilder):
         self.builder = builder
-        # module path -> name of the converter that handled it, in conversion order (for the report).
+        # module path -> name of the converter that handled it, in conversion order (for the report),
+        # and the converter itself (verification asks it for PyTorch's attention).
         self.converted: dict[str, str] = {}
+        self.converter_objects: dict[str, Converter] = {}
 
     def add_node(self, op: str, inputs: list[Value], *, attrs: Optional[dict] = None,
                  weights: Optional[dict[str, torch.Tensor]] = None, name_hint: str, module_path: str) -> Value:
@@ -57,6 +59,7 @@ class ConversionContext:
             raise ConversionError(f"{describe(path, module)}: converter {converter.name!r} returned "
                                   f"{type(out).__name__}, not a Value")
         self.converted[path] = converter.name
+        self.converter_objects[path] = converter
         return out
 
 

@@ -86,7 +86,7 @@ class GraphBuilder:
             node = node_from_spec(op, attrs, tensors, inputs=len(inputs)).eval()
             batch = inputs[0].shape[0]
             with torch.no_grad():
-                zeros = [torch.zeros((1,) + tuple(v.shape[1:])) for v in inputs]
+                zeros = [torch.zeros((1,) + tuple(v.shape[1:]), dtype=torch.float32) for v in inputs]
                 out = node(*zeros)
         except Exception as error:  # the op rejected its attributes, weights or input shapes
             shapes = ", ".join(str(list(v.shape)) for v in inputs)

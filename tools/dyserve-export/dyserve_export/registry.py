@@ -36,6 +36,12 @@ class Converter:
         are the Values of the module's tensor arguments in call order."""
         raise NotImplementedError
 
+    def attention(self, module: torch.nn.Module, inputs: list[torch.Tensor]) -> Optional[torch.Tensor]:
+        """Optional, for dynamic layers with their own attention: the routing weights pi [N, K] the
+        PyTorch module computes for these inputs, so that verification can compare them with the
+        trace of the written model. None when the converter cannot tell."""
+        return None
+
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name!r}>"
 

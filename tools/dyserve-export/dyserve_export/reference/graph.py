@@ -36,13 +36,31 @@ class ModelInfo:
     outputs: list = field(default_factory=list)
 
 
+class NodeDict(nn.ModuleDict):
+    """Modules by node name. Node names may contain dots (exported names follow PyTorch module paths),
+    which nn.Module attribute names cannot: keys are escaped inside."""
+
+    @staticmethod
+    def _key(name: str) -> str:
+        return name.replace("%", "%25").replace(".", "%2E")
+
+    def __getitem__(self, name: str) -> nn.Module:
+        return super().__getitem__(self._key(name))
+
+    def __setitem__(self, name: str, module: nn.Module) -> None:
+        super().__setitem__(self._key(name), module)
+
+    def __contains__(self, name: str) -> bool:
+        return super().__contains__(self._key(name))
+
+
 class Graph(nn.Module):
     def __init__(self, info: ModelInfo):
         super().__init__()
         self.info = info
         self.names: list[str] = []
         self.node_inputs: dict[str, list[str]] = {}
-        self.nodes = nn.ModuleDict()
+        self.nodes = NodeDict()
 
     def add(self, name: str, node: Node, *inputs: str) -> str:
         """Append a node; returns its name so calls can be chained."""

@@ -54,7 +54,7 @@ def load(directory) -> Graph:
         graph.add(entry["name"], node, *entry["inputs"])
         if stream is not None:
             with torch.no_grad():
-                zeros = [torch.zeros(shapes[source]) for source in entry["inputs"]]
+                zeros = [torch.zeros(shapes[source], dtype=torch.float32) for source in entry["inputs"]]
                 shapes[entry["name"]] = list(node.eval()(*zeros).shape)
     graph.eval()
     return graph
