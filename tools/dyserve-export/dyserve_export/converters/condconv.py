@@ -21,7 +21,7 @@ import torch
 import torch.nn as nn
 
 from ..registry import Converter, register_builtin
-from .dynamic_conv import conv_geometry
+from .dynamic_conv import conv_geometry, own_parameter
 
 # Per export (per ConversionContext): name of a routing value -> the value that replaces it.
 _FOLDED_ROUTING: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
@@ -32,10 +32,10 @@ ROUTING_CHAIN = ("sigmoid", "linear", "flatten", "global_avg_pool")
 
 def _flat_experts(module: nn.Module):
     """(K, weight_shape) when `module` holds CondConv-style flattened experts, else None."""
-    weight = getattr(module, "weight", None)
+    weight = own_parameter(module, "weight")
     experts = getattr(module, "num_experts", None)
     needed = ("in_channels", "out_channels", "kernel_size", "stride", "padding", "dilation", "groups")
-    if not isinstance(weight, torch.Tensor) or weight.dim() != 2 or not isinstance(experts, int):
+    if weight is None or weight.dim() != 2 or not isinstance(experts, int):
         return None
     if any(not hasattr(module, name) for name in needed) or weight.shape[0] != experts:
         return None

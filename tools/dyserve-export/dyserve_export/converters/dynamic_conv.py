@@ -20,58 +20,25 @@ import torch.nn as nn
 
 from ..registry import Converter, register_builtin
 from .fc_layers import mlp_weights
-
-
-def _pair(value) -> tuple[int, int]:
-    if isinstance(value, int):
-        return (value, value)
-    return (int(value[0]), int(value[1]))
+from .geometry import padding_sides, pair, window_attrs
 
 
 def conv_geometry(ctx, path: str, module: nn.Module, in_shape, kernel, stride, padding, dilation,
                   groups: int, tf_same: bool = False) -> dict:
-    """model.json geometry attributes of a convolution as PyTorch computes it.
-
-    `padding` is an int, a pair, "valid" or "same" (F.conv2d's forms); `tf_same` asks for TensorFlow's
-    SAME padding computed from the input size (asymmetric, the extra row / column at the bottom / right).
-    """
-    kh, kw = _pair(kernel)
-    sh, sw = _pair(stride)
-    dh, dw = _pair(dilation)
-    h, w = int(in_shape[2]), int(in_shape[3])
-    if tf_same:
-        def same(size, k, s, d):
-            total = max((math.ceil(size / s) - 1) * s + (k - 1) * d + 1 - size, 0)
-            return total // 2, total - total // 2
-        (top, bottom), (left, right) = same(h, kh, sh, dh), same(w, kw, sw, dw)
-    elif padding == "valid":
-        top = bottom = left = right = 0
-    elif padding == "same":
-        if (sh, sw) != (1, 1):
-            ctx.fail(path, module, f"padding 'same' with stride {(sh, sw)} (PyTorch allows it only with stride 1)")
-        # PyTorch puts the odd extra padding at the bottom / right, like TensorFlow.
-        th, tw = dh * (kh - 1), dw * (kw - 1)
-        top, bottom, left, right = th // 2, th - th // 2, tw // 2, tw - tw // 2
-    elif isinstance(padding, str):
-        ctx.fail(path, module, f"padding {padding!r} (supported: an int, a pair, 'valid', 'same')")
-    else:
-        ph, pw = _pair(padding)
-        top, bottom, left, right = ph, ph, pw, pw
-    attrs = {"kernel_size": kh if kh == kw else [kh, kw], "stride": sh if sh == sw else [sh, sw]}
-    if (top, left, bottom, right) != (0, 0, 0, 0):
-        attrs["padding"] = compact_padding(top, left, bottom, right)
-    if (dh, dw) != (1, 1):
-        attrs["dilation"] = dh if dh == dw else [dh, dw]
-    if groups != 1:
-        attrs["groups"] = int(groups)
-    return attrs
+    """model.json geometry attributes of a convolution as PyTorch computes it: `padding` in any of
+    F.conv2d's forms, or TensorFlow's SAME from the input size when `tf_same` (timm's dynamic padding)."""
+    try:
+        sides = padding_sides(padding, kernel, dilation, stride, (int(in_shape[2]), int(in_shape[3])), tf_same)
+    except ValueError as error:
+        ctx.fail(path, module, str(error))
+    return window_attrs(kernel, stride, sides, dilation, groups)
 
 
-def compact_padding(top: int, left: int, bottom: int, right: int):
-    """The shortest model.json spelling: p, [ph, pw] or [top, left, bottom, right]."""
-    if top == bottom and left == right:
-        return top if top == left else [top, left]
-    return [top, left, bottom, right]
+def own_parameter(module: nn.Module, name: str):
+    """A parameter registered on `module` itself, or None. Read from `_parameters`, not through
+    `getattr`: `matches` runs while torch.fx traces the network, and fx records every parameter read
+    through Module.__getattr__ as a graph node."""
+    return module._parameters.get(name)
 
 
 def expert_tensors(ctx, path: str, module: nn.Module, in_channels: int, groups: int) -> dict[str, torch.Tensor]:
@@ -101,6 +68,14 @@ def attention_fcs(module: nn.Module):
     return None
 
 
+def attention_weights(ctx, path: str, module: nn.Module, experts: int) -> dict[str, torch.Tensor]:
+    """The fc1 / fc2 roles of `module.attention`, which must give one logit per expert."""
+    weights = mlp_weights(ctx, path, module, *attention_fcs(module))
+    if weights["fc2_weight"].shape[0] != experts:
+        ctx.fail(path, module, f"its attention gives {weights['fc2_weight'].shape[0]} logits for {experts} experts")
+    return weights
+
+
 def check_attention_layers(ctx, path: str, module: nn.Module) -> None:
     """Refuse an attention holding weighted layers besides fc1 and fc2 (e.g. a batch norm in between):
     the format's attention is exactly GAP -> FC1 -> ReLU -> FC2."""
@@ -126,8 +101,8 @@ class PaperDynamicConvConverter(Converter):
     name = "dynamic_conv.paper"
 
     def matches(self, module: nn.Module) -> bool:
-        weight = getattr(module, "weight", None)
-        return (isinstance(weight, torch.Tensor) and weight.dim() == 5 and attention_fcs(module) is not None
+        weight = own_parameter(module, "weight")
+        return (weight is not None and weight.dim() == 5 and attention_fcs(module) is not None
                 and hasattr(module, "geom") and getattr(module, "routing", None) is not None)
 
     def convert(self, ctx, module, path, args):
@@ -140,23 +115,24 @@ class PaperDynamicConvConverter(Converter):
         check_attention_layers(ctx, path, module)
         geom = module.geom
         attrs = {"out_channels": int(module.weight.shape[1])}
-        attrs.update(conv_geometry(ctx, path, module, x.shape, geom.kernel, geom.stride, 0, geom.dilation,
-                                   geom.groups))
-        if tuple(geom.padding) != (0, 0, 0, 0):
-            attrs["padding"] = compact_padding(*geom.padding)
+        attrs.update(window_attrs(geom.kernel, geom.stride, tuple(geom.padding), geom.dilation, geom.groups))
         attrs["experts"] = int(module.weight.shape[0])
         attrs["routing"] = module.routing
         if module.routing == "softmax":
             # Its forward uses the tau it is called with (1 when a network calls it as module(x));
             # its `temperature` attribute only matters to a dyserve graph, which resolves tau itself.
             if module.temperature is not None and float(module.temperature) != 1.0:
-                ctx.fail(path, module, f"temperature attribute {module.temperature} while its forward, called as "
-                                       f"module(x), routes with tau = 1: set temperature to None or 1.0, or "
-                                       f"export the network with tau = 1 as it computes")
+                ctx.fail(path, module, f"temperature attribute {module.temperature}, but its forward, called as "
+                                       f"module(x), routes with tau = 1: set the attribute to None or 1.0")
             attrs["temperature"] = 1.0
         weights = expert_tensors(ctx, path, module, int(x.shape[1]), geom.groups)
-        weights.update(mlp_weights(ctx, path, module, *attention_fcs(module)))
+        weights.update(attention_weights(ctx, path, module, attrs["experts"]))
         return ctx.add_node("dynamic_conv2d", [x], attrs=attrs, weights=weights, name_hint=path, module_path=path)
+
+    def attention(self, module, inputs):
+        """pi as its forward computes it when called as module(x): tau 1."""
+        logits = module.attention(inputs[0])
+        return torch.softmax(logits, dim=1) if module.routing == "softmax" else torch.sigmoid(logits)
 
 
 class KaijieshiDynamicConvConverter(Converter):
@@ -165,8 +141,8 @@ class KaijieshiDynamicConvConverter(Converter):
     name = "dynamic_conv.kaijieshi7"
 
     def matches(self, module: nn.Module) -> bool:
-        weight = getattr(module, "weight", None)
-        return (isinstance(weight, torch.Tensor) and weight.dim() == 5 and attention_fcs(module) is not None
+        weight = own_parameter(module, "weight")
+        return (weight is not None and weight.dim() == 5 and attention_fcs(module) is not None
                 and hasattr(module.attention, "temperature") and hasattr(module, "kernel_size")
                 and hasattr(module, "groups"))
 
@@ -178,7 +154,7 @@ class KaijieshiDynamicConvConverter(Converter):
             tau = tau.item()
         if not isinstance(tau, (int, float)) or not math.isfinite(tau) or tau <= 0:
             ctx.fail(path, module, f"attention.temperature {tau!r} (must be a positive number)")
-        kernel = _pair(module.kernel_size)
+        kernel = pair(module.kernel_size)
         if tuple(module.weight.shape[3:]) != kernel:
             ctx.fail(path, module, f"kernel_size {module.kernel_size} but expert weight of shape {list(module.weight.shape)}")
         groups = int(module.groups)
@@ -187,10 +163,12 @@ class KaijieshiDynamicConvConverter(Converter):
                                    getattr(module, "padding", 0), getattr(module, "dilation", 1), groups))
         attrs.update({"experts": int(module.weight.shape[0]), "routing": "softmax", "temperature": float(tau)})
         weights = expert_tensors(ctx, path, module, int(x.shape[1]), groups)
-        weights.update(mlp_weights(ctx, path, module, *attention_fcs(module)))
-        if weights["fc2_weight"].shape[0] != attrs["experts"]:
-            ctx.fail(path, module, f"attention gives {weights['fc2_weight'].shape[0]} logits for {attrs['experts']} experts")
+        weights.update(attention_weights(ctx, path, module, attrs["experts"]))
         return ctx.add_node("dynamic_conv2d", [x], attrs=attrs, weights=weights, name_hint=path, module_path=path)
+
+    def attention(self, module, inputs):
+        """pi = its attention2d's output, softmax(z / temperature)."""
+        return module.attention(inputs[0])
 
 
 register_builtin(PaperDynamicConvConverter())
