@@ -78,3 +78,28 @@ def test_timm_efficientnet_cc_b0_4e(tmp_path):
     floats = sum(int(torch.tensor(v["shape"]).prod()) for k, v in header.items() if k != "__metadata__")
     statistics = sum(2 * m.num_features for m in model.modules() if isinstance(m, nn.BatchNorm2d))
     assert floats == parameters + statistics
+
+
+class SoftmaxRoutedBlock(nn.Module):
+    """timm's CondConv2d routed by a softmax over its experts instead of timm's sigmoid chain."""
+
+    def __init__(self):
+        super().__init__()
+        from timm.layers import CondConv2d
+
+        self.routing_fn = nn.Linear(8, 3)
+        self.conv1 = CondConv2d(8, 12, 3, padding=1, num_experts=3, bias=True)
+        self.conv2 = CondConv2d(12, 8, 1, num_experts=3)
+
+    def forward(self, x):
+        routing = torch.softmax(self.routing_fn(x.mean((2, 3))), dim=1)
+        return self.conv2(torch.relu(self.conv1(x, routing)), routing)
+
+
+def test_condconv_routed_another_way_keeps_that_routing(tmp_path):
+    doc, _, _ = export_checked(randomize(SoftmaxRoutedBlock(), seed=21), image(2, 8, 6), tmp_path)
+    assert not nodes_of(doc, "expert_routing")
+    softmax = nodes_of(doc, "softmax")
+    assert len(softmax) == 1
+    convs = nodes_of(doc, "dynamic_conv2d")
+    assert [c["inputs"][1] for c in convs] == [softmax[0]["name"]] * 2
