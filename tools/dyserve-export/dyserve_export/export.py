@@ -72,7 +72,7 @@ def export(model: nn.Module, example_input: torch.Tensor, output_dir, *, name: O
         builder = GraphBuilder(Value("input", tuple(x.shape)))
         ctx = ConversionContext(builder)
         with torch.no_grad():
-            output = convert_traced(trace(model), x, ctx)
+            output = convert_traced(model, trace(model), x, ctx)
         output_dir.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=f".{output_dir.name}.export-", dir=output_dir.parent))
         try:

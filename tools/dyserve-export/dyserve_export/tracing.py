@@ -27,13 +27,24 @@ CONTAINERS = (nn.Sequential, nn.ModuleList, nn.ModuleDict)
 SHAPE_QUERIES = {"size", "dim", "ndimension"}
 
 
+def is_leaf(module: nn.Module) -> bool:
+    if find_converter(module) is not None:
+        return True
+    if isinstance(module, CONTAINERS):
+        return False
+    return has_state(module) or type(module).__module__.startswith("torch.nn")
+
+
 class LeafTracer(fx.Tracer):
+    """Leaves are decided before tracing starts: converters may run a module to recognise it (probing),
+    which must not happen while fx intercepts module calls."""
+
+    def __init__(self, model: nn.Module):
+        super().__init__()
+        self.leaves = {id(m) for m in model.modules() if m is not model and is_leaf(m)}
+
     def is_leaf_module(self, module: nn.Module, qualified_name: str) -> bool:
-        if find_converter(module) is not None:
-            return True
-        if isinstance(module, CONTAINERS):
-            return False
-        return has_state(module) or type(module).__module__.startswith("torch.nn")
+        return id(module) in self.leaves
 
 
 class Recorder(fx.Interpreter):
@@ -51,7 +62,7 @@ class Recorder(fx.Interpreter):
 
 
 def trace(model: nn.Module) -> fx.GraphModule:
-    tracer = LeafTracer()
+    tracer = LeafTracer(model)
     try:
         graph = tracer.trace(model)
     except ConversionError:
@@ -59,24 +70,25 @@ def trace(model: nn.Module) -> fx.GraphModule:
     except Exception as error:
         raise ConversionError(
             f"{describe('', model)}: torch.fx cannot trace its forward ({type(error).__name__}: {error}). "
-            "Control flow that depends on tensor values cannot be exported; register a converter for the "
-            "module that contains it (docs/export.md)") from error
+            "Python control flow that depends on tensor values cannot be traced; register a converter for "
+            "the module that contains it, so that it is converted as a whole (docs/export.md)") from error
     return fx.GraphModule(tracer.root, graph)
 
 
-def innermost_module(gm: fx.GraphModule, node: fx.Node) -> tuple[str, nn.Module | None]:
+def innermost_module(root: nn.Module, node: fx.Node) -> tuple[str, nn.Module | None]:
+    """The path and (original) module whose forward made the call."""
     stack = node.meta.get("nn_module_stack") or {}
     if not stack:
-        return "", gm
+        return "", root
     path = list(stack.values())[-1][0]  # entries are (path, class), outermost first
     try:
-        return path, gm.get_submodule(path)
+        return path, root.get_submodule(path)
     except AttributeError:
         return path, None
 
 
-def convert_traced(gm: fx.GraphModule, example_input: torch.Tensor, ctx: ConversionContext) -> Value:
-    """Walk the traced graph in order; returns the Value of the model's output."""
+def convert_traced(root: nn.Module, gm: fx.GraphModule, example_input: torch.Tensor, ctx: ConversionContext) -> Value:
+    """Walk the traced graph of `root` in order; returns the Value of the model's output."""
     recorder = Recorder(gm)
     with torch.no_grad():
         recorder.run(example_input)
@@ -92,7 +104,7 @@ def convert_traced(gm: fx.GraphModule, example_input: torch.Tensor, ctx: Convers
         if node.op == "placeholder":
             placeholders += 1
             if placeholders > 1:
-                raise ConversionError(f"{describe('', gm)}: forward takes more than one input ({node.name}); "
+                raise ConversionError(f"{describe('', root)}: forward takes more than one input ({node.name}); "
                                       "dyserve models take one NCHW tensor")
             env[node.name] = builder.input
             continue
@@ -100,47 +112,47 @@ def convert_traced(gm: fx.GraphModule, example_input: torch.Tensor, ctx: Convers
             output = args[0]
             break
         if node.op == "get_attr":
-            path, module = innermost_module(gm, node)
+            path, module = innermost_module(root, node)
             raise ConversionError(f"{describe(path, module)}: its forward reads the tensor {node.target!r} "
                                   "directly (e.g. F.conv2d(x, self.weight)); register a converter for this "
                                   "module (docs/export.md)")
         result = results[node.name]
         if not isinstance(result, tuple) or not all(isinstance(d, int) for d in result):
             # Not a tensor: a shape query (x.size(0), x.shape) or arithmetic on such numbers.
-            env[node.name] = constant_result(gm, node, args, kwargs, result)
+            env[node.name] = constant_result(root, node, args, kwargs, result)
             continue
         if node.op == "call_module":
-            env[node.name] = convert_module_call(gm, node, args, kwargs, ctx)
+            env[node.name] = convert_module_call(root, node, args, kwargs, ctx)
         else:
-            env[node.name] = convert_function_call(gm, node, args, kwargs, ctx, result)
+            env[node.name] = convert_function_call(root, node, args, kwargs, ctx, result)
         value = env[node.name]
         if not isinstance(value, Value) or value.shape != result:
-            path, module = (node.target, gm.get_submodule(node.target)) if node.op == "call_module" \
-                else innermost_module(gm, node)
+            path, module = (node.target, root.get_submodule(node.target)) if node.op == "call_module" \
+                else innermost_module(root, node)
             got = list(value.shape) if isinstance(value, Value) else repr(value)
             raise ConversionError(f"{describe(path, module)}: converted to a value of shape {got}, "
                                   f"PyTorch computes {list(result)}")
     if not isinstance(output, Value):
-        raise ConversionError(f"{describe('', gm)}: forward returns {type(output).__name__}; "
+        raise ConversionError(f"{describe('', root)}: forward returns {type(output).__name__}; "
                               "dyserve models return one tensor")
     return output
 
 
-def constant_result(gm, node, args, kwargs, result):
+def constant_result(root, node, args, kwargs, result):
     uses_tensor = any(isinstance(a, Value) for a in list(args) + list(kwargs.values()))
     shape_query = (node.op == "call_method" and node.target in SHAPE_QUERIES) or (
         node.op == "call_function" and getattr(node.target, "__name__", "") == "getattr"
         and len(args) > 1 and args[1] in ("shape", "ndim"))
     if uses_tensor and not shape_query:
-        path, module = innermost_module(gm, node)
+        path, module = innermost_module(root, node)
         raise ConversionError(f"{describe(path, module)}: {node.target} turns tensor values into a Python "
                               f"number ({result!r}); the exported model could not recompute it")
     return result
 
 
-def convert_module_call(gm, node, args, kwargs, ctx) -> Value:
+def convert_module_call(root, node, args, kwargs, ctx) -> Value:
     path = str(node.target)
-    module = gm.get_submodule(path)
+    module = root.get_submodule(path)
     tensors = [a for a in args if a is not None]
     if any(not isinstance(a, Value) for a in tensors) or any(v is not None for v in kwargs.values()):
         others = [repr(a) for a in tensors if not isinstance(a, Value)] + [f"{k}={v!r}" for k, v in kwargs.items()]
@@ -155,8 +167,8 @@ def convert_module_call(gm, node, args, kwargs, ctx) -> Value:
     return ctx.run_converter(converter, module, path, tensors)
 
 
-def convert_function_call(gm, node, args, kwargs, ctx, result) -> Value:
-    path, module = innermost_module(gm, node)
+def convert_function_call(root, node, args, kwargs, ctx, result) -> Value:
+    path, module = innermost_module(root, node)
     call = Call(node.target, tuple(args), dict(kwargs), path, module, node.name, result)
     handler = function_handler(node.target)
     if handler is None:
