@@ -3,7 +3,8 @@ PyTorch eager on the same weights, with a static EfficientNet-B0 as the anchor.
 
 For each of `condconv` (timm `efficientnet_cc_b0_4e`, the architecture of models/condconv-efficientnet-b0)
 and `effnet-b0` (timm `efficientnet_b0`, static):
-  1. build the timm model with seeded random weights and non-trivial batch-norm statistics;
+  1. build the timm model as tools/make_condconv_model.py does: timm's seeded initialisation, batch norms
+     with non-trivial statistics;
   2. export it with dyserve-export (tools/dyserve-export) into the work directory: model.json +
      weights.safetensors, proven against the timm module before it is kept;
   3. PyTorch eager runs the timm module itself (as its users run it);
@@ -29,33 +30,19 @@ sys.path.insert(0, str(TOOLS / "dyserve-export"))
 CONDCONV_MODELS = {"condconv": ("efficientnet_cc_b0_4e", 21), "effnet-b0": ("efficientnet_b0", 22)}
 
 
-def timm_model(arch: str, seed: int) -> torch.nn.Module:
-    import timm
-
-    torch.manual_seed(seed)
-    model = timm.create_model(arch, pretrained=False)
-    gen = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for m in model.modules():
-            if isinstance(m, torch.nn.BatchNorm2d):
-                m.weight.copy_(0.5 + torch.rand(m.num_features, generator=gen))
-                m.running_mean.copy_(0.2 * torch.rand(m.num_features, generator=gen) - 0.1)
-                m.running_var.copy_(0.5 + torch.rand(m.num_features, generator=gen))
-    return model.eval()
-
-
 def prepare_condconv(kinds: list[str], args, work: Path, dy, x: np.ndarray, x_path: Path) -> dict:
     """Export and cross-check the requested CondConv / anchor models; entries as bench_peers.prepare's."""
     from bench_peers import max_diff, ort_session
     from dyserve_export import export as export_to_dyserve
     from dyserve_export.reference import load
+    from make_condconv_model import timm_model
     from onnx_export import export as export_onnx
 
     xt = torch.from_numpy(x)
     prepared = {}
     for kind in kinds:
         arch, seed = CONDCONV_MODELS[kind]
-        model = timm_model(arch, seed)
+        model = timm_model(seed, arch)
         model_dir = work / kind
         export_to_dyserve(model, xt, model_dir, name=kind)
         graph = load(model_dir)
