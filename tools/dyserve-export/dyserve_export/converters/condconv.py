@@ -17,7 +17,6 @@ from __future__ import annotations
 import math
 import weakref
 
-import torch
 import torch.nn as nn
 
 from ..registry import Converter, register_builtin
