@@ -4,7 +4,7 @@
     /work/venv-torch/bin/python tools/bench_peers.py [--threads 2] [--rounds 5] [--iterations 20] ...
 
 For `mobilenetv2` and `dy-mobilenetv2` (the graphs in models/), this script
-  1. builds the network in PyTorch (tools/reference.py modules) with seeded random weights drawn in
+  1. builds the network in PyTorch (the reference modules of tools/dyserve-export) with seeded random weights drawn in
      PyTorch, batch norms with non-trivial statistics;
   2. exports it to our format in a temporary directory (model.json + weights.safetensors, batch norms
      unfolded: dyserve's loader folds them);

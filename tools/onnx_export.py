@@ -1,7 +1,7 @@
 """Export-friendly PyTorch versions of a dyserve graph, for timing PyTorch eager and ONNX Runtime.
 
-`tools/reference.py` is written to be obviously right (explicit padding, per-sample kernels through one
-grouped convolution, traces). This module rewrites a *BN-folded* reference Graph into plain modules that a
+The reference (tools/dyserve-export/dyserve_export/reference) is written to be obviously right (explicit
+padding, per-sample kernels through one grouped convolution, traces). This module rewrites a *BN-folded* reference Graph into plain modules that a
 peer engine runs the way a practitioner would deploy it:
 
   * a static convolution is one `Conv` with constant weights (padding inside the Conv when symmetric);

@@ -11,7 +11,7 @@ dy-digits: normalize -> dynamic_conv2d(1->16, 3x3, K=4) + BN -> DY-ReLU-B
 static twin: the same with conv2d + BN + ReLU.
 
 Writes models/dy-digits/, Tests/DyNNTests/Fixtures/digits-heldout/ (inputs.npy, labels.npy,
-expected.json computed by running the exported model through tools/reference.py) and
+expected.json computed by running the exported model through the reference interpreter) and
 Tests/DyNNTests/Fixtures/digits-static/ (the static twin as a model dir + expected.json).
 
 Run from the repository root:  python tools/train_digits.py

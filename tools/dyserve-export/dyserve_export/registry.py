@@ -7,6 +7,7 @@ before the built-in ones; the first whose `matches` is true converts the module.
 
 from __future__ import annotations
 
+import importlib
 from typing import TYPE_CHECKING, Optional
 
 import torch
@@ -77,7 +78,7 @@ def converters() -> list[Converter]:
     """Every converter in the order they are tried."""
     global _builtin_loaded
     if not _builtin_loaded:
-        from . import converters as _package  # noqa: F401  (importing registers the built-ins)
+        importlib.import_module(f"{__package__}.converters")  # importing registers the built-ins
         _builtin_loaded = True
     return _user + _builtin
 

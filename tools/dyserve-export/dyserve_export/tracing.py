@@ -10,6 +10,7 @@ shapes become numbers and every converted value's shape is checked against PyTor
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -18,7 +19,7 @@ import torch.nn as nn
 
 from .context import ConversionContext, describe, structure_summary
 from .converters.functions import Call, function_handler
-from .graph_builder import GraphBuilder, Value
+from .graph_builder import Value
 from .registry import ConversionError, find_converter
 from .converters.standard import has_state
 
@@ -47,6 +48,11 @@ class LeafTracer(fx.Tracer):
         return id(module) in self.leaves
 
 
+@dataclass(frozen=True)
+class TensorResult:
+    shape: tuple
+
+
 class Recorder(fx.Interpreter):
     """Runs the traced graph on the example input, remembering each node's result: tensors by shape
     (shape checks, reshape targets), anything else by value (sizes read in forward)."""
@@ -57,7 +63,7 @@ class Recorder(fx.Interpreter):
 
     def run_node(self, node):
         result = super().run_node(node)
-        self.results[node.name] = tuple(result.shape) if isinstance(result, torch.Tensor) else result
+        self.results[node.name] = TensorResult(tuple(result.shape)) if isinstance(result, torch.Tensor) else result
         return result
 
 
@@ -117,21 +123,21 @@ def convert_traced(root: nn.Module, gm: fx.GraphModule, example_input: torch.Ten
                                   "directly (e.g. F.conv2d(x, self.weight)); register a converter for this "
                                   "module (docs/export.md)")
         result = results[node.name]
-        if not isinstance(result, tuple) or not all(isinstance(d, int) for d in result):
+        if not isinstance(result, TensorResult):
             # Not a tensor: a shape query (x.size(0), x.shape) or arithmetic on such numbers.
             env[node.name] = constant_result(root, node, args, kwargs, result)
             continue
         if node.op == "call_module":
             env[node.name] = convert_module_call(root, node, args, kwargs, ctx)
         else:
-            env[node.name] = convert_function_call(root, node, args, kwargs, ctx, result)
+            env[node.name] = convert_function_call(root, node, args, kwargs, ctx, result.shape)
         value = env[node.name]
-        if not isinstance(value, Value) or value.shape != result:
+        if not isinstance(value, Value) or value.shape != result.shape:
             path, module = (node.target, root.get_submodule(node.target)) if node.op == "call_module" \
                 else innermost_module(root, node)
             got = list(value.shape) if isinstance(value, Value) else repr(value)
             raise ConversionError(f"{describe(path, module)}: converted to a value of shape {got}, "
-                                  f"PyTorch computes {list(result)}")
+                                  f"PyTorch computes {list(result.shape)}")
     if not isinstance(output, Value):
         raise ConversionError(f"{describe('', root)}: forward returns {type(output).__name__}; "
                               "dyserve models return one tensor")

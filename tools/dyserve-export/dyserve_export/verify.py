@@ -28,7 +28,7 @@ import torch.nn as nn
 
 from .context import ConversionContext, describe
 from .graph_builder import GraphBuilder
-from .reference import load
+from .reference import conv2d, load
 
 DYSERVE_TIMEOUT_SECONDS = 900
 
@@ -123,10 +123,11 @@ def first_differing_module(run: PyTorchRun, builder: GraphBuilder, ctx: Conversi
     return None
 
 
-def pytorch_attention(record_name: str, builder: GraphBuilder, ctx: ConversionContext,
-                      run: PyTorchRun) -> Optional[torch.Tensor]:
+def pytorch_attention(record_name: str, builder: GraphBuilder, ctx: ConversionContext, run: PyTorchRun,
+                      graph) -> Optional[torch.Tensor]:
     """PyTorch's routing weights for a traced layer: the second argument of the module a 2-input
-    dynamic_conv2d was written for (routing computed by another node), or the converter's `attention`."""
+    dynamic_conv2d was written for (routing computed by another node), the converter's `attention`, or
+    else the mixture weights that reproduce the PyTorch module's own output from the written experts."""
     for record in builder.nodes:
         if record.op == "dynamic_conv2d" and len(record.inputs) == 2 and record.inputs[1].name == record_name:
             captured = run.inputs.get(record.module_path, [])
@@ -141,7 +142,33 @@ def pytorch_attention(record_name: str, builder: GraphBuilder, ctx: ConversionCo
         return None
     with torch.no_grad():
         pi = converter.attention(module, run.inputs[owner.module_path])
+    if pi is None and owner.op == "dynamic_conv2d" and builder.module_outputs.get(owner.module_path) == owner.name:
+        pi = implied_mixture(graph.nodes[owner.name], run.inputs[owner.module_path], run.outputs.get(owner.module_path))
     return pi
+
+
+def implied_mixture(node, inputs: list, output: Optional[torch.Tensor]) -> Optional[torch.Tensor]:
+    """pi per sample such that sum_k pi_k (conv(x, W_k) + b_k) is PyTorch's output, by least squares.
+    The output is linear in pi, so for a module whose output the export reproduces these are the routing
+    weights PyTorch used (determined when the experts' responses are linearly independent)."""
+    if output is None or len(inputs) != 1:
+        return None
+    with torch.no_grad():
+        return _least_squares_mixture(node, inputs[0].double(), output.double())
+
+
+def _least_squares_mixture(node, x: torch.Tensor, output: torch.Tensor) -> Optional[torch.Tensor]:
+    weight = node.weight.double()
+    experts = weight.shape[0]
+    responses = []
+    for k in range(experts):
+        bias = node.bias[k].double() if node.bias is not None else None
+        responses.append(conv2d(x, weight[k], bias, node.geom))  # [N, out, H, W]
+    basis = torch.stack(responses, dim=-1).reshape(x.shape[0], -1, experts)  # [N, M, K]
+    target = output.reshape(x.shape[0], -1, 1)
+    if basis.shape[1] < experts:
+        return None
+    return torch.linalg.lstsq(basis, target).solution[..., 0]
 
 
 def verify(model: nn.Module, example_input: torch.Tensor, directory: Path, builder: GraphBuilder,
@@ -170,7 +197,7 @@ def verify(model: nn.Module, example_input: torch.Tensor, directory: Path, build
     for record in records:
         if record["attention"] is None:
             continue
-        pi = pytorch_attention(record["name"], builder, ctx, run)
+        pi = pytorch_attention(record["name"], builder, ctx, run, graph)
         if pi is None:
             diffs.attention_unchecked.append(record["name"])
             continue

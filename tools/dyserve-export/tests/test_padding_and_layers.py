@@ -107,7 +107,7 @@ def test_pools_and_functional_calls(tmp_path):
             x = gate * x + F.hardswish(x)
             x = F.silu(F.max_pool2d(x, 3, 1, 1))
             x = self.adaptive(x)
-            x = x.view(x.size(0), -1)
+            x = x.view(x.size(0), -1).reshape(x.shape[0], -1)  # the second reshape changes nothing
             return torch.softmax(self.fc(F.dropout(x, 0.5, training=self.training)), dim=1)
 
     exported(Net(), image(3, 3, 16, 24), tmp_path / "m")

@@ -9,6 +9,7 @@ import torch.nn.functional as F
 
 from dyserve_export import ConversionError, Converter, VerificationError, export, register_converter, \
     unregister_converter
+from dyserve_export.reference import DynamicConv2d
 
 
 def image(batch=2, channels=3, size=8):
@@ -165,4 +166,64 @@ def test_bad_arguments(tmp_path):
     with pytest.raises(ValueError, match="labels"):
         export(nn.Sequential(nn.Flatten(), nn.Linear(12, 3)), torch.zeros(1, 3, 2, 2), tmp_path / "out",
                labels=["a", "b"])
+    assert leftovers(tmp_path) == []
+
+
+class PapersDynamicConv(Converter):
+    """Writes the reference's DynamicConv2d; `fc2_shift` corrupts the attention's last bias on purpose."""
+
+    name = "test.dynamic_conv"
+
+    def __init__(self, fc2_shift: float = 0.0, report_attention: bool = False):
+        self.fc2_shift, self.report_attention = fc2_shift, report_attention
+
+    def matches(self, module):
+        return isinstance(module, DynamicConv2d)
+
+    def convert(self, ctx, module, path, args):
+        a = module.attention
+        weights = {"weight": module.weight, "bias": module.bias, "fc1_weight": a.fc1.weight, "fc1_bias": a.fc1.bias,
+                   "fc2_weight": a.fc2.weight, "fc2_bias": a.fc2.bias + self.fc2_shift * torch.arange(module.experts)}
+        return ctx.add_node("dynamic_conv2d", args, attrs=module.attrs(), weights=weights, name_hint=path,
+                            module_path=path)
+
+    def attention(self, module, inputs):
+        if not self.report_attention:
+            return None
+        return module.route(module.attention(inputs[0]), 1.0)
+
+
+def dynamic_network(identical_experts: bool = False):
+    torch.manual_seed(41)
+    model = nn.Sequential(DynamicConv2d(3, 6, 3, padding=1, experts=4), nn.ReLU(),
+                          DynamicConv2d(6, 6, 3, padding=1, groups=6, experts=3, routing="sigmoid"))
+    with torch.no_grad():
+        for p in model.parameters():
+            p.mul_(3.0)
+        if identical_experts:  # pi then cannot change the output: only the attention check can see it
+            model[0].weight.copy_(model[0].weight[:1].expand_as(model[0].weight))
+            model[0].bias.copy_(model[0].bias[:1].expand_as(model[0].bias))
+    return model.eval()
+
+
+def test_attention_is_compared_with_what_pytorch_mixed(tmp_path):
+    converter = PapersDynamicConv()
+    register_converter(converter)
+    try:
+        report = export(dynamic_network(), image(), tmp_path / "out")
+    finally:
+        unregister_converter(converter)
+    assert report.differences.attention_checked == ["0", "2"] and not report.differences.attention_unchecked
+    assert report.differences.reference_attention <= 1e-6
+
+
+def test_a_wrong_attention_cannot_be_written_even_when_outputs_match(tmp_path):
+    converter = PapersDynamicConv(fc2_shift=0.5, report_attention=True)
+    register_converter(converter)
+    try:
+        with pytest.raises(VerificationError, match=r"attention of the written model differs from PyTorch's .*"
+                                                    r"0 \(module 0\): pi differs by"):
+            export(dynamic_network(identical_experts=True)[:1], image(), tmp_path / "out")
+    finally:
+        unregister_converter(converter)
     assert leftovers(tmp_path) == []

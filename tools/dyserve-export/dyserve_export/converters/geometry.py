@@ -1,6 +1,9 @@
 """Padding and window arithmetic shared by the standard converters: PyTorch's padding forms
 (int, pair, "valid", "same") and TensorFlow's "SAME" (timm's Conv2dSame and pools), written as the
-static [top, left, bottom, right] padding dyserve's format takes for the fixed example input size."""
+static [top, left, bottom, right] padding dyserve's format takes for the fixed example input size.
+
+The spelling helpers resemble the reference's on purpose: converters share no code with the
+interpreter that checks what they write."""
 
 from __future__ import annotations
 

@@ -8,8 +8,18 @@ from typing import Optional
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from .geometry import init_uniform
+from .geometry import entropy_nats, init_uniform
 from .node import copy_param
+
+
+def attention_record(routing: str, tau: float, pi: torch.Tensor) -> dict:
+    """The trace record of routing weights pi [N, K] (softmax reports its temperature, sigmoid 1)."""
+    return {"attention": {
+        "routing": routing,
+        "temperature": float(tau) if routing == "softmax" else 1.0,
+        "pi": pi.detach(),
+        "entropy": entropy_nats(pi.detach()),
+    }}
 
 
 class AttentionMLP(nn.Module):

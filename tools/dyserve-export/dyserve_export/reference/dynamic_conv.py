@@ -8,8 +8,8 @@ from typing import Optional
 import torch
 import torch.nn as nn
 
-from .attention import AttentionMLP
-from .geometry import Geometry, conv2d, entropy_nats, hidden_size, init_uniform
+from .attention import AttentionMLP, attention_record
+from .geometry import Geometry, conv2d, hidden_size, init_uniform
 from .node import Node, copy_param
 
 # Attributes of the 1-input form that a 2-input (externally routed) dynamic_conv2d must not carry.
@@ -88,12 +88,7 @@ class DynamicConv2d(Node):
                 # The routing is reported once, by the node that computed it (Graph sets routed_by).
                 trace.append({"attention": None})
             else:
-                trace.append({"attention": {
-                    "routing": self.routing,
-                    "temperature": float(tau) if self.routing == "softmax" else 1.0,
-                    "pi": pi.detach(),
-                    "entropy": entropy_nats(pi.detach()),
-                }})
+                trace.append(attention_record(self.routing, tau, pi))
         return y
 
     def attrs(self) -> dict:

@@ -10,7 +10,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .geometry import entropy_nats, init_uniform
+from .attention import attention_record
+from .geometry import init_uniform
 from .node import Node, copy_param
 
 ROUTINGS = ("sigmoid", "softmax")
@@ -45,12 +46,7 @@ class ExpertRouting(Node):
         z = F.linear(x, self.weight, self.bias)
         r = torch.softmax(z / tau, dim=1) if self.routing == "softmax" else torch.sigmoid(z)
         if trace is not None:
-            trace.append({"attention": {
-                "routing": self.routing,
-                "temperature": float(tau) if self.routing == "softmax" else 1.0,
-                "pi": r.detach(),
-                "entropy": entropy_nats(r.detach()),
-            }})
+            trace.append(attention_record(self.routing, tau, r))
         return r
 
     def attrs(self) -> dict:

@@ -4,11 +4,9 @@ Padding is always (top, left, bottom, right) internally."""
 
 from __future__ import annotations
 
-import math
 from typing import Optional
 
 import torch
-import torch.nn as nn
 import torch.nn.functional as F
 
 

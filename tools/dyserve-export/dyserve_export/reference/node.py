@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-import math
-from typing import Optional
-
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 
 
 class Node(nn.Module):
