@@ -9,7 +9,8 @@ and `effnet-b0` (timm `efficientnet_b0`, static):
      weights.safetensors, proven against the timm module before it is kept;
   3. PyTorch eager runs the timm module itself (as its users run it);
   4. ONNX Runtime runs an ONNX export (batch 1, legacy TorchScript exporter) of the reference graph read
-     back from the exported files, so all three engines compute with the same weights;
+     back from the exported files, rewritten by tools/onnx_export.py (a dynamic convolution's aggregated
+     kernel is one MatMul feeding a Conv), so all three engines compute with the same weights;
   5. the outputs of dyserve, ONNX Runtime and PyTorch are compared before anything is timed.
 Needs torch, timm, onnx, onnxruntime and a dyserve build that knows expert_routing and 2-input
 dynamic_conv2d. Never run in CI.
@@ -36,7 +37,7 @@ def prepare_condconv(kinds: list[str], args, work: Path, dy, x: np.ndarray, x_pa
     from dyserve_export import export as export_to_dyserve
     from dyserve_export.reference import load
     from make_condconv_model import timm_model
-    from onnx_export import export as export_onnx
+    from onnx_export import ExportGraph, export as export_onnx
 
     xt = torch.from_numpy(x)
     prepared = {}
@@ -46,7 +47,7 @@ def prepare_condconv(kinds: list[str], args, work: Path, dy, x: np.ndarray, x_pa
         model_dir = work / kind
         export_to_dyserve(model, xt, model_dir, name=kind)
         graph = load(model_dir)
-        onnx_path = export_onnx(graph, xt, work / f"{kind}.onnx")
+        onnx_path = export_onnx(ExportGraph(graph), xt, work / f"{kind}.onnx")
         session = ort_session(onnx_path, args.threads)
         with torch.inference_mode():
             expected = model(xt).numpy()
