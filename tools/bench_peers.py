@@ -19,6 +19,10 @@ For `mobilenetv2` and `dy-mobilenetv2` (the graphs in models/), this script
      all graph optimisations;
   6. prints a table of medians and the ratios the issue's targets are stated in.
 
+`condconv` (timm's CondConv EfficientNet-B0, the architecture of models/condconv-efficientnet-b0) and
+its static anchor `effnet-b0` are prepared by tools/peers_condconv.py (exported with dyserve-export,
+PyTorch eager on the timm module itself); `--models` picks the kinds to compare.
+
 Each configuration's figure is the median over rounds of the per-round median of `--iterations` timed
 runs; the spread column is the smallest and largest per-round median. Needs torch, onnx, onnxruntime:
 never run in CI. Nothing is written into the repository (use --keep DIR to keep the exported files).
@@ -49,6 +53,7 @@ from dyserve_export.reference import (Activation, Add, AttentionMLP, BatchNorm, 
                                       Softmax, TensorSpec, hidden_size)
 from export import folded, save  # noqa: E402
 from onnx_export import ExportGraph, check_close, conv_weight_sources, export  # noqa: E402
+from peers_condconv import CONDCONV_MODELS, prepare_condconv, print_condconv_ratios  # noqa: E402
 
 MODELS = {"static": "mobilenetv2", "dynamic": "dy-mobilenetv2"}
 # Seeds of the PyTorch weights; the model.json seeds are not used (those weights are SplitMix64's).
@@ -274,9 +279,16 @@ def main(argv) -> int:
     parser.add_argument("--scratch-path", help="swift build --scratch-path when building dyserve")
     parser.add_argument("--atol", type=float, default=1e-4, help="output agreement required before timing")
     parser.add_argument("--keep", help="write the exported models / ONNX files here instead of a temp dir")
+    parser.add_argument("--models", default=",".join([*MODELS, *CONDCONV_MODELS]),
+                        help="comma-separated kinds to compare (default: static,dynamic,condconv,effnet-b0; "
+                             "condconv and effnet-b0 are in tools/peers_condconv.py)")
     args = parser.parse_args(argv)
     if args.threads < 1 or args.rounds < 1 or args.iterations < 1 or args.warmup < 0:
         parser.error("--threads, --rounds and --iterations must be >= 1, --warmup >= 0")
+    kinds = args.models.split(",")
+    unknown = [k for k in kinds if k not in MODELS and k not in CONDCONV_MODELS]
+    if unknown or not kinds:
+        parser.error(f"--models: unknown kind(s) {unknown}; choose from {[*MODELS, *CONDCONV_MODELS]}")
 
     torch.set_num_threads(args.threads)
     binary = dyserve_binary(args)
@@ -298,7 +310,8 @@ def main(argv) -> int:
         np.save(x_path, x)
         print(f"dyserve {binary} (backend {dy.backend}, {dy_threads} thread(s)); torch {torch.__version__}, "
               f"onnxruntime {__import__('onnxruntime').__version__}, {args.threads} threads for the peers")
-        models = {kind: prepare(kind, args, work, dy, x, x_path) for kind in MODELS}
+        models = {kind: prepare(kind, args, work, dy, x, x_path) for kind in MODELS if kind in kinds}
+        models.update(prepare_condconv([k for k in CONDCONV_MODELS if k in kinds], args, work, dy, x, x_path))
         # Other processes on the machine are the largest source of noise: say how busy it was.
         print("load average before timing (1, 5, 15 min): " + ", ".join(f"{v:.2f}" for v in os.getloadavg()))
         xt = torch.from_numpy(x)
@@ -356,7 +369,8 @@ def main(argv) -> int:
     ratio("dyserve dynamic fp16 / dyserve static (latency)", "dyserve dynamic fp16", "dyserve static", "<= 1.15")
     ratio("ORT dynamic / ORT static (latency)", "ort dynamic", "ort static")
     ratio("PyTorch dynamic / PyTorch static (latency)", "pytorch dynamic", "pytorch static")
-    for kind in MODELS:
+    print_condconv_ratios(ratio)
+    for kind in models:
         b1, b8 = f"dyserve {kind}", f"dyserve {kind} b{args.batch8}"
         if b1 in final and b8 in final:
             gain = (args.batch8 / final[b8]) / (1 / final[b1])

@@ -64,16 +64,20 @@ class ExportDynamicConv(nn.Module):
         self.out_channels = node.out_channels
         self.register_buffer("experts", node.weight.detach().reshape(k, -1).clone())
         self.register_buffer("expert_bias", node.bias.detach().clone() if node.bias is not None else None)
-        self.fc1 = node.attention.fc1
-        self.fc2 = node.attention.fc2
+        # A 2-input node (CondConv's external routing) has no attention: its pi is the second input.
+        self.fc1 = node.attention.fc1 if node.attention is not None else None
+        self.fc2 = node.attention.fc2 if node.attention is not None else None
         self.routing, self.tau = node.routing, float(tau)
         self.pre_pad, self.padding = _conv_padding(node.geom)
         self.stride, self.dilation, self.groups = node.geom.stride, node.geom.dilation, node.geom.groups
 
-    def forward(self, x):
+    def forward(self, x, *routing):
         n, c, h, w = x.shape
-        logits = self.fc2(F.relu(self.fc1(x.mean(dim=(2, 3)))))
-        pi = torch.softmax(logits / self.tau, dim=1) if self.routing == "softmax" else torch.sigmoid(logits)
+        if routing:
+            (pi,) = routing
+        else:
+            logits = self.fc2(F.relu(self.fc1(x.mean(dim=(2, 3)))))
+            pi = torch.softmax(logits / self.tau, dim=1) if self.routing == "softmax" else torch.sigmoid(logits)
         kernels = pi @ self.experts  # [N, out * in/g * kh * kw]
         biases = pi @ self.expert_bias if self.expert_bias is not None else None  # [N, out]
         if self.pre_pad is not None:
