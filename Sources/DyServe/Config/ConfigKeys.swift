@@ -55,6 +55,12 @@ enum ConfigKeys {
         ConfigKey(path: "limits.max_json_depth") { config, value throws(ConfigValueProblem) in
             config.limits.maxJSONDepth = try ConfigValueParser.integer(value, in: 1...10_000)
         },
+        ConfigKey(path: "limits.max_inflight_body_bytes") { config, value throws(ConfigValueProblem) in
+            config.limits.maxInflightBodyBytes = try ConfigValueParser.byteCount(value, in: 1...Int.max)
+        },
+        ConfigKey(path: "limits.max_inflight_response_bytes") { config, value throws(ConfigValueProblem) in
+            config.limits.maxInflightResponseBytes = try ConfigValueParser.byteCount(value, in: 1...Int.max)
+        },
         ConfigKey(path: "models.directory") { config, value throws(ConfigValueProblem) in
             config.models.directory = try ConfigValueParser.string(value).trimmingSpaces
         },
@@ -66,6 +72,9 @@ enum ConfigKeys {
         },
         ConfigKey(path: "attention_store.max_bytes") { config, value throws(ConfigValueProblem) in
             config.attentionStore.maxBytes = try ConfigValueParser.byteCount(value, in: 0...Int.max)
+        },
+        ConfigKey(path: "attention_store.max_record_bytes") { config, value throws(ConfigValueProblem) in
+            config.attentionStore.maxRecordBytes = try ConfigValueParser.byteCount(value, in: 1...Int.max)
         },
         ConfigKey(path: "inference.threads") { config, value throws(ConfigValueProblem) in
             config.inference.threads = try ConfigValueParser.integer(value, in: 0...4096)

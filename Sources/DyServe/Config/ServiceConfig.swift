@@ -61,12 +61,21 @@ public struct ServiceConfig: Sendable, Equatable {
         public var maxTensorElements: Int
         /// `limits.max_json_depth`: deepest JSON nesting the request decoder accepts.
         public var maxJSONDepth: Int
+        /// `limits.max_inflight_body_bytes`: request-body bytes all connections together may hold
+        /// until their requests complete; a body that does not fit gets 503 with Retry-After.
+        public var maxInflightBodyBytes: Int
+        /// `limits.max_inflight_response_bytes`: bytes of large response bodies being written at
+        /// once; a response that does not fit is replaced by 503 with Retry-After.
+        public var maxInflightResponseBytes: Int
 
         public init(maxBodyBytes: Int = 64 << 20, maxTensorElements: Int = 16_777_216,
-                    maxJSONDepth: Int = 64) {
+                    maxJSONDepth: Int = 64, maxInflightBodyBytes: Int = 512 << 20,
+                    maxInflightResponseBytes: Int = 512 << 20) {
             self.maxBodyBytes = maxBodyBytes
             self.maxTensorElements = maxTensorElements
             self.maxJSONDepth = maxJSONDepth
+            self.maxInflightBodyBytes = maxInflightBodyBytes
+            self.maxInflightResponseBytes = maxInflightResponseBytes
         }
     }
 
@@ -89,10 +98,14 @@ public struct ServiceConfig: Sendable, Equatable {
         public var maxEntries: Int
         /// `attention_store.max_bytes`: oldest entries are evicted beyond this many bytes.
         public var maxBytes: Int
+        /// `attention_store.max_record_bytes`: largest one request's trace may be when stored; a
+        /// larger trace is stored for its first samples only and says so (`samples_kept`).
+        public var maxRecordBytes: Int
 
-        public init(maxEntries: Int = 1000, maxBytes: Int = 64 << 20) {
+        public init(maxEntries: Int = 1000, maxBytes: Int = 64 << 20, maxRecordBytes: Int = 4 << 20) {
             self.maxEntries = maxEntries
             self.maxBytes = maxBytes
+            self.maxRecordBytes = maxRecordBytes
         }
     }
 

@@ -10,19 +10,32 @@ public struct HTTPServerConfiguration: Sendable, Equatable {
     /// MHD's per-connection buffer, which bounds the request line plus headers (MHD answers 431
     /// or 400 beyond it). 0 keeps MHD's default of 32 KiB.
     public var connectionMemoryLimitBytes: Int
+    /// Request-body bytes all connections together may hold, from the first byte read until the
+    /// request completes (the application's copy included). A body that does not fit gets 503
+    /// with `Retry-After`: at once when its `Content-Length` does not fit, else when it ends.
+    public var maxInflightBodyBytes: Int
+    /// Bytes of large response bodies (`PreparedResponse.largeBodyBytes` and up) all connections
+    /// together may hold while they are written; a response that does not fit is replaced by 503
+    /// with `Retry-After`.
+    public var maxInflightResponseBytes: Int
 
     public init(maxBodyBytes: Int = 64 << 20, maxConnections: Int = 1024, connectionTimeoutSeconds: Int = 30,
-                connectionMemoryLimitBytes: Int = 0) {
+                connectionMemoryLimitBytes: Int = 0, maxInflightBodyBytes: Int = 512 << 20,
+                maxInflightResponseBytes: Int = 512 << 20) {
         self.maxBodyBytes = maxBodyBytes
         self.maxConnections = maxConnections
         self.connectionTimeoutSeconds = connectionTimeoutSeconds
         self.connectionMemoryLimitBytes = connectionMemoryLimitBytes
+        self.maxInflightBodyBytes = maxInflightBodyBytes
+        self.maxInflightResponseBytes = maxInflightResponseBytes
     }
 
     /// The server part of the service configuration.
     public init(_ config: ServiceConfig) {
         self.init(maxBodyBytes: config.limits.maxBodyBytes, maxConnections: config.server.maxConnections,
-                  connectionTimeoutSeconds: config.server.connectionTimeoutSeconds)
+                  connectionTimeoutSeconds: config.server.connectionTimeoutSeconds,
+                  maxInflightBodyBytes: config.limits.maxInflightBodyBytes,
+                  maxInflightResponseBytes: config.limits.maxInflightResponseBytes)
     }
 }
 
