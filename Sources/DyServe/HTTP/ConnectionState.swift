@@ -16,6 +16,8 @@ final class ConnectionState: @unchecked Sendable {
     /// Body bytes seen so far, including ones dropped after the limit was crossed.
     var bodyBytesSeen = 0
     var bodyTooLarge = false
+    /// The 400 for a request whose framing is refused (`RequestFraming`); its body is never read.
+    var rejection: HTTPResponse?
     /// Set when the server-wide budget for request bodies could not take this body's bytes.
     var bodyOverBudget = false
     /// Bytes this request holds of the server's request-body budget; returned when it completes.

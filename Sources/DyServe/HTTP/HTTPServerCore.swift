@@ -95,8 +95,15 @@ final class HTTPServerCore: @unchecked Sendable {
         live[ObjectIdentifier(state)] = state
         lock.unlock()
 
+        if let violation = RequestFraming.violation(in: headerPairs.map { (name: $0.0, value: $0.1) }) {
+            logger.debug("request framing rejected", metadata: ["reason": "\(violation)"])
+            var response = HTTPResponse.jsonError(status: 400, message: violation)
+            response.headers.append(("Connection", "close"))
+            state.rejection = response
+            return queue(response, on: connection)
+        }
         if let announced = headers["content-length"] {
-            // MHD has already rejected a malformed Content-Length; a value too big for Int is too big.
+            // Checked above to be digits only; a value too big for Int is too big.
             let length = Int(announced.trimmingSpaces) ?? Int.max
             if length > configuration.maxBodyBytes {
                 state.bodyTooLarge = true
@@ -117,6 +124,8 @@ final class HTTPServerCore: @unchecked Sendable {
     /// A piece of the body. Never keeps more than `maxBodyBytes`.
     private func receiveBody(_ state: ConnectionState, bytes: UnsafePointer<CChar>?, count: Int) -> MHD_Result {
         state.bodyBytesSeen += count
+        // A rejected request's body (if MHD reads one) is dropped, for a while, then the connection.
+        if state.rejection != nil { return state.bodyBytesSeen > Self.discardAllowanceBytes ? .NO : .YES }
         if state.bodyTooLarge || state.bodyBytesSeen > configuration.maxBodyBytes {
             if !state.bodyTooLarge {
                 state.bodyTooLarge = true
@@ -146,6 +155,7 @@ final class HTTPServerCore: @unchecked Sendable {
 
     /// The request is complete: hand it to the application, or queue the answer it gave.
     private func finalCall(_ state: ConnectionState, connection: OpaquePointer) -> MHD_Result {
+        if let rejection = state.rejection { return queue(rejection, on: connection) }
         if state.bodyTooLarge { return queue(tooLargeResponse(), on: connection) }
         if state.bodyOverBudget { return queue(overBudgetResponse(), on: connection) }
         lock.lock()
