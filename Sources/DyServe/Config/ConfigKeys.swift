@@ -43,6 +43,21 @@ enum ConfigKeys {
         ConfigKey(path: "server.connection_timeout_s") { config, value throws(ConfigValueProblem) in
             config.server.connectionTimeoutSeconds = try ConfigValueParser.integer(value, in: 0...uint32Max)
         },
+        ConfigKey(path: "server.max_connections_per_ip") { config, value throws(ConfigValueProblem) in
+            config.server.maxConnectionsPerIP = try ConfigValueParser.integer(value, in: 0...65536)
+        },
+        ConfigKey(path: "server.header_timeout_s") { config, value throws(ConfigValueProblem) in
+            config.server.headerTimeoutSeconds = try ConfigValueParser.integer(value, in: 0...86_400)
+        },
+        ConfigKey(path: "server.body_timeout_s") { config, value throws(ConfigValueProblem) in
+            config.server.bodyTimeoutSeconds = try ConfigValueParser.integer(value, in: 0...86_400)
+        },
+        ConfigKey(path: "server.tls_cert_file") { config, value throws(ConfigValueProblem) in
+            config.server.tlsCertFile = try ConfigValueParser.string(value).trimmingSpaces
+        },
+        ConfigKey(path: "server.tls_key_file") { config, value throws(ConfigValueProblem) in
+            config.server.tlsKeyFile = try ConfigValueParser.string(value).trimmingSpaces
+        },
         ConfigKey(path: "server.shutdown_timeout_s") { config, value throws(ConfigValueProblem) in
             config.server.shutdownTimeoutSeconds = try ConfigValueParser.integer(value, in: 1...86_400)
         },

@@ -35,8 +35,21 @@ public struct ServiceConfig: Sendable, Equatable {
         public var host: String
         /// `server.port`: TCP port, 0...65535 (0 asks the kernel for a free port).
         public var port: Int
-        /// `server.max_connections`: simultaneous TCP connections; more are refused by the server.
+        /// `server.max_connections`: simultaneous TCP connections; at the limit further connections
+        /// wait in the kernel's listen backlog until one closes (they are not refused).
         public var maxConnections: Int
+        /// `server.max_connections_per_ip`: simultaneous connections from one address (0 = no
+        /// limit); one more is accepted and closed at once.
+        public var maxConnectionsPerIP: Int
+        /// `server.header_timeout_s`: seconds to send a complete request header, from connecting or
+        /// from the end of the previous request (0 = none). Past it the connection is closed.
+        public var headerTimeoutSeconds: Int
+        /// `server.body_timeout_s`: seconds to send the whole body once the header is in (0 = none).
+        public var bodyTimeoutSeconds: Int
+        /// `server.tls_cert_file` / `server.tls_key_file`: PEM files; with both set the server
+        /// speaks HTTPS only. Empty: plain HTTP.
+        public var tlsCertFile: String
+        public var tlsKeyFile: String
         /// `server.connection_timeout_s`: idle seconds before a connection is closed (0 = never).
         public var connectionTimeoutSeconds: Int
         /// `server.shutdown_timeout_s`: after SIGTERM/SIGINT, longest wait for accepted requests
@@ -44,7 +57,14 @@ public struct ServiceConfig: Sendable, Equatable {
         public var shutdownTimeoutSeconds: Int
 
         public init(host: String = "127.0.0.1", port: Int = 8080, maxConnections: Int = 1024,
-                    connectionTimeoutSeconds: Int = 30, shutdownTimeoutSeconds: Int = 30) {
+                    connectionTimeoutSeconds: Int = 30, shutdownTimeoutSeconds: Int = 30,
+                    maxConnectionsPerIP: Int = 0, headerTimeoutSeconds: Int = 30, bodyTimeoutSeconds: Int = 120,
+                    tlsCertFile: String = "", tlsKeyFile: String = "") {
+            self.maxConnectionsPerIP = maxConnectionsPerIP
+            self.headerTimeoutSeconds = headerTimeoutSeconds
+            self.bodyTimeoutSeconds = bodyTimeoutSeconds
+            self.tlsCertFile = tlsCertFile
+            self.tlsKeyFile = tlsKeyFile
             self.host = host
             self.port = port
             self.maxConnections = maxConnections

@@ -26,6 +26,8 @@ final class HTTPServerCore: @unchecked Sendable {
     let bodyBudget: ByteBudget
     /// Large response bodies being written by all connections (`maxInflightResponseBytes`).
     let responseBudget: ByteBudget
+    /// Header and body deadlines per connection.
+    let deadlines: ConnectionDeadlines
 
     let lock = NSLock()
     // Guarded by `lock`.
@@ -49,6 +51,8 @@ final class HTTPServerCore: @unchecked Sendable {
         self.logger = logger
         self.bodyBudget = ByteBudget(limit: configuration.maxInflightBodyBytes)
         self.responseBudget = ByteBudget(limit: configuration.maxInflightResponseBytes)
+        self.deadlines = ConnectionDeadlines(headerTimeoutSeconds: configuration.headerTimeoutSeconds,
+                                             bodyTimeoutSeconds: configuration.bodyTimeoutSeconds)
     }
 
     // MARK: Access handler
@@ -94,6 +98,7 @@ final class HTTPServerCore: @unchecked Sendable {
         lock.lock()
         live[ObjectIdentifier(state)] = state
         lock.unlock()
+        deadlines.awaitBody(connection)
 
         if let violation = RequestFraming.violation(in: headerPairs.map { (name: $0.0, value: $0.1) }) {
             logger.debug("request framing rejected", metadata: ["reason": "\(violation)"])
@@ -162,6 +167,7 @@ final class HTTPServerCore: @unchecked Sendable {
         if let response = state.response {
             state.response = nil
             lock.unlock()
+            deadlines.exempt(connection)
             return MHD_queue_response(connection, response.status, response.mhdResponse)
         }
         if state.handedToApplication {
@@ -179,6 +185,7 @@ final class HTTPServerCore: @unchecked Sendable {
         }
         state.handedToApplication = true
         state.suspended = true
+        deadlines.exempt(connection)
         MHD_suspend_connection(connection)
         watchForHangup(state, connection: connection)
         lock.unlock()
@@ -272,7 +279,9 @@ final class HTTPServerCore: @unchecked Sendable {
 
     // MARK: Completion and shutdown
 
-    func completed(_ state: ConnectionState, cleanly: Bool) {
+    func completed(_ state: ConnectionState, connection: OpaquePointer?, cleanly: Bool) {
+        // The connection may carry another request; its header deadline starts now.
+        if let connection { deadlines.awaitHeader(connection) }
         bodyBudget.release(state.bodyBytesReserved)
         state.bodyBytesReserved = 0
         lock.lock()
@@ -332,6 +341,7 @@ final class HTTPServerCore: @unchecked Sendable {
 
     /// Queues one of the server's own (small) answers on `connection`.
     private func queue(_ response: HTTPResponse, on connection: OpaquePointer) -> MHD_Result {
+        deadlines.exempt(connection)
         guard let prepared = prepare(response) else { return .NO }
         return MHD_queue_response(connection, prepared.status, prepared.mhdResponse)
     }
