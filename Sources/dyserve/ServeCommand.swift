@@ -93,20 +93,22 @@ final class ServiceRunner {
 
         let backend = config.inference.backend
         let inference = config.inference
+        let maxEngineBatch = config.scheduler.maxBatchSize
         let allLoaded = registry.loadAll(using: { name in
             let model = try Model.load(from: try Model.resolve(name, modelsDirectory: modelsDirectory))
             let threads = budget.threads(forModelWithMultiplyAdds: model.summary(batch: 1).totalMacs)
             switch backend {
             case .reference:
                 // Model.run is safe to call from several threads: one instance serves every execution.
-                return DyNNServableModel(engine: model, intraOpThreads: threads)
+                return DyNNServableModel(engine: model, intraOpThreads: threads,
+                                         maxEngineBatch: maxEngineBatch)
             case .fast:
                 // A FastEngine runs one call at a time, so each execution the cores allow at once
                 // gets its own engine, spread over `threads` cores.
                 let replicas = try (0..<budget.concurrentExecutions(threads: threads)).map { _ in
                     DyNNServableModel(engine: try FastEngine(model: model, options: FastEngineOptions(
                         threads: threads, expertPrecision: inference.expertPrecision(of: name))),
-                                      intraOpThreads: threads)
+                                      intraOpThreads: threads, maxEngineBatch: maxEngineBatch)
                 }
                 return ReplicatedModel(replicas: replicas)
             }
