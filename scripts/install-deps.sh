@@ -19,7 +19,7 @@ for argument in "$@"; do
     esac
 done
 
-packages=(libmicrohttpd-dev libdnnl-dev zlib1g-dev pkg-config curl)
+packages=(libmicrohttpd-dev libdnnl-dev zlib1g-dev pkg-config curl openssl)
 missing=()
 # Default: the build and development packages above; --runtime swaps in the runtime list.
 if $runtime; then packages=("${runtime_packages[@]}"); fi

@@ -40,8 +40,13 @@ static inline struct MHD_Daemon *dyserve_mhd_start(unsigned int flags,
                                                    unsigned int connection_limit,
                                                    unsigned int connection_timeout_s,
                                                    size_t connection_memory_limit,
+                                                   unsigned int per_ip_connection_limit,
+                                                   MHD_NotifyConnectionCallback notify_connection,
+                                                   void *notify_connection_context,
+                                                   const char *tls_key_pem,
+                                                   const char *tls_cert_pem,
                                                    struct dyserve_log_target *log_target) {
-    struct MHD_OptionItem options[8];
+    struct MHD_OptionItem options[12];
     int count = 0;
     options[count++] = (struct MHD_OptionItem){ MHD_OPTION_SOCK_ADDR, 0, (void *)address };
     options[count++] = (struct MHD_OptionItem){ MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)completed, completed_context };
@@ -53,12 +58,30 @@ static inline struct MHD_Daemon *dyserve_mhd_start(unsigned int flags,
     if (connection_memory_limit != 0) {
         options[count++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_MEMORY_LIMIT, (intptr_t)connection_memory_limit, NULL };
     }
+    if (per_ip_connection_limit != 0) {
+        options[count++] = (struct MHD_OptionItem){ MHD_OPTION_PER_IP_CONNECTION_LIMIT, (intptr_t)per_ip_connection_limit, NULL };
+    }
+    if (notify_connection != NULL) {
+        options[count++] = (struct MHD_OptionItem){ MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)notify_connection, notify_connection_context };
+    }
+    /* PEM text; MHD copies neither, so both must stay valid until MHD_stop_daemon has returned.
+     * Only meaningful with MHD_USE_TLS in `flags`. */
+    if (tls_key_pem != NULL && tls_cert_pem != NULL) {
+        options[count++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_KEY, 0, (void *)tls_key_pem };
+        options[count++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_CERT, 0, (void *)tls_cert_pem };
+    }
     options[count++] = (struct MHD_OptionItem){ MHD_OPTION_END, 0, NULL };
     /* The logger must be the very first option (not inside the array), or MHD reports problems
      * with earlier options on stderr. A NULL logger keeps MHD quiet. */
     return MHD_start_daemon(flags, 0, NULL, NULL, handler, handler_context,
                             MHD_OPTION_EXTERNAL_LOGGER, dyserve_mhd_log_trampoline, (void *)log_target,
                             MHD_OPTION_ARRAY, options, MHD_OPTION_END);
+}
+
+/* Shuts down both directions of `fd` without closing it: MHD then sees the peer gone and closes
+ * the connection itself on its own thread. */
+static inline int dyserve_shutdown_socket(int fd) {
+    return shutdown(fd, SHUT_RDWR);
 }
 
 /* The port the daemon is bound to (useful after binding port 0), or 0 if unknown. */

@@ -76,10 +76,10 @@ final class ServiceRunner {
         let modelsDirectory = URL(fileURLWithPath: config.models.directory, isDirectory: true)
         let names = config.models.names ?? ModelDirectory.discover(modelsDirectory)
         guard !names.isEmpty else {
-            throw ValidationError("no models to serve: \(modelsDirectory.path) has no model folders and models.names is empty")
+            throw ServeFailure("no models to serve: \(modelsDirectory.path) has no model folders and models.names is empty")
         }
         if let unknown = config.inference.fp16Experts.first(where: { !names.contains($0) }) {
-            throw ValidationError("inference.fp16_experts names '\(unknown)', which is not among the models to serve (\(names.joined(separator: ", ")))")
+            throw ServeFailure("inference.fp16_experts names '\(unknown)', which is not among the models to serve (\(names.joined(separator: ", ")))")
         }
         let registry = ModelRegistry(names: names)
         let metrics = ServiceMetrics(modelNames: names)
@@ -93,20 +93,22 @@ final class ServiceRunner {
 
         let backend = config.inference.backend
         let inference = config.inference
+        let maxEngineBatch = config.scheduler.maxBatchSize
         let allLoaded = registry.loadAll(using: { name in
             let model = try Model.load(from: try Model.resolve(name, modelsDirectory: modelsDirectory))
             let threads = budget.threads(forModelWithMultiplyAdds: model.summary(batch: 1).totalMacs)
             switch backend {
             case .reference:
                 // Model.run is safe to call from several threads: one instance serves every execution.
-                return DyNNServableModel(engine: model, intraOpThreads: threads)
+                return DyNNServableModel(engine: model, intraOpThreads: threads,
+                                         maxEngineBatch: maxEngineBatch)
             case .fast:
                 // A FastEngine runs one call at a time, so each execution the cores allow at once
                 // gets its own engine, spread over `threads` cores.
                 let replicas = try (0..<budget.concurrentExecutions(threads: threads)).map { _ in
                     DyNNServableModel(engine: try FastEngine(model: model, options: FastEngineOptions(
                         threads: threads, expertPrecision: inference.expertPrecision(of: name))),
-                                      intraOpThreads: threads)
+                                      intraOpThreads: threads, maxEngineBatch: maxEngineBatch)
                 }
                 return ReplicatedModel(replicas: replicas)
             }
@@ -125,7 +127,7 @@ final class ServiceRunner {
         })
         guard allLoaded else {
             executor.beginShutdown()
-            throw ValidationError("not every configured model loaded; see above")
+            throw ServeFailure("not every configured model loaded; see above")
         }
 
         // Signals are handled on a queue, never by the default action, so shutdown is orderly.
@@ -140,16 +142,18 @@ final class ServiceRunner {
             return source
         }
 
-        let server = HTTPServer(configuration: HTTPServerConfiguration(config), handler: APIHandler(context: context),
-                                logger: Logger(label: "dyserve.http"))
+        let server: HTTPServer
         do {
+            server = HTTPServer(configuration: try HTTPServerConfiguration(config), handler: APIHandler(context: context),
+                                logger: Logger(label: "dyserve.http"))
             try server.start(host: config.server.host, port: config.server.port)
         } catch {
             executor.beginShutdown()
-            throw ValidationError("\(error)")
+            throw ServeFailure("\(error)")
         }
         let port = server.boundPort ?? config.server.port
-        print("dyserve listening on http://\(Self.urlHost(config.server.host)):\(port)")
+        let scheme = server.configuration.tlsKeyPEM == nil ? "http" : "https"
+        print("dyserve listening on \(scheme)://\(Self.urlHost(config.server.host)):\(port)")
         fflush(nil)  // flush stdout now: a supervisor may wait for this line
 
         stopRequested.wait()
@@ -181,5 +185,15 @@ final class ServiceRunner {
     /// IPv6 literals need brackets in a URL.
     static func urlHost(_ host: String) -> String {
         host.contains(":") ? "[\(host)]" : host
+    }
+}
+
+/// A failure of `serve` after its arguments were accepted (a model that does not load, a port in
+/// use): reported as an error with exit status 1, without the usage text a `ValidationError` prints.
+struct ServeFailure: Error, CustomStringConvertible {
+    let description: String
+
+    init(_ description: String) {
+        self.description = description
     }
 }

@@ -103,6 +103,9 @@ func describe(_ error: DecodingError) -> String {
         return text.isEmpty ? "the document" : text
     }
     switch error {
+    case .dataCorrupted(let context) where !context.codingPath.isEmpty:
+        // The JSON parsed; a value in it does not fit its field (a negative or huge integer).
+        return "\(path(context.codingPath)) has an invalid value: \(context.debugDescription)"
     case .dataCorrupted(let context):
         let underlying = context.underlyingError.map { " (\($0))" } ?? ""
         return "malformed JSON at \(path(context.codingPath)): \(context.debugDescription)\(underlying)"

@@ -56,6 +56,28 @@ public enum Npy {
     }
 
     public static func read(_ bytes: [UInt8]) throws(NpyError) -> Tensor {
+        let (header, dataStart) = try parseHeader(bytes)
+        if header.fortranOrder { throw .fortranOrder }
+        let kind = try ElementKind(descr: header.descr)
+        guard let count = checkedElementCount(header.shape) else { throw .badShape("\(header.shape) has more elements than fit in memory") }
+        let (byteCount, overflow) = count.multipliedReportingOverflow(by: kind.size)
+        guard !overflow else { throw .badShape("\(header.shape) of '\(header.descr)' overflows the byte count") }
+        let available = bytes.count - dataStart
+        guard available == byteCount else { throw .dataSize(expected: byteCount, actual: available) }
+        var values = [Float](repeating: 0, count: count)
+        for index in 0..<count { values[index] = kind.value(bytes, at: dataStart + index * kind.size) }
+        return Tensor(shape: header.shape, data: values)
+    }
+
+    /// The element count the header of `bytes` announces (nil when it overflows), read without
+    /// touching the data: a server checks its element limit with this before `read` converts
+    /// (a `|u1` array becomes four times its size in floats).
+    public static func announcedElementCount(_ bytes: [UInt8]) throws(NpyError) -> Int? {
+        checkedElementCount(try parseHeader(bytes).header.shape)
+    }
+
+    /// The header and the offset where the data starts.
+    private static func parseHeader(_ bytes: [UInt8]) throws(NpyError) -> (header: NpyHeader, dataStart: Int) {
         guard bytes.count >= 8, Array(bytes[0..<6]) == magic else { throw .notNpy }
         let major = bytes[6], minor = bytes[7]
         let lengthFieldSize: Int
@@ -78,17 +100,7 @@ public enum Npy {
         } else {
             text = String(String.UnicodeScalarView(headerBytes.map { Unicode.Scalar($0) }))
         }
-        let header = try NpyHeader.parse(text)
-        if header.fortranOrder { throw .fortranOrder }
-        let kind = try ElementKind(descr: header.descr)
-        guard let count = checkedElementCount(header.shape) else { throw .badShape("\(header.shape) has more elements than fit in memory") }
-        let (byteCount, overflow) = count.multipliedReportingOverflow(by: kind.size)
-        guard !overflow else { throw .badShape("\(header.shape) of '\(header.descr)' overflows the byte count") }
-        let available = bytes.count - dataStart
-        guard available == byteCount else { throw .dataSize(expected: byteCount, actual: available) }
-        var values = [Float](repeating: 0, count: count)
-        for index in 0..<count { values[index] = kind.value(bytes, at: dataStart + index * kind.size) }
-        return Tensor(shape: header.shape, data: values)
+        return (try NpyHeader.parse(text), dataStart)
     }
 
     /// `<f4`, C order, format 1.0 (2.0 if the header would not fit in 16 bits), header padded with

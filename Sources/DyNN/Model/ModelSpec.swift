@@ -62,6 +62,14 @@ public struct ModelSpec: Sendable, Codable, Equatable {
         } catch let error as ModelError {
             throw error
         } catch let error as DecodingError {
+            // Foundation reports a number that does not fit its Swift type (a negative or huge
+            // seed, say) as unreadable data at the document root; say what it really is.
+            if case .dataCorrupted(let context) = error, context.codingPath.isEmpty,
+               (try? JSONSerialization.jsonObject(with: Data(bytes))) != nil {
+                throw .invalidJSON(file: file, reason: "the JSON is well-formed but a number does not fit its field "
+                    + "(integers such as format_version, sizes and weights.synthetic.seed must be whole and in range; "
+                    + "a seed is 0...\(UInt64.max))")
+            }
             throw .invalidJSON(file: file, reason: describe(error))
         } catch {
             throw .invalidJSON(file: file, reason: "\(error)")

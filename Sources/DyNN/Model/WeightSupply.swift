@@ -39,7 +39,7 @@ final class WeightSupply {
         case .synthetic(let seed):
             backing = .synthetic(SplitMix64(seed: seed))
         case .file(let path):
-            let url = directory.appendingPathComponent(path)
+            let url = try confinedFile(path, in: directory)
             let bytes = try readFile(url)
             do {
                 backing = .file(try SafeTensors(bytes: bytes))
@@ -74,6 +74,35 @@ final class WeightSupply {
         backing = .synthetic(generator)
         return Tensor(shape: shape, data: values)
     }
+}
+
+/// The real path (symlinks resolved) of the regular file `path` names inside `directory`. The
+/// format keeps weights inside the model directory: a path or symlink that leads out of it is
+/// refused before anything is read, so no byte of an outside file reaches a message.
+func confinedFile(_ path: String, in directory: URL) throws(ModelError) -> URL {
+    let named = directory.appendingPathComponent(path).path
+    guard let root = realPath(directory.path) else {
+        throw .unreadable(path: directory.path, reason: "the model directory does not exist")
+    }
+    guard let real = realPath(named) else {
+        throw .unreadable(path: named, reason: "no such file (weights.file is \"\(path)\", relative to the model directory)")
+    }
+    var isDirectory: ObjCBool = false
+    guard FileManager.default.fileExists(atPath: real, isDirectory: &isDirectory), !isDirectory.boolValue else {
+        throw .unreadable(path: named, reason: "weights.file \"\(path)\" is a directory, not a safetensors file")
+    }
+    guard real.hasPrefix(root.hasSuffix("/") ? root : root + "/") else {
+        throw .invalidField(field: "file", context: "weights", expected: "a file inside the model directory",
+                            actual: "\"\(path)\", which resolves to a path outside it")
+    }
+    return URL(fileURLWithPath: real)
+}
+
+/// `realpath(3)`: the absolute path with every symlink, `.` and `..` resolved; nil if it does not exist.
+private func realPath(_ path: String) -> String? {
+    guard let resolved = realpath(path, nil) else { return nil }
+    defer { free(resolved) }
+    return String(cString: resolved)
 }
 
 /// Reads a whole file, turning failures into `ModelError.unreadable`.

@@ -18,6 +18,11 @@ public final class APIHandler: HTTPHandler {
     /// `decodeQueue`.
     static let inlineDecodeMaxBytes = 16 << 10
 
+    /// Where /attention, /models and /metrics answers are built: serial, so that clients fetching
+    /// large traces in a loop take one core at most and hold one answer under construction at a
+    /// time (the response budget bounds those already built).
+    private let introspectionQueue = DispatchQueue(label: "dyserve.introspection", qos: .utility)
+
     /// Runs `work` now when the request's body is small and not compressed (a small gzip body
     /// may inflate to the body limit), else on the decode queue.
     func decode(_ request: HTTPRequest, _ work: @escaping @Sendable () -> Void) {
@@ -58,17 +63,26 @@ public final class APIHandler: HTTPHandler {
                     finish(Self.errorResponse(error, id: id))
                 }
             }
-        default:
-            do {
-                finish(try respondNow(route, request))
-            } catch {
-                finish(Self.errorResponse(error, id: id))
-            }
+        case .healthz, .readyz:
+            answer(route, request, id: id, finish: finish)
+        case .attention, .models, .metrics:
+            // Their answers grow with the stored traces and models (a big trace is tens of MB of
+            // JSON): built off the server's thread so probes and inference are never held up.
+            introspectionQueue.async { [self] in answer(route, request, id: id, finish: finish) }
         }
     }
 
-    /// The routes cheap enough to answer on the calling thread.
-    private func respondNow(_ route: Route, _ request: HTTPRequest) throws(RequestError) -> HTTPResponse {
+    private func answer(_ route: Route, _ request: HTTPRequest, id: String,
+                        finish: @Sendable (HTTPResponse) -> Void) {
+        do {
+            finish(try respond(route, request))
+        } catch {
+            finish(Self.errorResponse(error, id: id))
+        }
+    }
+
+    /// The answer of every route but /infer.
+    private func respond(_ route: Route, _ request: HTTPRequest) throws(RequestError) -> HTTPResponse {
         switch route {
         case .attention:
             return try AttentionRoute(context: context).handle(request)

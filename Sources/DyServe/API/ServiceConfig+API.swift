@@ -8,6 +8,7 @@ extension APILimits {
 
 extension TraceStoreLimits {
     public init(_ config: ServiceConfig) {
-        self.init(maxEntries: config.attentionStore.maxEntries, maxBytes: config.attentionStore.maxBytes)
+        self.init(maxEntries: config.attentionStore.maxEntries, maxBytes: config.attentionStore.maxBytes,
+                  maxRecordBytes: config.attentionStore.maxRecordBytes)
     }
 }

@@ -71,10 +71,14 @@ struct BinaryInferRequestDecoder {
         var shape: [Int] = []
         for (i, raw) in parts.enumerated() {
             let part = raw.strippingBlanks()
-            // 18 digits always fit in an Int64, so the conversion below cannot overflow.
-            guard !part.isEmpty, part.count <= 18, part.utf8.allSatisfy({ JSONReader.isDigit($0) }),
-                  let value = Int(part) else {
+            guard !part.isEmpty, part.utf8.allSatisfy({ JSONReader.isDigit($0) }) else {
                 throw .badRequest("X-Tensor-Shape \"\(text)\": dimension \(i) \"\(part)\" is not a non-negative integer")
+            }
+            // 18 digits always fit in an Int64; a longer number is far past any element limit.
+            let digits = part.drop { $0 == "0" }
+            guard digits.count <= 18, let value = Int(part) else {
+                throw .payloadTooLarge("X-Tensor-Shape \"\(text)\": dimension \(i) is \(part), larger than any "
+                                       + "tensor the server accepts")
             }
             shape.append(value)
         }
@@ -100,6 +104,10 @@ struct BinaryInferRequestDecoder {
     }
 
     func decodeNpy(_ body: [UInt8]) throws(RequestError) -> Tensor {
+        // The limit is checked on the header, before any conversion allocates the floats.
+        if let announced = try? Npy.announcedElementCount(body), announced > maxElements {
+            throw .payloadTooLarge("the .npy tensor has \(announced) elements, more than the limit of \(maxElements)")
+        }
         let tensor: Tensor
         do {
             tensor = try readNpy(body)

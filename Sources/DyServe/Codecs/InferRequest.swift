@@ -19,9 +19,16 @@ struct InferRequest: Sendable {
 /// The optional settings shared by JSON fields and query parameters, checked in one place.
 enum InferOptionParsing {
     static func temperature(_ value: Double, field: String) throws(RequestError) -> Float {
-        let t = Float(value)
-        guard t.isFinite, t > 0 else {
+        guard value.isFinite, value > 0 else {
             throw .badRequest("\(field) must be a finite number greater than 0, got \(value)")
+        }
+        // The model computes in FP32: the value must survive the conversion.
+        let t = Float(value)
+        guard t.isFinite else {
+            throw .badRequest("\(field) \(value) is beyond the FP32 range (at most \(Float.greatestFiniteMagnitude))")
+        }
+        guard t > 0 else {
+            throw .badRequest("\(field) \(value) is below the smallest positive FP32 value (\(Float.leastNonzeroMagnitude))")
         }
         return t
     }
@@ -33,9 +40,13 @@ enum InferOptionParsing {
         return level
     }
 
+    /// Largest `top_k` accepted (more classes than any model has is pointless, and the bound
+    /// keeps the conversion to Int safe).
+    static let maxTopK = 1_000_000
+
     static func topK(_ value: Double, field: String) throws(RequestError) -> Int {
-        guard value == value.rounded(), value >= 1, value <= 1_000_000 else {
-            throw .badRequest("\(field) must be a positive integer, got \(value)")
+        guard value == value.rounded(), value >= 1, value <= Double(maxTopK) else {
+            throw .badRequest("\(field) must be an integer from 1 to \(maxTopK), got \(value)")
         }
         return Int(value)
     }

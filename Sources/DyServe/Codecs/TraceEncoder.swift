@@ -17,6 +17,12 @@ enum TraceEncoder {
         w.key("model_temperature"); w.float(record.modelTemperature)
         w.key("trace"); w.string(record.level.rawValue)
         w.key("batch"); w.int(record.batch)
+        if let kept = record.samplesKept {
+            w.key("samples_kept"); w.int(kept)
+            w.key("note")
+            w.string("this trace was larger than attention_store.max_record_bytes; per-sample values "
+                     + "are kept for the first \(kept) of \(record.batch) samples")
+        }
         w.key("top_class"); writeTopClass(record.topClass, into: &w)
         w.key("layers")
         w.beginArray()

@@ -43,6 +43,21 @@ enum ConfigKeys {
         ConfigKey(path: "server.connection_timeout_s") { config, value throws(ConfigValueProblem) in
             config.server.connectionTimeoutSeconds = try ConfigValueParser.integer(value, in: 0...uint32Max)
         },
+        ConfigKey(path: "server.max_connections_per_ip") { config, value throws(ConfigValueProblem) in
+            config.server.maxConnectionsPerIP = try ConfigValueParser.integer(value, in: 0...65536)
+        },
+        ConfigKey(path: "server.header_timeout_s") { config, value throws(ConfigValueProblem) in
+            config.server.headerTimeoutSeconds = try ConfigValueParser.integer(value, in: 0...86_400)
+        },
+        ConfigKey(path: "server.body_timeout_s") { config, value throws(ConfigValueProblem) in
+            config.server.bodyTimeoutSeconds = try ConfigValueParser.integer(value, in: 0...86_400)
+        },
+        ConfigKey(path: "server.tls_cert_file") { config, value throws(ConfigValueProblem) in
+            config.server.tlsCertFile = try ConfigValueParser.string(value).trimmingSpaces
+        },
+        ConfigKey(path: "server.tls_key_file") { config, value throws(ConfigValueProblem) in
+            config.server.tlsKeyFile = try ConfigValueParser.string(value).trimmingSpaces
+        },
         ConfigKey(path: "server.shutdown_timeout_s") { config, value throws(ConfigValueProblem) in
             config.server.shutdownTimeoutSeconds = try ConfigValueParser.integer(value, in: 1...86_400)
         },
@@ -55,6 +70,12 @@ enum ConfigKeys {
         ConfigKey(path: "limits.max_json_depth") { config, value throws(ConfigValueProblem) in
             config.limits.maxJSONDepth = try ConfigValueParser.integer(value, in: 1...10_000)
         },
+        ConfigKey(path: "limits.max_inflight_body_bytes") { config, value throws(ConfigValueProblem) in
+            config.limits.maxInflightBodyBytes = try ConfigValueParser.byteCount(value, in: 1...Int.max)
+        },
+        ConfigKey(path: "limits.max_inflight_response_bytes") { config, value throws(ConfigValueProblem) in
+            config.limits.maxInflightResponseBytes = try ConfigValueParser.byteCount(value, in: 1...Int.max)
+        },
         ConfigKey(path: "models.directory") { config, value throws(ConfigValueProblem) in
             config.models.directory = try ConfigValueParser.string(value).trimmingSpaces
         },
@@ -66,6 +87,9 @@ enum ConfigKeys {
         },
         ConfigKey(path: "attention_store.max_bytes") { config, value throws(ConfigValueProblem) in
             config.attentionStore.maxBytes = try ConfigValueParser.byteCount(value, in: 0...Int.max)
+        },
+        ConfigKey(path: "attention_store.max_record_bytes") { config, value throws(ConfigValueProblem) in
+            config.attentionStore.maxRecordBytes = try ConfigValueParser.byteCount(value, in: 1...Int.max)
         },
         ConfigKey(path: "inference.threads") { config, value throws(ConfigValueProblem) in
             config.inference.threads = try ConfigValueParser.integer(value, in: 0...4096)

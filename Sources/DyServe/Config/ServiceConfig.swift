@@ -35,8 +35,21 @@ public struct ServiceConfig: Sendable, Equatable {
         public var host: String
         /// `server.port`: TCP port, 0...65535 (0 asks the kernel for a free port).
         public var port: Int
-        /// `server.max_connections`: simultaneous TCP connections; more are refused by the server.
+        /// `server.max_connections`: simultaneous TCP connections; at the limit further connections
+        /// wait in the kernel's listen backlog until one closes (they are not refused).
         public var maxConnections: Int
+        /// `server.max_connections_per_ip`: simultaneous connections from one address (0 = no
+        /// limit); one more is accepted and closed at once.
+        public var maxConnectionsPerIP: Int
+        /// `server.header_timeout_s`: seconds to send a complete request header, from connecting or
+        /// from the end of the previous request (0 = none). Past it the connection is closed.
+        public var headerTimeoutSeconds: Int
+        /// `server.body_timeout_s`: seconds to send the whole body once the header is in (0 = none).
+        public var bodyTimeoutSeconds: Int
+        /// `server.tls_cert_file` / `server.tls_key_file`: PEM files; with both set the server
+        /// speaks HTTPS only. Empty: plain HTTP.
+        public var tlsCertFile: String
+        public var tlsKeyFile: String
         /// `server.connection_timeout_s`: idle seconds before a connection is closed (0 = never).
         public var connectionTimeoutSeconds: Int
         /// `server.shutdown_timeout_s`: after SIGTERM/SIGINT, longest wait for accepted requests
@@ -44,7 +57,14 @@ public struct ServiceConfig: Sendable, Equatable {
         public var shutdownTimeoutSeconds: Int
 
         public init(host: String = "127.0.0.1", port: Int = 8080, maxConnections: Int = 1024,
-                    connectionTimeoutSeconds: Int = 30, shutdownTimeoutSeconds: Int = 30) {
+                    connectionTimeoutSeconds: Int = 30, shutdownTimeoutSeconds: Int = 30,
+                    maxConnectionsPerIP: Int = 0, headerTimeoutSeconds: Int = 30, bodyTimeoutSeconds: Int = 120,
+                    tlsCertFile: String = "", tlsKeyFile: String = "") {
+            self.maxConnectionsPerIP = maxConnectionsPerIP
+            self.headerTimeoutSeconds = headerTimeoutSeconds
+            self.bodyTimeoutSeconds = bodyTimeoutSeconds
+            self.tlsCertFile = tlsCertFile
+            self.tlsKeyFile = tlsKeyFile
             self.host = host
             self.port = port
             self.maxConnections = maxConnections
@@ -61,12 +81,21 @@ public struct ServiceConfig: Sendable, Equatable {
         public var maxTensorElements: Int
         /// `limits.max_json_depth`: deepest JSON nesting the request decoder accepts.
         public var maxJSONDepth: Int
+        /// `limits.max_inflight_body_bytes`: request-body bytes all connections together may hold
+        /// until their requests complete; a body that does not fit gets 503 with Retry-After.
+        public var maxInflightBodyBytes: Int
+        /// `limits.max_inflight_response_bytes`: bytes of large response bodies being written at
+        /// once; a response that does not fit is replaced by 503 with Retry-After.
+        public var maxInflightResponseBytes: Int
 
         public init(maxBodyBytes: Int = 64 << 20, maxTensorElements: Int = 16_777_216,
-                    maxJSONDepth: Int = 64) {
+                    maxJSONDepth: Int = 64, maxInflightBodyBytes: Int = 512 << 20,
+                    maxInflightResponseBytes: Int = 512 << 20) {
             self.maxBodyBytes = maxBodyBytes
             self.maxTensorElements = maxTensorElements
             self.maxJSONDepth = maxJSONDepth
+            self.maxInflightBodyBytes = maxInflightBodyBytes
+            self.maxInflightResponseBytes = maxInflightResponseBytes
         }
     }
 
@@ -89,10 +118,14 @@ public struct ServiceConfig: Sendable, Equatable {
         public var maxEntries: Int
         /// `attention_store.max_bytes`: oldest entries are evicted beyond this many bytes.
         public var maxBytes: Int
+        /// `attention_store.max_record_bytes`: largest one request's trace may be when stored; a
+        /// larger trace is stored for its first samples only and says so (`samples_kept`).
+        public var maxRecordBytes: Int
 
-        public init(maxEntries: Int = 1000, maxBytes: Int = 64 << 20) {
+        public init(maxEntries: Int = 1000, maxBytes: Int = 64 << 20, maxRecordBytes: Int = 4 << 20) {
             self.maxEntries = maxEntries
             self.maxBytes = maxBytes
+            self.maxRecordBytes = maxRecordBytes
         }
     }
 

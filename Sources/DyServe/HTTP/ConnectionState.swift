@@ -16,6 +16,12 @@ final class ConnectionState: @unchecked Sendable {
     /// Body bytes seen so far, including ones dropped after the limit was crossed.
     var bodyBytesSeen = 0
     var bodyTooLarge = false
+    /// The 400 for a request whose framing is refused (`RequestFraming`); its body is never read.
+    var rejection: HTTPResponse?
+    /// Set when the server-wide budget for request bodies could not take this body's bytes.
+    var bodyOverBudget = false
+    /// Bytes this request holds of the server's request-body budget; returned when it completes.
+    var bodyBytesReserved = 0
     /// True once the application has been given the request.
     var handedToApplication = false
 
@@ -29,7 +35,7 @@ final class ConnectionState: @unchecked Sendable {
     var connection: OpaquePointer?
     var suspended = false
     /// The response waiting to be queued on the next access-handler call.
-    var response: HTTPResponse?
+    var response: PreparedResponse?
     /// True once the application (or the server on its behalf) answered; later answers are dropped.
     var responded = false
 

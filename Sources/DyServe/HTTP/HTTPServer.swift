@@ -23,6 +23,8 @@ public final class HTTPServer: @unchecked Sendable {
     private var logTarget: UnsafeMutablePointer<dyserve_log_target>?
     private var port: Int?
     private var started = false
+    /// The PEM texts handed to MHD, which keeps pointers to them until it stops.
+    private var tlsStrings: [UnsafeMutablePointer<CChar>] = []
 
     public init(configuration: HTTPServerConfiguration, handler: any HTTPHandler,
                 logger: Logger = Logger(label: "dyserve.http")) {
@@ -56,12 +58,25 @@ public final class HTTPServer: @unchecked Sendable {
         var flags = MHD_USE_INTERNAL_POLLING_THREAD.rawValue | MHD_USE_EPOLL.rawValue
             | MHD_ALLOW_SUSPEND_RESUME.rawValue | MHD_USE_ERROR_LOG.rawValue
         if address.isIPv6 { flags |= MHD_USE_IPv6.rawValue }
+        var tlsKey: UnsafeMutablePointer<CChar>?
+        var tlsCertificate: UnsafeMutablePointer<CChar>?
+        switch (configuration.tlsKeyPEM, configuration.tlsCertificatePEM) {
+        case (nil, nil): break
+        case (let key?, let certificate?):
+            flags |= MHD_USE_TLS.rawValue
+            tlsKey = strdup(key)
+            tlsCertificate = strdup(certificate)
+        default: throw HTTPServerError.incompleteTLS
+        }
+        let tlsCopies = [tlsKey, tlsCertificate].compactMap { $0 }
 
         let target = UnsafeMutablePointer<dyserve_log_target>.allocate(capacity: 1)
         target.initialize(to: dyserve_log_target(sink: mhdLogSink,
                                                   context: Unmanaged.passUnretained(logSink).toOpaque()))
         core.installHangupWatcher()
+        core.deadlines.start()
         let corePointer = Unmanaged.passUnretained(core).toOpaque()
+        let deadlinesPointer = core.deadlines.isEnabled ? Unmanaged.passUnretained(core.deadlines).toOpaque() : nil
         let created = address.withSockaddrPointer { sockaddrPointer in
             dyserve_mhd_start(
                 UInt32(flags), sockaddrPointer,
@@ -70,16 +85,22 @@ public final class HTTPServer: @unchecked Sendable {
                 UInt32(clamping: configuration.maxConnections),
                 UInt32(clamping: configuration.connectionTimeoutSeconds),
                 configuration.connectionMemoryLimitBytes,
+                UInt32(clamping: configuration.maxConnectionsPerIP),
+                deadlinesPointer == nil ? nil : mhdNotifyConnection, deadlinesPointer,
+                tlsKey, tlsCertificate,
                 target)
         }
         guard let created else {
             core.removeHangupWatcher()
+            core.deadlines.stop()
+            tlsCopies.forEach { free($0) }
             target.deallocate()
             throw HTTPServerError.startFailed(host: host, port: requestedPort,
                                               reason: logSink.lastMessage ?? "libmicrohttpd refused to start")
         }
         started = true
         daemon = created
+        tlsStrings = tlsCopies
         logTarget = target
         port = Int(dyserve_mhd_bound_port(created))
         core.logger.info("HTTP server listening", metadata: ["host": "\(host)", "port": "\(port ?? 0)"])
@@ -100,12 +121,16 @@ public final class HTTPServer: @unchecked Sendable {
         port = nil
         let target = logTarget
         logTarget = nil
+        let tlsCopies = tlsStrings
+        tlsStrings = []
         lock.unlock()
 
         core.beginStopping()
         core.waitForAnsweredRequests(timeout: .seconds(5))
         MHD_stop_daemon(running)
         core.removeHangupWatcher()
+        core.deadlines.stop()
+        tlsCopies.forEach { free($0) }
         target?.deinitialize(count: 1)
         target?.deallocate()
         core.logger.info("HTTP server stopped")

@@ -22,6 +22,13 @@ final class HTTPServerCore: @unchecked Sendable {
     /// Most memory reserved for a body before its bytes arrive.
     static let initialBodyReservationBytes = 1 << 20
 
+    /// Request-body bytes held by all connections (`maxInflightBodyBytes`).
+    let bodyBudget: ByteBudget
+    /// Large response bodies being written by all connections (`maxInflightResponseBytes`).
+    let responseBudget: ByteBudget
+    /// Header and body deadlines per connection.
+    let deadlines: ConnectionDeadlines
+
     let lock = NSLock()
     // Guarded by `lock`.
     private var live: [ObjectIdentifier: ConnectionState] = [:]
@@ -42,6 +49,10 @@ final class HTTPServerCore: @unchecked Sendable {
         self.configuration = configuration
         self.handler = handler
         self.logger = logger
+        self.bodyBudget = ByteBudget(limit: configuration.maxInflightBodyBytes)
+        self.responseBudget = ByteBudget(limit: configuration.maxInflightResponseBytes)
+        self.deadlines = ConnectionDeadlines(headerTimeoutSeconds: configuration.headerTimeoutSeconds,
+                                             bodyTimeoutSeconds: configuration.bodyTimeoutSeconds)
     }
 
     // MARK: Access handler
@@ -87,13 +98,26 @@ final class HTTPServerCore: @unchecked Sendable {
         lock.lock()
         live[ObjectIdentifier(state)] = state
         lock.unlock()
+        deadlines.awaitBody(connection)
 
+        if let violation = RequestFraming.violation(in: headerPairs.map { (name: $0.0, value: $0.1) }) {
+            logger.debug("request framing rejected", metadata: ["reason": "\(violation)"])
+            var response = HTTPResponse.jsonError(status: 400, message: violation)
+            response.headers.append(("Connection", "close"))
+            state.rejection = response
+            return queue(response, on: connection)
+        }
         if let announced = headers["content-length"] {
-            // MHD has already rejected a malformed Content-Length; a value too big for Int is too big.
+            // Checked above to be digits only; a value too big for Int is too big.
             let length = Int(announced.trimmingSpaces) ?? Int.max
             if length > configuration.maxBodyBytes {
                 state.bodyTooLarge = true
                 return queue(tooLargeResponse(), on: connection)
+            }
+            // Refused now rather than after the bytes arrived: they would not fit.
+            if length > bodyBudget.limit - bodyBudget.inUse {
+                state.bodyOverBudget = true
+                return queue(overBudgetResponse(), on: connection)
             }
             // Reserve for the announced size, but not more than a little up front: a client can
             // announce a large body and then send nothing.
@@ -105,6 +129,8 @@ final class HTTPServerCore: @unchecked Sendable {
     /// A piece of the body. Never keeps more than `maxBodyBytes`.
     private func receiveBody(_ state: ConnectionState, bytes: UnsafePointer<CChar>?, count: Int) -> MHD_Result {
         state.bodyBytesSeen += count
+        // A rejected request's body (if MHD reads one) is dropped, for a while, then the connection.
+        if state.rejection != nil { return state.bodyBytesSeen > Self.discardAllowanceBytes ? .NO : .YES }
         if state.bodyTooLarge || state.bodyBytesSeen > configuration.maxBodyBytes {
             if !state.bodyTooLarge {
                 state.bodyTooLarge = true
@@ -115,6 +141,15 @@ final class HTTPServerCore: @unchecked Sendable {
             // while so the 413 can be sent, then give up on the connection.
             return state.bodyBytesSeen - configuration.maxBodyBytes > Self.discardAllowanceBytes ? .NO : .YES
         }
+        if state.bodyOverBudget || !bodyBudget.tryReserve(count) {
+            if !state.bodyOverBudget {
+                state.bodyOverBudget = true
+                state.body = []
+                logger.debug("request bodies in flight crossed the budget", metadata: ["path": "\(state.path)"])
+            }
+            return state.bodyBytesSeen - state.bodyBytesReserved > Self.discardAllowanceBytes ? .NO : .YES
+        }
+        state.bodyBytesReserved += count
         if let bytes {
             UnsafeRawPointer(bytes).withMemoryRebound(to: UInt8.self, capacity: count) { pointer in
                 state.body.append(contentsOf: UnsafeBufferPointer(start: pointer, count: count))
@@ -125,26 +160,32 @@ final class HTTPServerCore: @unchecked Sendable {
 
     /// The request is complete: hand it to the application, or queue the answer it gave.
     private func finalCall(_ state: ConnectionState, connection: OpaquePointer) -> MHD_Result {
+        if let rejection = state.rejection { return queue(rejection, on: connection) }
         if state.bodyTooLarge { return queue(tooLargeResponse(), on: connection) }
+        if state.bodyOverBudget { return queue(overBudgetResponse(), on: connection) }
         lock.lock()
         if let response = state.response {
             state.response = nil
             lock.unlock()
-            return queue(response, on: connection)
+            deadlines.exempt(connection)
+            return MHD_queue_response(connection, response.status, response.mhdResponse)
         }
         if state.handedToApplication {
-            // Called again without an answer (MHD does not do this for a suspended connection,
+            // Resumed with an answer that could not be built: close the connection. Otherwise
+            // called again without an answer (MHD does not do this for a suspended connection,
             // but waiting is always safe).
+            let failed = state.responded && !state.suspended
             lock.unlock()
-            return .YES
+            return failed ? .NO : .YES
         }
         if stopping {
             state.responded = true
             lock.unlock()
-            return queue(.jsonError(status: 503, message: "the server is shutting down"), on: connection)
+            return queue(Self.shuttingDownResponse(), on: connection)
         }
         state.handedToApplication = true
         state.suspended = true
+        deadlines.exempt(connection)
         MHD_suspend_connection(connection)
         watchForHangup(state, connection: connection)
         lock.unlock()
@@ -157,14 +198,23 @@ final class HTTPServerCore: @unchecked Sendable {
         return .YES
     }
 
-    /// `respond`: from any thread, exactly once per request; extra calls are ignored.
+    /// `respond`: from any thread, exactly once per request; extra calls are ignored. The MHD
+    /// response is built here, on the answering thread, so that the polling thread only queues it.
     private func deliver(_ response: HTTPResponse, to state: ConnectionState) {
         lock.lock()
-        defer { lock.unlock() }
-        guard !state.responded else { return }
+        guard !state.responded, state.connection != nil else {
+            state.responded = true
+            lock.unlock()
+            return  // answered already, or the client is gone
+        }
         state.responded = true
-        guard let connection = state.connection else { return }  // the client is gone
-        state.response = response
+        lock.unlock()
+
+        let prepared = prepare(response)
+        lock.lock()
+        defer { lock.unlock() }
+        guard let connection = state.connection else { return }  // gone meanwhile; `prepared` is freed
+        state.response = prepared
         if state.suspended {
             state.suspended = false
             stopWatching(state)
@@ -229,9 +279,14 @@ final class HTTPServerCore: @unchecked Sendable {
 
     // MARK: Completion and shutdown
 
-    func completed(_ state: ConnectionState, cleanly: Bool) {
+    func completed(_ state: ConnectionState, connection: OpaquePointer?, cleanly: Bool) {
+        // The connection may carry another request; its header deadline starts now.
+        if let connection { deadlines.awaitHeader(connection) }
+        bodyBudget.release(state.bodyBytesReserved)
+        state.bodyBytesReserved = 0
         lock.lock()
         state.connection = nil
+        state.response = nil  // an answer that was never queued
         live[ObjectIdentifier(state)] = nil
         stopWatching(state)
         let answered = state.responded
@@ -245,11 +300,12 @@ final class HTTPServerCore: @unchecked Sendable {
         lock.lock()
         stopping = true
         var cancelled: [ConnectionState] = []
-        for state in live.values where state.suspended {
+        // A request whose answer is being built (`responded`) is resumed by `deliver` with it.
+        for state in live.values where state.suspended && !state.responded {
             state.suspended = false
             stopWatching(state)
             state.responded = true
-            state.response = .jsonError(status: 503, message: "the server is shutting down")
+            state.response = try? PreparedResponse.make(Self.shuttingDownResponse(), budget: responseBudget).get()
             if let connection = state.connection { MHD_resume_connection(connection) }
             cancelled.append(state)
         }
@@ -283,30 +339,46 @@ final class HTTPServerCore: @unchecked Sendable {
         return response
     }
 
-    /// Queues `response` on `connection` (MHD copies the body).
+    /// Queues one of the server's own (small) answers on `connection`.
     private func queue(_ response: HTTPResponse, on connection: OpaquePointer) -> MHD_Result {
-        let created = response.body.withUnsafeBytes { bytes in
-            MHD_create_response_from_buffer(bytes.count, UnsafeMutableRawPointer(mutating: bytes.baseAddress),
-                                            .RESPMEM_MUST_COPY)
-        }
-        guard let mhdResponse = created else {
-            logger.error("libmicrohttpd could not create a response", metadata: ["status": "\(response.status)"])
-            return .NO
-        }
-        defer { MHD_destroy_response(mhdResponse) }
-        for (name, value) in response.headers {
-            // MHD writes the framing headers itself and refuses duplicates of them.
-            let lower = name.lowercased()
-            if lower == "content-length" || lower == "transfer-encoding" { continue }
-            if MHD_add_response_header(mhdResponse, name, value) != .YES {
-                logger.warning("response header rejected (invalid characters?)", metadata: ["header": "\(name)"])
-            }
-        }
-        let status = (100...999).contains(response.status) ? response.status : 500
-        if status != response.status {
+        deadlines.exempt(connection)
+        guard let prepared = prepare(response) else { return .NO }
+        return MHD_queue_response(connection, prepared.status, prepared.mhdResponse)
+    }
+
+    /// The MHD response for `response`; a 503 when its body does not fit the response budget;
+    /// nil only when MHD cannot allocate (the connection is then closed).
+    private func prepare(_ response: HTTPResponse) -> PreparedResponse? {
+        if !(100...999).contains(response.status) {
             logger.error("handler returned an invalid HTTP status, sending 500", metadata: ["status": "\(response.status)"])
         }
-        return MHD_queue_response(connection, UInt32(status), mhdResponse)
+        switch PreparedResponse.make(response, budget: responseBudget) {
+        case .success(let prepared):
+            return prepared
+        case .failure(.overBudget):
+            logger.debug("response bodies in flight crossed the budget", metadata: ["bytes": "\(response.body.count)"])
+            var refusal = HTTPResponse.unavailable(
+                "the response (\(response.body.count) bytes) does not fit the server's budget of "
+                + "\(configuration.maxInflightResponseBytes) bytes for responses being sent; retry later")
+            refusal.headers += response.headers.filter { $0.name.lowercased() == "x-request-id" }
+            return try? PreparedResponse.make(refusal, budget: responseBudget).get()
+        case .failure(.mhdFailed):
+            logger.error("libmicrohttpd could not create a response", metadata: ["status": "\(response.status)"])
+            return nil
+        }
+    }
+
+    private func overBudgetResponse() -> HTTPResponse {
+        var response = HTTPResponse.unavailable(
+            "request bodies being received exceed the server's budget of \(configuration.maxInflightBodyBytes) "
+            + "bytes; retry later")
+        // The unread rest of the body makes the connection unusable for another request.
+        response.headers.append(("Connection", "close"))
+        return response
+    }
+
+    static func shuttingDownResponse() -> HTTPResponse {
+        .unavailable("the server is shutting down")
     }
 
     private static func values(of connection: OpaquePointer, kind: MHD_ValueKind) -> [(String, String)] {

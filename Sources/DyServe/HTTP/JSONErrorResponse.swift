@@ -19,4 +19,11 @@ extension HTTPResponse {
         body += "\"}"
         return HTTPResponse(status: status, headers: [("Content-Type", "application/json")], body: Array(body.utf8))
     }
+
+    /// 503 with `Retry-After: 1`, as `RequestError.unavailable` answers from the application.
+    static func unavailable(_ message: String) -> HTTPResponse {
+        var response = jsonError(status: 503, message: message)
+        response.headers.append(("Retry-After", "1"))
+        return response
+    }
 }

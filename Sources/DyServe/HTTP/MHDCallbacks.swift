@@ -24,7 +24,7 @@ func mhdRequestCompleted(_ cls: UnsafeMutableRawPointer?, _ connection: OpaquePo
     conCls.pointee = nil
     let core = Unmanaged<HTTPServerCore>.fromOpaque(cls).takeUnretainedValue()
     let state = Unmanaged<ConnectionState>.fromOpaque(raw).takeRetainedValue()
-    core.completed(state, cleanly: reason == .REQUEST_TERMINATED_COMPLETED_OK)
+    core.completed(state, connection: connection, cleanly: reason == .REQUEST_TERMINATED_COMPLETED_OK)
 }
 
 /// MHD_KeyValueIterator collecting into a `KeyValueCollector`.

@@ -28,6 +28,9 @@ public struct TraceRecord: Sendable {
     public var topClass: TopClass?
     /// Dynamic layers in network order.
     public var layers: [LayerTrace]
+    /// Samples whose per-sample values `layers` holds, when fewer than `batch` (the trace was cut
+    /// to fit `attention_store.max_record_bytes`); nil when every sample is there.
+    public var samplesKept: Int?
 
     public init(id: String, model: String, time: Double, temperature: Float?, modelTemperature: Float,
                 level: TraceLevel, batch: Int, topClass: TopClass?, layers: [LayerTrace]) {
@@ -40,6 +43,20 @@ public struct TraceRecord: Sendable {
         self.batch = batch
         self.topClass = topClass
         self.layers = layers
+    }
+
+    /// The same record with per-sample values for the first samples only: as many as keep the
+    /// estimate within `maxBytes` (possibly none). Sets `samplesKept`.
+    public func keepingFirstSamples(within maxBytes: Int) -> TraceRecord {
+        var empty = self
+        empty.layers = layers.map { $0.keepingFirstSamples(0) }
+        let fixed = empty.estimatedBytes
+        let perSample = batch > 0 ? max(1, (estimatedBytes - fixed + batch - 1) / batch) : 1
+        let keep = max(0, min(batch, (maxBytes - fixed) / perSample))
+        var cut = self
+        cut.layers = layers.map { $0.keepingFirstSamples(keep) }
+        cut.samplesKept = keep
+        return cut
     }
 
     /// Approximate memory held, for the store's byte bound: every float and string, plus a
@@ -60,5 +77,24 @@ public struct TraceRecord: Sendable {
             }
         }
         return total
+    }
+}
+
+extension LayerTrace {
+    /// This layer's trace for the first `count` samples of the batch.
+    func keepingFirstSamples(_ count: Int) -> LayerTrace {
+        var cut = self
+        if var a = cut.attention {
+            a.pi = Array(a.pi.prefix(count))
+            a.entropy = Array(a.entropy.prefix(count))
+            cut.attention = a
+        }
+        if var act = cut.activation {
+            act.a = Array(act.a.prefix(count))
+            act.b = Array(act.b.prefix(count))
+            act.spatial = act.spatial.map { Array($0.prefix(count)) }
+            cut.activation = act
+        }
+        return cut
     }
 }

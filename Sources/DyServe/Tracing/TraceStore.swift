@@ -6,18 +6,24 @@ public struct TraceStoreLimits: Sendable, Equatable {
     public var maxEntries: Int
     /// Most bytes kept (by `TraceRecord.estimatedBytes`).
     public var maxBytes: Int
+    /// Largest one stored record may be; a larger one keeps only its first samples
+    /// (`TraceRecord.keepingFirstSamples`).
+    public var maxRecordBytes: Int
 
-    public init(maxEntries: Int = 1000, maxBytes: Int = 64 << 20) {
+    public init(maxEntries: Int = 1000, maxBytes: Int = 64 << 20, maxRecordBytes: Int = 4 << 20) {
         self.maxEntries = maxEntries
         self.maxBytes = maxBytes
+        self.maxRecordBytes = maxRecordBytes
     }
 }
 
 /// Recent requests' traces, bounded by count and bytes; the oldest go first. Thread-safe.
 ///
 /// A FIFO of ids plus a dictionary: insertion and eviction are O(1) amortised, lookups O(1).
-/// A record larger than the whole byte budget is not stored at all (it would evict everything
-/// and then itself).
+/// A record larger than `maxRecordBytes` is stored for as many of its first samples as fit (the
+/// record says so), so that no single request can fill the store or make `/attention?id=` build
+/// a huge answer. A record larger than the whole byte budget is not stored at all (it would evict
+/// everything and then itself).
 public final class TraceStore: @unchecked Sendable {
     public let limits: TraceStoreLimits
 
@@ -49,7 +55,12 @@ public final class TraceStore: @unchecked Sendable {
     /// Stores `record`, evicting the oldest until both bounds hold. Returns whether it was kept.
     @discardableResult
     public func insert(_ record: TraceRecord) -> Bool {
-        let bytes = record.estimatedBytes
+        var record = record
+        var bytes = record.estimatedBytes
+        if bytes > limits.maxRecordBytes {
+            record = record.keepingFirstSamples(within: limits.maxRecordBytes)
+            bytes = record.estimatedBytes
+        }
         guard limits.maxEntries > 0, bytes <= limits.maxBytes else { return false }
         lock.lock()
         defer { lock.unlock() }

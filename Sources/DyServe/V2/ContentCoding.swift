@@ -114,6 +114,14 @@ enum ContentCoding: String, Sendable, CaseIterable {
                     output.append(contentsOf: scratch[0..<produced])
                 }
                 switch status {
+                case Z_STREAM_END where windowBits > 15 && stream.avail_in >= 2
+                        && stream.next_in[0] == 0x1F && stream.next_in[1] == 0x8B:
+                    // RFC 1952: a gzip body may be several members one after another (what
+                    // `cat a.gz b.gz` makes); each inflates in turn into one body.
+                    guard inflateReset(&stream) == Z_OK else {
+                        failure = .internalError("zlib could not restart for the next gzip member")
+                        return
+                    }
                 case Z_STREAM_END:
                     finished = true
                 case Z_OK:

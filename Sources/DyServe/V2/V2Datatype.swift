@@ -56,8 +56,16 @@ enum V2Datatype: String, Sendable, CaseIterable {
             }
             return try exactFloat(value, place: place())
         }
+        // A JSON number sent as FP16 must be one: beyond FP16's largest finite value it would be
+        // infinity in the client's own tensor.
+        if self == .fp16 && value.isFinite && abs(value) > Double(Self.fp16Max) {
+            throw .badRequest("\(place()): \(value) is outside the FP16 range (largest finite magnitude \(Self.fp16Max))")
+        }
         return try finiteFloat(value, place: place())
     }
+
+    /// The largest finite FP16 value.
+    static let fp16Max: Float = 65504
 
     /// Converts the little-endian element at `offset` of `bytes` (the caller has checked bounds).
     func float(fromBinary bytes: UnsafeRawBufferPointer, at offset: Int,

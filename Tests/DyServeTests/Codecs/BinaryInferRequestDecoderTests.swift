@@ -49,7 +49,6 @@ import Testing
         ("1,4x", "dimension 1 \"4x\""),
         ("1,0x4", "dimension 1"),
         ("1,+4", "dimension 1"),
-        ("99999999999999999999", "dimension 0"),
         ("1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1", "17 dimensions"),
         ("1,3", "X-Tensor-Shape [1, 3] needs 12 bytes of FP32; the body has 16"),
         ("1,5", "needs 20 bytes"),
@@ -58,6 +57,17 @@ import Testing
         let got = status { () throws(RequestError) in _ = try raw(Self.le([1, 2, 3, 4]), shape: header) }
         #expect(got?.0 == 400)
         #expect(got?.1.contains(expected) == true, "\(got?.1 ?? "accepted")")
+    }
+
+    @Test func dimensionsTooLargeForAnIntAre413AndSaySo() throws {
+        for header in ["9223372036854775807,2", "99999999999999999999", "1,1234567890123456789012"] {
+            let got = status { () throws(RequestError) in _ = try raw([], shape: header) }
+            #expect(got?.0 == 413, "\(header)")
+            #expect(got?.1.contains("larger than any tensor the server accepts") == true, "\(got?.1 ?? "accepted")")
+            #expect(got?.1.contains("not a non-negative integer") == false)
+        }
+        // Leading zeros are digits like any other.
+        #expect(try BinaryInferRequestDecoder.parseShapeHeader("0000000000000000000000001,4") == [1, 4])
     }
 
     @Test func oversizedAndOverflowingShapesAre413() {
@@ -81,7 +91,7 @@ import Testing
         (["model": "m", "temperature": "nan"], "must be a finite number greater than 0"),
         (["model": "m", "trace": "all"], "query trace must be"),
         (["model": "m", "return_trace": "maybe"], "return_trace must be true or false"),
-        (["model": "m", "top_k": "-3"], "top_k must be a positive integer"),
+        (["model": "m", "top_k": "-3"], "top_k must be an integer from 1 to 1000000"),
     ] as [([String: String], String)])
     func rejectsBadQueries(_ query: [String: String], _ expected: String) {
         let got = status { () throws(RequestError) in _ = try raw(Self.le([1]), shape: "1", query: query) }
@@ -103,5 +113,28 @@ import Testing
         var nan = request
         nan.body = Self.le([1, .nan])
         #expect(status { () throws(RequestError) in _ = try decoder.decode(nan, format: .npy) }?.0 == 400)
+    }
+}
+
+@Suite struct NpyLimitBeforeConversionTests {
+    @Test func theElementLimitIsCheckedOnTheHeaderBeforeConverting() {
+        let converted = ThreadBox()
+        let decoder = BinaryInferRequestDecoder(maxElements: 10, readNpy: { bytes in
+            converted.set(true)
+            return try Npy.read(bytes)
+        })
+        let body = Npy.write(Tensor(shape: [4, 25], data: [Float](repeating: 1, count: 100)))
+        do {
+            _ = try decoder.decodeNpy(body)
+            Issue.record("an .npy body over the element limit was accepted")
+        } catch {
+            #expect(error.status == 413)
+            #expect(error.message.contains("100 elements, more than the limit of 10"), "\(error.message)")
+        }
+        #expect(converted.value == nil, "the body was converted before the limit was checked")
+        // Within the limit it converts as before.
+        let small = Npy.write(Tensor(shape: [2, 5], data: [Float](repeating: 2, count: 10)))
+        #expect((try? decoder.decodeNpy(small))?.shape == [2, 5])
+        #expect(converted.value == true)
     }
 }

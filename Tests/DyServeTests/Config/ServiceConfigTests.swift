@@ -39,6 +39,24 @@ import Testing
         #expect(try ServiceConfig.resolve(yaml: text) == ServiceConfig())
     }
 
+    @Test func hardeningKeysFromYAMLAndIntoTheHTTPServer() throws {
+        let yaml = """
+        server: {max_connections_per_ip: 8, header_timeout_s: 5, body_timeout_s: 0}
+        limits: {max_inflight_body_bytes: 1GiB, max_inflight_response_bytes: 2MiB}
+        attention_store: {max_record_bytes: 1MiB}
+        """
+        let c = try ServiceConfig.resolve(yaml: yaml)
+        #expect(c.server.maxConnectionsPerIP == 8 && c.server.headerTimeoutSeconds == 5 && c.server.bodyTimeoutSeconds == 0)
+        #expect(c.limits.maxInflightBodyBytes == 1 << 30 && c.limits.maxInflightResponseBytes == 2 << 20)
+        #expect(c.attentionStore.maxRecordBytes == 1 << 20)
+        let http = try HTTPServerConfiguration(c)
+        #expect(http.maxConnectionsPerIP == 8 && http.headerTimeoutSeconds == 5 && http.bodyTimeoutSeconds == 0)
+        #expect(http.maxInflightBodyBytes == 1 << 30 && http.maxInflightResponseBytes == 2 << 20)
+        #expect(TraceStoreLimits(c).maxRecordBytes == 1 << 20)
+        #expect(throws: (any Error).self) { try ServiceConfig.resolve(yaml: "server: {header_timeout_s: -1}") }
+        #expect(throws: (any Error).self) { try ServiceConfig.resolve(yaml: "limits: {max_inflight_body_bytes: 0}") }
+    }
+
     @Test func emptyAndNullDocumentsKeepDefaults() throws {
         #expect(try ServiceConfig.resolve(yaml: "") == ServiceConfig())
         #expect(try ServiceConfig.resolve(yaml: "# only a comment\n") == ServiceConfig())

@@ -23,6 +23,10 @@ import Testing
         do {
             let response = try client.readResponse()
             #expect(response.status == 503)
+            // The same style as the application's 503s: JSON error and Retry-After.
+            #expect(response.header("retry-after") == "1")
+            #expect(response.header("content-type") == "application/json")
+            #expect(response.bodyText.contains("\"error\""))
         } catch TestHTTPClientError.closed {
             // Closed before the 503 went out: also a clean shutdown.
         }

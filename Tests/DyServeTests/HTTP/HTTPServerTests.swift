@@ -249,12 +249,12 @@ import Testing
         server.stop()  // a second stop is harmless
     }
 
-    @Test func serverFromServiceConfig() {
+    @Test func serverFromServiceConfig() throws {
         var config = ServiceConfig()
         config.limits.maxBodyBytes = 1234
         config.server.maxConnections = 7
         config.server.connectionTimeoutSeconds = 9
-        let server = HTTPServerConfiguration(config)
+        let server = try HTTPServerConfiguration(config)
         #expect(server.maxBodyBytes == 1234 && server.maxConnections == 7 && server.connectionTimeoutSeconds == 9)
     }
 }

@@ -88,6 +88,13 @@ final class TestHTTPClient {
         _ = setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
     }
 
+    /// Caps the kernel's receive buffer (and turns off its growth), so that a client that does not
+    /// read leaves most of a large response with the server.
+    func setReceiveBuffer(bytes: Int32) {
+        var size = bytes
+        _ = setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
+    }
+
     deinit {
         if fd >= 0 { Glibc.close(fd) }
     }

@@ -55,6 +55,16 @@ import Testing
         #expect(status { try ContentCoding.deflate.decode(Array("nonsense!".utf8), limit: 100) } == 400)
     }
 
+    @Test func multiMemberGzipInflatesEveryMember() throws {
+        let first = try ContentCoding.gzip.encode(Array("first member, ".utf8))
+        let second = try ContentCoding.gzip.encode(Array("second member".utf8))
+        #expect(try ContentCoding.gzip.decode(first + second, limit: 1 << 20) == Array("first member, second member".utf8))
+        // The limit covers all members together.
+        #expect(status { _ = try ContentCoding.gzip.decode(first + second, limit: 20) } == 413)
+        // A second member that is cut short is still an error.
+        #expect(status { _ = try ContentCoding.gzip.decode(first + Array(second.dropLast(4)), limit: 1 << 20) } == 400)
+    }
+
     @Test func headerParsing() throws {
         #expect(try ContentCoding.fromContentEncoding(nil) == nil)
         #expect(try ContentCoding.fromContentEncoding("identity") == nil)

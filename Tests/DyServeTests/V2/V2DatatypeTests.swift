@@ -15,6 +15,22 @@ import Testing
         return try result.get()
     }
 
+    @Test func jsonFP16ValuesMustBeInFP16Range() throws {
+        #expect(try V2Datatype.fp16.float(fromJSON: 65504, place: "x") == 65504)
+        #expect(try V2Datatype.fp16.float(fromJSON: -65504, place: "x") == -65504)
+        for value in [70000.0, -65520.0, 1e10] {
+            do {
+                _ = try V2Datatype.fp16.float(fromJSON: value, place: "x")
+                Issue.record("FP16 accepted \(value)")
+            } catch {
+                #expect(error.status == 400 && error.message.contains("outside the FP16 range"), "\(error.message)")
+            }
+        }
+        // FP32 and BF16 keep their own (FP32) range.
+        #expect(try V2Datatype.fp32.float(fromJSON: 70000, place: "x") == 70000)
+        #expect(try V2Datatype.bf16.float(fromJSON: 70000, place: "x") == 70000)
+    }
+
     @Test func halfPrecisionConvertsExactly() {
         #expect(V2Datatype.halfToFloat(0x3C00) == 1)
         #expect(V2Datatype.halfToFloat(0xC000) == -2)
