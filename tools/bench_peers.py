@@ -48,6 +48,7 @@ from graph import Graph, ModelInfo, TensorSpec  # noqa: E402
 from onnx_export import ExportGraph, check_close, conv_weight_sources, export  # noqa: E402
 from reference import (Activation, Add, AttentionMLP, BatchNorm, Conv2d, DynamicConv2d, Flatten,  # noqa: E402
                        Geometry, GlobalAvgPool, Linear, Normalize, Softmax, hidden_size)
+import peers_served  # noqa: E402
 
 MODELS = {"static": "mobilenetv2", "dynamic": "dy-mobilenetv2"}
 # Seeds of the PyTorch weights; the model.json seeds are not used (those weights are SplitMix64's).
@@ -273,6 +274,7 @@ def main(argv) -> int:
     parser.add_argument("--scratch-path", help="swift build --scratch-path when building dyserve")
     parser.add_argument("--atol", type=float, default=1e-4, help="output agreement required before timing")
     parser.add_argument("--keep", help="write the exported models / ONNX files here instead of a temp dir")
+    peers_served.add_arguments(parser)
     args = parser.parse_args(argv)
     if args.threads < 1 or args.rounds < 1 or args.iterations < 1 or args.warmup < 0:
         parser.error("--threads, --rounds and --iterations must be >= 1, --warmup >= 0")
@@ -298,6 +300,8 @@ def main(argv) -> int:
         print(f"dyserve {binary} (backend {dy.backend}, {dy_threads} thread(s)); torch {torch.__version__}, "
               f"onnxruntime {__import__('onnxruntime').__version__}, {args.threads} threads for the peers")
         models = {kind: prepare(kind, args, work, dy, x, x_path) for kind in MODELS}
+        if args.served:
+            return peers_served.run(args, binary, dy, work, models, x)
         # Other processes on the machine are the largest source of noise: say how busy it was.
         print("load average before timing (1, 5, 15 min): " + ", ".join(f"{v:.2f}" for v in os.getloadavg()))
         xt = torch.from_numpy(x)
