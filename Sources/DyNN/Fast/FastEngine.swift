@@ -14,14 +14,15 @@ import Foundation
 /// are (see `FastExecution+DynamicConvolution.swift`). A scheduler in front of the engine decides batching.
 ///
 /// Threads: `FastEngineOptions.threads > 0` sets `OMP_NUM_THREADS` for the process when the engine
-/// is built and applies the count on the executing thread before every pass. OpenMP has one pool per
-/// process, so engines built with different counts share it: the setting is process-wide in effect.
+/// is built and applies the count on the executing thread before every pass. An engine with more than
+/// one thread prepares its layers and runs its passes on its `OpenMPLane` (`FastEngineOptions.lane`),
+/// whose one OpenMP team it shares with the other engines of that lane; a one-thread engine runs on
+/// the caller's thread and starts no team.
 ///
-/// OpenMP waiting: libgomp's default (`OMP_WAIT_POLICY` unset = spin, then sleep) is fastest on idle
-/// cores but collapses when other processes share them (measured 50-800 ms instead of 6-9 ms per
-/// dy-mobilenetv2 pass on the loaded 2-core build machine; `OMP_WAIT_POLICY=passive` kept it at
-/// 20-40 ms there). libgomp reads the variable when it loads, before any Swift code runs, so it has
-/// to be set in the environment of the process (service scripts, container image), not from here.
+/// OpenMP waiting: with one team per lane, libgomp's default (`OMP_WAIT_POLICY` unset) lets the team
+/// spin through the short serial gaps between a pass's parallel regions and park soon after the pass.
+/// `OMP_WAIT_POLICY` / `GOMP_SPINCOUNT` in the process environment still override it (libgomp reads
+/// them when it loads, before any Swift code runs).
 public final class FastEngine: InferenceEngine, @unchecked Sendable {
     public let model: Model
     public let options: FastEngineOptions
