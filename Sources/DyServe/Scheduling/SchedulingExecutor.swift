@@ -59,15 +59,19 @@ public final class SchedulingExecutor: InferenceExecutor, @unchecked Sendable {
         let name = job.modelName
         return lock.withLock {
             if let s = schedulers[name] { return s }
-            let small = budget.runsInSmallModelLane(multiplyAdds: job.model.info.multiplyAdds,
-                                                    threads: job.model.intraOpThreads)
-            let s = ModelScheduler(name: name, settings: settings, cores: small ? smallModelCores : cores,
+            let s = ModelScheduler(name: name, settings: settings, cores: coreTokens(for: job.model),
                                    threadsPerExecution: job.model.intraOpThreads,
                                    metrics: metrics?.model(name), now: now)
             if stopping { s.beginShutdown() }
             schedulers[name] = s
             return s
         }
+    }
+
+    /// The tokens `model`'s executions hold: the small-model lane's or the shared ones.
+    func coreTokens(for model: any ServableModel) -> CoreTokens {
+        budget.runsInSmallModelLane(multiplyAdds: model.info.multiplyAdds, threads: model.intraOpThreads)
+            ? smallModelCores : cores
     }
 
     private var all: [ModelScheduler] { lock.withLock { Array(schedulers.values) } }
