@@ -54,6 +54,7 @@ from dyserve_export.reference import (Activation, Add, AttentionMLP, BatchNorm, 
 from export import folded, save  # noqa: E402
 from onnx_export import ExportGraph, check_close, conv_weight_sources, export  # noqa: E402
 from peers_condconv import CONDCONV_MODELS, prepare_condconv, print_condconv_ratios  # noqa: E402
+import peers_served  # noqa: E402
 
 MODELS = {"static": "mobilenetv2", "dynamic": "dy-mobilenetv2"}
 # Seeds of the PyTorch weights; the model.json seeds are not used (those weights are SplitMix64's).
@@ -282,6 +283,7 @@ def main(argv) -> int:
     parser.add_argument("--models", default=",".join([*MODELS, *CONDCONV_MODELS]),
                         help="comma-separated kinds to compare (default: static,dynamic,condconv,effnet-b0; "
                              "condconv and effnet-b0 are in tools/peers_condconv.py)")
+    peers_served.add_arguments(parser)
     args = parser.parse_args(argv)
     if args.threads < 1 or args.rounds < 1 or args.iterations < 1 or args.warmup < 0:
         parser.error("--threads, --rounds and --iterations must be >= 1, --warmup >= 0")
@@ -312,6 +314,8 @@ def main(argv) -> int:
               f"onnxruntime {__import__('onnxruntime').__version__}, {args.threads} threads for the peers")
         models = {kind: prepare(kind, args, work, dy, x, x_path) for kind in MODELS if kind in kinds}
         models.update(prepare_condconv([k for k in CONDCONV_MODELS if k in kinds], args, work, dy, x, x_path))
+        if args.served:
+            return peers_served.run(args, binary, dy, work, models, x)
         # Other processes on the machine are the largest source of noise: say how busy it was.
         print("load average before timing (1, 5, 15 min): " + ", ".join(f"{v:.2f}" for v in os.getloadavg()))
         xt = torch.from_numpy(x)

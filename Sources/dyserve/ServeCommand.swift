@@ -50,7 +50,6 @@ struct ServeCommand: ParsableCommand {
         } catch {
             throw ValidationError("\(error)")
         }
-        if config.inference.backend == .fast { OpenMPWaitPolicy.ensurePassive() }
         let service = try ServiceRunner(config: config)
         try service.run()
     }
@@ -104,10 +103,11 @@ final class ServiceRunner {
                                          maxEngineBatch: maxEngineBatch)
             case .fast:
                 // A FastEngine runs one call at a time, so each execution the cores allow at once
-                // gets its own engine, spread over `threads` cores.
-                let replicas = try (0..<budget.concurrentExecutions(threads: threads)).map { _ in
+                // gets its own engine, spread over `threads` cores; replica i of every model computes
+                // on lane i, so replicas of different models that never run at once share threads.
+                let replicas = try (0..<budget.concurrentExecutions(threads: threads)).map { replica in
                     DyNNServableModel(engine: try FastEngine(model: model, options: FastEngineOptions(
-                        threads: threads, expertPrecision: inference.expertPrecision(of: name))),
+                        threads: threads, expertPrecision: inference.expertPrecision(of: name), lane: replica)),
                                       intraOpThreads: threads, maxEngineBatch: maxEngineBatch)
                 }
                 return ReplicatedModel(replicas: replicas)

@@ -157,18 +157,21 @@ extension OpenMPThreads {
     }()
 
     /// What one parallel region costs this process, measured once (the median of 9 empty regions, after
-    /// 2 that start the threads): about 1-3 us when idle OpenMP threads spin (libgomp's default), tens of
-    /// us when they sleep (`OMP_WAIT_POLICY=passive`, which `dyserve serve` sets), since every region then
-    /// has to wake them. `Int.max` when regions cannot run.
+    /// 2 that start the threads): a few microseconds when idle OpenMP threads spin (libgomp's default
+    /// within its spin count), tens of microseconds when they sleep (`OMP_WAIT_POLICY=passive`), since
+    /// every region then has to wake them. Measured on lane 0, whose team multi-threaded passes use, so
+    /// the measurement starts no team of its own. `Int.max` when regions cannot run.
     static let regionNanoseconds: Int = {
         guard canRunRegions else { return Int.max }
-        var times: [UInt64] = []
-        for _ in 0..<11 {
-            let start = monotonicNanoseconds()
-            _ = forEachThread(max(2, Int(maxThreads?() ?? 2))) { _, _ in }
-            times.append(monotonicNanoseconds() - start)
+        return OpenMPLane.shared(0).run {
+            var times: [UInt64] = []
+            for _ in 0..<11 {
+                let start = monotonicNanoseconds()
+                _ = forEachThread(max(2, Int(maxThreads?() ?? 2))) { _, _ in }
+                times.append(monotonicNanoseconds() - start)
+            }
+            return Int(times.dropFirst(2).sorted()[4])
         }
-        return Int(times.dropFirst(2).sorted()[4])
     }()
 
     /// Whether splitting `elements` of work across the threads pays for the region: the threads must save

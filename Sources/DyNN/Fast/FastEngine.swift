@@ -14,14 +14,15 @@ import Foundation
 /// are (see `FastExecution+DynamicConvolution.swift`). A scheduler in front of the engine decides batching.
 ///
 /// Threads: `FastEngineOptions.threads > 0` sets `OMP_NUM_THREADS` for the process when the engine
-/// is built and applies the count on the executing thread before every pass. OpenMP has one pool per
-/// process, so engines built with different counts share it: the setting is process-wide in effect.
+/// is built and applies the count on the executing thread before every pass. An engine with more than
+/// one thread prepares its layers and runs its passes on its `OpenMPLane` (`FastEngineOptions.lane`),
+/// whose one OpenMP team it shares with the other engines of that lane; a one-thread engine runs on
+/// the caller's thread and starts no team.
 ///
-/// OpenMP waiting: libgomp's default (`OMP_WAIT_POLICY` unset = spin, then sleep) is fastest on idle
-/// cores but collapses when other processes share them (measured 50-800 ms instead of 6-9 ms per
-/// dy-mobilenetv2 pass on the loaded 2-core build machine; `OMP_WAIT_POLICY=passive` kept it at
-/// 20-40 ms there). libgomp reads the variable when it loads, before any Swift code runs, so it has
-/// to be set in the environment of the process (service scripts, container image), not from here.
+/// OpenMP waiting: with one team per lane, libgomp's default (`OMP_WAIT_POLICY` unset) lets the team
+/// spin through the short serial gaps between a pass's parallel regions and park soon after the pass.
+/// `OMP_WAIT_POLICY` / `GOMP_SPINCOUNT` in the process environment still override it (libgomp reads
+/// them when it loads, before any Swift code runs).
 public final class FastEngine: InferenceEngine, @unchecked Sendable {
     public let model: Model
     public let options: FastEngineOptions
@@ -31,6 +32,8 @@ public final class FastEngine: InferenceEngine, @unchecked Sendable {
     let lastUse: [Int]
     /// Per model input: the per-sample dims (without batch) the plans assume; nil when no node reads it.
     let inputDims: [[Int]?]
+    /// Where multi-threaded passes run; nil for a one-thread engine, which runs on the caller's thread.
+    private let lane: OpenMPLane?
     private let lock = NSLock()
     private var plans: [Int: FastPlan] = [:]
     /// The memory every plan's pass works in, sized for the largest plan so far (see `FastWorkspace`).
@@ -38,15 +41,16 @@ public final class FastEngine: InferenceEngine, @unchecked Sendable {
 
     public init(model: Model, options: FastEngineOptions = FastEngineOptions()) throws(FastEngineError) {
         guard options.threads >= 0 else { throw .invalidThreads(options.threads) }
-        if options.threads > 0 {
-            OpenMPThreads.setEnvironment(options.threads)
-            OpenMPThreads.apply(options.threads)
-        }
+        guard options.lane >= 0 else { throw .invalidLane(options.lane) }
+        if options.threads > 0 { OpenMPThreads.setEnvironment(options.threads) }
         self.model = model
         self.options = options
+        let lane = options.threads == 1 ? nil : OpenMPLane.shared(options.lane)
+        self.lane = lane
         let threads = options.threads > 0 ? options.threads : Int(OpenMPThreads.maxThreads?() ?? 1)
         // Samples run side by side only through `OpenMPThreads.forEachThread`; without it, one worker.
-        context = try DNNLContext(workers: OpenMPThreads.canRunRegions ? max(threads, 1) : 1)
+        let context = try DNNLContext(workers: OpenMPThreads.canRunRegions ? max(threads, 1) : 1)
+        self.context = context
         // Measured now, outside any request and any parallel region, rather than by the first pass.
         _ = OpenMPThreads.regionNanoseconds
 
@@ -73,9 +77,17 @@ public final class FastEngine: InferenceEngine, @unchecked Sendable {
         for ref in model.outputRefs { lastUse[slot(ref)] = Int.max }
         self.lastUse = lastUse
         self.inputDims = inputDims
+        // Preparing layers runs oneDNN reorders, parallel regions that belong on the engine's threads.
+        kinds = try Self.onThreads(lane: lane, threads: options.threads) { () throws(FastEngineError) in
+            try Self.nodeKinds(model: model, options: options, context: context, inputCount: inputCount,
+                               consumers: consumers, lastUse: lastUse)
+        }
+    }
 
-        // Decide each node's kind; a convolution whose only reader is a parameterless activation
-        // takes that activation as a post-op.
+    /// Decides each node's kind; a convolution whose only reader is a parameterless activation takes
+    /// that activation as a post-op.
+    private static func nodeKinds(model: Model, options: FastEngineOptions, context: DNNLContext, inputCount: Int,
+                                  consumers: [Int], lastUse: [Int]) throws(FastEngineError) -> [FastNode] {
         var kinds = [FastNode](repeating: .reference, count: model.nodes.count)
         for (index, node) in model.nodes.enumerated() {
             switch kinds[index] {
@@ -142,18 +154,39 @@ public final class FastEngine: InferenceEngine, @unchecked Sendable {
             default: break
             }
         }
-        self.kinds = kinds
+        return kinds
+    }
+
+    /// Runs `body` where the engine's OpenMP work belongs: on its lane (one team of threads shared by
+    /// the engines of that lane, see `OpenMPLane`), or on the calling thread for a one-thread engine,
+    /// whose regions start no threads. Either way with the engine's thread count applied first. The
+    /// engine's lock is only ever taken inside (on the lane), so a lane never waits for it.
+    private func onThreads<T, E: Error>(_ body: () throws(E) -> T) throws(E) -> T {
+        try Self.onThreads(lane: lane, threads: options.threads, body)
+    }
+
+    private static func onThreads<T, E: Error>(lane: OpenMPLane?, threads: Int, _ body: () throws(E) -> T) throws(E) -> T {
+        guard let lane else {
+            if threads > 0 { OpenMPThreads.apply(threads) }
+            return try body()
+        }
+        return try lane.run { () throws(E) -> T in
+            if threads > 0 { OpenMPThreads.apply(threads) }
+            return try body()
+        }
     }
 
     /// oneDNN's implementation name per convolution node (for diagnostics and the report).
     public var implementations: [(node: String, implementation: String)] {
-        lock.lock()
-        defer { lock.unlock() }
-        return model.nodes.indices.compactMap { index in
-            switch kinds[index] {
-            case .dynamicConvolution(let layer): (model.nodes[index].name, layer.primitive.implementation)
-            case .convolution(let layer): (model.nodes[index].name, (try? layer.prepare(batch: 1, context: context))?.0.implementation ?? "?")
-            default: nil
+        onThreads {
+            lock.lock()
+            defer { lock.unlock() }
+            return model.nodes.indices.compactMap { index in
+                switch kinds[index] {
+                case .dynamicConvolution(let layer): (model.nodes[index].name, layer.primitive.implementation)
+                case .convolution(let layer): (model.nodes[index].name, (try? layer.prepare(batch: 1, context: context))?.0.implementation ?? "?")
+                default: nil
+                }
             }
         }
     }
@@ -175,12 +208,12 @@ public final class FastEngine: InferenceEngine, @unchecked Sendable {
     }
 
     public func run(_ inputs: [Tensor], options: RunOptions) throws(RunError) -> RunResult {
-        try execute(inputs, options: options, profile: false).result
+        try onThreads { () throws(RunError) in try execute(inputs, options: options, profile: false).result }
     }
 
     /// `run`, plus where each node's time went. The timings are measured in the same pass.
     public func runProfiled(_ inputs: [Tensor], options: RunOptions) throws(RunError) -> (RunResult, [LayerTiming]) {
-        let (result, timings) = try execute(inputs, options: options, profile: true)
+        let (result, timings) = try onThreads { () throws(RunError) in try execute(inputs, options: options, profile: true) }
         return (result, timings ?? [])
     }
 
@@ -223,7 +256,6 @@ public final class FastEngine: InferenceEngine, @unchecked Sendable {
         }
         lock.lock()
         defer { lock.unlock() }
-        if self.options.threads > 0 { OpenMPThreads.apply(self.options.threads) }
         let batch = inputs[0].shape[0]
         guard let plan = try? plan(batch: batch) else {
             // oneDNN refused a shape for this batch size: the reference path still answers.

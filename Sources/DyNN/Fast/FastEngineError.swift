@@ -4,6 +4,8 @@ public enum FastEngineError: Error, Sendable, Equatable, CustomStringConvertible
     case dnnl(call: String, status: UInt32, node: String?)
     /// `FastEngineOptions.threads` must be 0 (all cores) or positive.
     case invalidThreads(Int)
+    /// `FastEngineOptions.lane` must be 0 or positive.
+    case invalidLane(Int)
 
     public var description: String {
         switch self {
@@ -12,6 +14,8 @@ public enum FastEngineError: Error, Sendable, Equatable, CustomStringConvertible
             return "oneDNN \(call) failed with status \(status)\(location)"
         case .invalidThreads(let threads):
             return "threads must be 0 (all cores) or positive, got \(threads)"
+        case .invalidLane(let lane):
+            return "lane must be 0 or positive, got \(lane)"
         }
     }
 }

@@ -26,10 +26,17 @@ public struct FastEngineOptions: Sendable, Equatable {
     public var threads: Int
     public var expertPrecision: ExpertPrecision
     public var aggregation: AggregationMethod
+    /// Which of the process's execution lanes runs this engine's passes when it uses more than one
+    /// thread (`threads` other than 1). Engines on the same lane share one set of threads and run one
+    /// pass at a time between them; give engines that should compute at the same time different lanes
+    /// (a server's replicas of a model: replica `i` on lane `i`). See `OpenMPLane`.
+    public var lane: Int
 
-    public init(threads: Int = 0, expertPrecision: ExpertPrecision = .fp32, aggregation: AggregationMethod = .vectorLoop) {
+    public init(threads: Int = 0, expertPrecision: ExpertPrecision = .fp32, aggregation: AggregationMethod = .vectorLoop,
+                lane: Int = 0) {
         self.threads = threads
         self.expertPrecision = expertPrecision
         self.aggregation = aggregation
+        self.lane = lane
     }
 }

@@ -48,6 +48,18 @@ public struct ComputeBudget: Sendable, Equatable {
         }
     }
 
+    /// Below this many multiply-adds per sample, a one-thread model is small: a pass takes a small
+    /// fraction of a millisecond on one core, far less than a large model's batch holds the cores.
+    public static let smallModelMaxMultiplyAdds = 2_000_000
+
+    /// Whether executions of a model run in the small-model lane: their own core tokens instead of the
+    /// shared ones, so a request for a sub-millisecond model never queues behind a large model's batch.
+    /// The price is brief oversubscription (at most `cores` small passes beside a large one), bounded
+    /// by how short small passes are.
+    public func runsInSmallModelLane(multiplyAdds: Int, threads: Int) -> Bool {
+        threads == 1 && multiplyAdds > 0 && multiplyAdds < Self.smallModelMaxMultiplyAdds
+    }
+
     /// Executions of one model at once when each uses `threads` intra-op threads.
     public func concurrentExecutions(threads: Int) -> Int {
         max(1, cores / min(max(1, threads), cores))

@@ -10,7 +10,10 @@ import Foundation
 /// been answered; `abandonQueued` answers whatever is left when time is up.
 public final class SchedulingExecutor: InferenceExecutor, @unchecked Sendable {
     public let settings: SchedulerSettings
+    public let budget: ComputeBudget
     public let cores: CoreTokens
+    /// The small-model lane's own tokens (`ComputeBudget.runsInSmallModelLane`).
+    public let smallModelCores: CoreTokens
     private let metrics: ServiceMetrics?
     private let now: @Sendable () -> UInt64
     private let lock = NSLock()
@@ -24,7 +27,9 @@ public final class SchedulingExecutor: InferenceExecutor, @unchecked Sendable {
                 sweepInterval: DispatchTimeInterval? = .milliseconds(10),
                 now: @escaping @Sendable () -> UInt64 = { DispatchTime.now().uptimeNanoseconds }) {
         self.settings = settings
+        self.budget = budget
         self.cores = CoreTokens(count: budget.cores)
+        self.smallModelCores = CoreTokens(count: budget.cores)
         self.metrics = metrics
         self.now = now
         if let sweepInterval {
@@ -47,19 +52,26 @@ public final class SchedulingExecutor: InferenceExecutor, @unchecked Sendable {
     }
 
     /// The model's scheduler, created on first use with as many workers as the model's executions
-    /// fit in the cores at once. Names reach here only after the registry resolved them, so the
-    /// set stays bounded by the configured models.
+    /// fit in the cores at once, holding the shared cores or, for a small model, the small-model
+    /// lane's. Names reach here only after the registry resolved them, so the set stays bounded by
+    /// the configured models.
     func scheduler(for job: InferenceJob) -> ModelScheduler {
         let name = job.modelName
         return lock.withLock {
             if let s = schedulers[name] { return s }
-            let s = ModelScheduler(name: name, settings: settings, cores: cores,
+            let s = ModelScheduler(name: name, settings: settings, cores: coreTokens(for: job.model),
                                    threadsPerExecution: job.model.intraOpThreads,
                                    metrics: metrics?.model(name), now: now)
             if stopping { s.beginShutdown() }
             schedulers[name] = s
             return s
         }
+    }
+
+    /// The tokens `model`'s executions hold: the small-model lane's or the shared ones.
+    func coreTokens(for model: any ServableModel) -> CoreTokens {
+        budget.runsInSmallModelLane(multiplyAdds: model.info.multiplyAdds, threads: model.intraOpThreads)
+            ? smallModelCores : cores
     }
 
     private var all: [ModelScheduler] { lock.withLock { Array(schedulers.values) } }

@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# Does a small model wait behind a big one? (a benchmark, not a test) Starts the release binary with
+# dy-digits and dy-mobilenetv2 (config/dyserve.yaml, batching on), then measures in turn:
+#   1. dy-digits alone: one connection, sequential requests (wrk -c1), raw FP32 body;
+#   2. dy-mobilenetv2 alone: a flood of 8 connections, raw FP32 224x224 body;
+#   3. both at once: the same flood and the same sequential dy-digits client.
+# and prints wrk's RESULT lines and the two figures the serving issue's target is stated in:
+# dy-digits p99 during the flood, and the flood's throughput with dy-digits / alone.
+#
+# Usage: bash scripts/loadtest/small-behind-big.sh [seconds]   (default 10; LOADTEST_BIN picks the
+#        binary, LOADTEST_PORT the port, LOADTEST_FLOOD the flood's connections; DYSERVE_* variables
+#        in the environment reach the server)
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+seconds=${1:-10}
+bin=${LOADTEST_BIN:-.build/release/dyserve}
+port=${LOADTEST_PORT:-18282}
+flood=${LOADTEST_FLOOD:-8}
+command -v wrk >/dev/null || { echo "small-behind-big: wrk is not installed (apt-get install wrk)" >&2; exit 2; }
+[[ -x "$bin" ]] || { echo "small-behind-big: $bin not found; run: swift build -c release --product dyserve" >&2; exit 2; }
+
+tmp=$(mktemp -d)
+pid=""
+trap '[[ -n "$pid" ]] && kill -TERM "$pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$tmp"' EXIT
+python3 - "$tmp" <<'PY'
+import struct, sys
+out = sys.argv[1]
+open(f"{out}/digits.bin", "wb").write(struct.pack("<64f", *[float((r * 8 + c) * 7 % 17) for r in range(8) for c in range(8)]))
+n = 3 * 224 * 224
+open(f"{out}/mobilenet.bin", "wb").write(struct.pack(f"<{n}f", *[((i * 31) % 255) / 255.0 for i in range(n)]))
+PY
+
+"$bin" serve --config config/dyserve.yaml --port "$port" --models dy-digits,dy-mobilenetv2 \
+  >"$tmp/server.out" 2>"$tmp/server.err" &
+pid=$!
+for _ in $(seq 1 1200); do
+  curl -sf -o /dev/null "http://127.0.0.1:$port/readyz" && break
+  kill -0 "$pid" 2>/dev/null || { cat "$tmp/server.err" >&2; exit 1; }
+  sleep 0.1
+done
+
+digits() {  # $1 = seconds
+  LOADTEST_BODY=$tmp/digits.bin LOADTEST_CONTENT_TYPE=application/octet-stream LOADTEST_SHAPE=1,1,8,8 \
+    wrk -t1 -c1 -d"$1"s --timeout 30s -s scripts/loadtest/post.lua "http://127.0.0.1:$port/infer?model=dy-digits" \
+    | grep '^RESULT'
+}
+mobilenet() {  # $1 = seconds
+  LOADTEST_BODY=$tmp/mobilenet.bin LOADTEST_CONTENT_TYPE=application/octet-stream LOADTEST_SHAPE=1,3,224,224 \
+    wrk -t2 -c"$flood" -d"$1"s --timeout 30s -s scripts/loadtest/post.lua "http://127.0.0.1:$port/infer?model=dy-mobilenetv2" \
+    | grep '^RESULT'
+}
+field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<"$2"; }
+
+digits 1 >/dev/null; mobilenet 1 >/dev/null  # warm-up: plans and caches built
+alone_digits=$(digits "$seconds")
+alone_flood=$(mobilenet "$seconds")
+mobilenet "$seconds" >"$tmp/flood" &
+flooder=$!
+sleep 0.5
+both_digits=$(digits "$(awk -v s="$seconds" 'BEGIN { print (s > 1 ? s - 1 : 1) }')")
+wait "$flooder"
+both_flood=$(cat "$tmp/flood")
+
+echo "$(nproc) cores, $seconds s per run, $(date -u +%Y-%m-%dT%H:%MZ), load average $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "dy-digits alone:            $alone_digits"
+echo "dy-mobilenetv2 flood alone: $alone_flood"
+echo "dy-digits during the flood: $both_digits"
+echo "flood with dy-digits:       $both_flood"
+echo "dy-digits p50 / p99 during the flood: $(field p50_ms "$both_digits") / $(field p99_ms "$both_digits") ms (target p99 <= 2)"
+awk -v a="$(field rps "$alone_flood")" -v b="$(field rps "$both_flood")" \
+  'BEGIN { if (a > 0) printf "flood throughput with dy-digits / alone: %.2f (target >= 0.90)\n", b / a }'
