@@ -89,7 +89,8 @@ final class ServiceRunner {
         let context = ServiceContext(
             registry: registry, executor: executor,
             traces: TraceStore(limits: TraceStoreLimits(config)),
-            metrics: metrics, limits: APILimits(config), logger: Logger(label: "dyserve.api"))
+            metrics: metrics, limits: APILimits(config), logger: Logger(label: "dyserve.api"),
+            scheduling: executor.settings, inferenceCores: budget.cores)
 
         let backend = config.inference.backend
         let inference = config.inference

@@ -56,8 +56,12 @@ public struct InferenceCompletion: Sendable {
     public var result: Result<InferenceOutcome, any Error>
     /// From submission to the start of the execution it ran in.
     public var queueNanoseconds: UInt64
-    /// The whole execution's compute time (shared by every job of a batch).
+    /// The whole execution's compute time (shared by every job of a batch), including the two below.
     public var computeNanoseconds: UInt64
+    /// Of that, merging the batch's inputs into one tensor, and splitting its outputs per request
+    /// (Triton's `compute_input` and `compute_output`); 0 for a job that ran alone.
+    public var inputNanoseconds: UInt64 = 0
+    public var outputNanoseconds: UInt64 = 0
     /// The execution the job ran in, when the model computed it successfully (even if the answer
     /// then came too late); nil when it never ran or the model failed. An executor that leaves it
     /// nil on a success is taken to have run the job alone.

@@ -287,8 +287,11 @@ final class ModelScheduler: @unchecked Sendable {
                                                       message: "the request's deadline passed while it was computed",
                                                       retryAfterSeconds: nil).completionError)
             }
-            item.completion(InferenceCompletion(result: result, queueNanoseconds: start &- item.enqueued,
-                                                computeNanoseconds: end &- start, execution: ran.execution))
+            var completion = InferenceCompletion(result: result, queueNanoseconds: start &- item.enqueued,
+                                                 computeNanoseconds: end &- start, execution: ran.execution)
+            completion.inputNanoseconds = ran.inputNanoseconds
+            completion.outputNanoseconds = ran.outputNanoseconds
+            item.completion(completion)
         }
     }
 
@@ -297,6 +300,9 @@ final class ModelScheduler: @unchecked Sendable {
     private struct ExecutedRequest {
         var result: Result<InferenceOutcome, any Error>
         var execution: ExecutionShare?
+        /// Merging the batch's inputs and splitting its outputs (0 when it ran alone).
+        var inputNanoseconds: UInt64 = 0
+        var outputNanoseconds: UInt64 = 0
     }
 
     /// Runs `items` (same model, same `BatchKey`) as one execution and splits the result.
@@ -306,12 +312,19 @@ final class ModelScheduler: @unchecked Sendable {
         if items.count > 1 {
             let inputs = items.map(\.job.input)
             let sizes = BatchAssembly.batchSizes(inputs)
-            if let outcome = try? model.infer([BatchAssembly.merge(inputs)], options: options),
-               let pieces = try? BatchAssembly.split(outcome, sizes: sizes) {
-                let total = sizes.reduce(0, +)
-                return pieces.indices.map { i in
-                    ExecutedRequest(result: .success(pieces[i]),
-                                    execution: ExecutionShare(batchSize: total, countsExecution: i == 0))
+            let mergeStart = now()
+            let merged = BatchAssembly.merge(inputs)
+            let mergeEnd = now()
+            if let outcome = try? model.infer([merged], options: options) {
+                let splitStart = now()
+                if let pieces = try? BatchAssembly.split(outcome, sizes: sizes) {
+                    let splitEnd = now()
+                    let total = sizes.reduce(0, +)
+                    return pieces.indices.map { i in
+                        ExecutedRequest(result: .success(pieces[i]),
+                                        execution: ExecutionShare(batchSize: total, countsExecution: i == 0),
+                                        inputNanoseconds: mergeEnd &- mergeStart, outputNanoseconds: splitEnd &- splitStart)
+                    }
                 }
             }
             // One request's problem must not fail its batch-mates: run each on its own below.

@@ -41,9 +41,13 @@ struct V2API: Sendable {
         switch route {
         case .serverMetadata: return metadata.server()
         case .live: return metadata.live()
-        case .ready: return try metadata.ready()
+        case .ready: return metadata.ready()
         case .modelMetadata(let m, let v): return try metadata.model(m, version: v)
         case .modelReady(let m, let v): return try metadata.modelReady(m, version: v)
+        case .modelConfig(let m, let v):
+            let model = try V2ModelLookup.model(m, version: v, in: context.registry)
+            return APIHandler.json(V2ModelConfigEncoder.encode(
+                V2ModelConfig(model: model, scheduling: context.scheduling, cores: context.inferenceCores)))
         case .statistics(let m, let v):
             return try V2StatisticsRoute(registry: context.registry, statistics: context.statistics).handle(model: m, version: v)
         case .infer:

@@ -27,7 +27,8 @@ struct V2InferBodyDecoder {
             return try decodeRaw(body, spec: spec)
         }
         let jsonEnd = length ?? body.count
-        let header = try V2InferHeaderDecoder(maxDepth: maxDepth, maxElements: maxElements).decode(body[0..<jsonEnd])
+        let header = try V2InferHeaderDecoder(maxDepth: maxDepth, maxElements: maxElements, headerLengthGiven: length != nil)
+            .decode(body[0..<jsonEnd])
         var binaryOffset = jsonEnd
         var tensor: Tensor?
         for input in header.inputs {
@@ -69,6 +70,10 @@ struct V2InferBodyDecoder {
         try Self.checkShape(input.shape, against: spec)
         if let data = input.data {
             let count = try TensorJSONDecoder.elementCount(of: input.shape, field: "\(named) shape", maxElements: maxElements)
+            // Nested data must spell the shape; flat data only needs the element count.
+            if let dims = input.dataDims, dims.count > 1, dims != input.shape {
+                throw .badRequest("\(named): data is nested as \(InferRoute.format(dims)) but the shape is \(InferRoute.format(input.shape))")
+            }
             guard data.count == count else {
                 throw .badRequest("\(named): shape \(InferRoute.format(input.shape)) needs \(count) values; data has \(data.count)")
             }

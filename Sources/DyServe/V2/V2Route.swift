@@ -1,12 +1,13 @@
 /// The Open Inference Protocol (KServe v2) endpoints, matched segment by segment:
 /// `GET /v2`, `GET /v2/health/{live,ready}`, `GET /v2/models/stats`,
-/// `GET /v2/models/{m}[/versions/{v}]`, `GET .../ready`, `POST .../infer`, `GET .../stats`.
+/// `GET /v2/models/{m}[/versions/{v}]`, `GET .../ready`, `GET .../config`, `POST .../infer`, `GET .../stats`.
 enum V2Route: Equatable, Sendable {
     case serverMetadata
     case live
     case ready
     case modelMetadata(model: String, version: String?)
     case modelReady(model: String, version: String?)
+    case modelConfig(model: String, version: String?)
     case infer(model: String, version: String?)
     /// nil model: every configured model.
     case statistics(model: String?, version: String?)
@@ -18,6 +19,7 @@ enum V2Route: Equatable, Sendable {
 
     static let endpointList = "GET /v2, GET /v2/health/live, GET /v2/health/ready, GET /v2/models/stats, "
         + "GET /v2/models/{m}[/versions/{v}], GET /v2/models/{m}[/versions/{v}]/ready, "
+        + "GET /v2/models/{m}[/versions/{v}]/config, "
         + "POST /v2/models/{m}[/versions/{v}]/infer, GET /v2/models/{m}[/versions/{v}]/stats"
 
     /// The route for a `/v2` path, or the 404/405 the client should get.
@@ -54,6 +56,7 @@ enum V2Route: Equatable, Sendable {
         switch rest {
         case []: return .modelMetadata(model: model, version: version)
         case ["ready"]: return .modelReady(model: model, version: version)
+        case ["config"]: return .modelConfig(model: model, version: version)
         case ["infer"]: return .infer(model: model, version: version)
         case ["stats"]: return .statistics(model: model, version: version)
         default: return nil
@@ -73,6 +76,7 @@ enum V2Route: Equatable, Sendable {
         case .ready: "v2_health_ready"
         case .modelMetadata: "v2_model_metadata"
         case .modelReady: "v2_model_ready"
+        case .modelConfig: "v2_model_config"
         case .infer: "v2_infer"
         case .statistics: "v2_stats"
         }
