@@ -115,6 +115,16 @@ public final class ServiceMetrics: @unchecked Sendable {
         }
     }
 
+    /// One model load (start-up, repository call or poll): `dyserve_model_load_duration_seconds`
+    /// and, when it failed, `dyserve_model_load_failures_total`. Only for names of existing model
+    /// folders, so the series stay bounded.
+    public func recordModelLoad(_ name: String, seconds: Double, failed: Bool) {
+        Timer(label: "dyserve_model_load_duration_seconds", dimensions: [("model", name)], factory: factory)
+            .recordNanoseconds(Int64(seconds * 1e9))
+        let failures = Counter(label: "dyserve_model_load_failures_total", dimensions: [("model", name)], factory: factory)
+        if failed { failures.increment() }
+    }
+
     /// Counts one HTTP response; `route` is one of the router's fixed route names.
     func countHTTP(route: String, code: Int) {
         let key = "\(route) \(code)"

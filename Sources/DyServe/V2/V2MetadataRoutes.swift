@@ -9,7 +9,8 @@ struct V2MetadataRoutes: Sendable {
     /// Version of the server reported by `GET /v2`.
     static let serverVersion = "0.1.0"
     /// Protocol extensions this server implements.
-    static let extensions = ["binary_tensor_data", "parameters", "statistics"]
+    static let extensions = ["binary_tensor_data", "parameters", "statistics", "model_configuration",
+                             "classification", "model_repository"]
 
     func live() -> HTTPResponse {
         var w = JSONWriter()

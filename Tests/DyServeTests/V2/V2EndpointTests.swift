@@ -54,7 +54,7 @@ import Testing
             }
             let server = json(try client.request(path: "/v2").body)
             #expect(server["name"] as? String == "dyserve")
-            #expect(Set(server["extensions"] as? [String] ?? []).isSuperset(of: ["binary_tensor_data", "parameters", "statistics"]))
+            #expect(Set(server["extensions"] as? [String] ?? []).isSuperset(of: ["binary_tensor_data", "parameters", "statistics", "model_configuration", "classification", "model_repository"]))
             for path in ["/v2/models/test", "/v2/models/test/versions/1"] {
                 let meta = json(try client.request(path: path).body)
                 #expect(meta["name"] as? String == "test" && meta["platform"] as? String == "dyserve")
