@@ -4,7 +4,10 @@ import DyNN
 public struct InferenceJob: Sendable {
     public var modelName: String
     public var model: any ServableModel
-    public var input: Tensor
+    /// One tensor per model input, in the model's input order, all with the same batch size.
+    public var inputs: [Tensor]
+    /// The first input: its batch dimension is the job's sample count.
+    public var input: Tensor { inputs[0] }
     public var options: RunOptions
     /// True once nobody waits for the answer (client gone, server stopping): the executor then
     /// skips the computation and completes with `InferenceCancelled`.
@@ -16,17 +19,27 @@ public struct InferenceJob: Sendable {
     /// limit less the time already spent on it); nil means the executor's default timeout alone.
     public var timeout: UInt64?
 
-    public init(modelName: String, model: any ServableModel, input: Tensor, options: RunOptions,
+    public init(modelName: String, model: any ServableModel, inputs: [Tensor], options: RunOptions,
                 isCancelled: @escaping @Sendable () -> Bool = { false },
                 onCancel: (@Sendable (@escaping @Sendable () -> Void) -> Void)? = nil,
                 timeout: UInt64? = nil) {
+        precondition(!inputs.isEmpty, "a job has at least one input")
         self.modelName = modelName
         self.model = model
-        self.input = input
+        self.inputs = inputs
         self.options = options
         self.isCancelled = isCancelled
         self.onCancel = onCancel
         self.timeout = timeout
+    }
+
+    /// A job for a model with one input.
+    public init(modelName: String, model: any ServableModel, input: Tensor, options: RunOptions,
+                isCancelled: @escaping @Sendable () -> Bool = { false },
+                onCancel: (@Sendable (@escaping @Sendable () -> Void) -> Void)? = nil,
+                timeout: UInt64? = nil) {
+        self.init(modelName: modelName, model: model, inputs: [input], options: options,
+                  isCancelled: isCancelled, onCancel: onCancel, timeout: timeout)
     }
 }
 

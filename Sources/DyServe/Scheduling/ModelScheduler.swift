@@ -68,7 +68,7 @@ final class ModelScheduler: @unchecked Sendable {
             lastID += 1
             id = lastID
             let deadline = arrived &+ min(job.timeout ?? .max, settings.timeoutNanoseconds)
-            pending.append(QueuedRequest(id: id, job: job, key: BatchKey(input: job.input, options: job.options),
+            pending.append(QueuedRequest(id: id, job: job, key: BatchKey(inputs: job.inputs, options: job.options),
                                          samples: job.input.shape.first ?? 0, enqueued: arrived,
                                          deadline: deadline, completion: completion))
             metrics?.queueDepth.set(pending.count)
@@ -310,12 +310,11 @@ final class ModelScheduler: @unchecked Sendable {
         let model = items[0].job.model
         let options = items[0].job.options
         if items.count > 1 {
-            let inputs = items.map(\.job.input)
-            let sizes = BatchAssembly.batchSizes(inputs)
+            let sizes = BatchAssembly.batchSizes(items.map(\.job.input))
             let mergeStart = now()
-            let merged = BatchAssembly.merge(inputs)
+            let merged = BatchAssembly.merge(inputsOf: items.map(\.job.inputs))
             let mergeEnd = now()
-            if let outcome = try? model.infer([merged], options: options) {
+            if let outcome = try? model.infer(merged, options: options) {
                 let splitStart = now()
                 if let pieces = try? BatchAssembly.split(outcome, sizes: sizes) {
                     let splitEnd = now()
@@ -330,7 +329,7 @@ final class ModelScheduler: @unchecked Sendable {
             // One request's problem must not fail its batch-mates: run each on its own below.
         }
         return items.map { item in
-            let result = Result { try model.infer([item.job.input], options: options) }
+            let result = Result { try model.infer(item.job.inputs, options: options) }
             let ran: ExecutionShare? = if case .success = result {
                 ExecutionShare(batchSize: item.samples, countsExecution: true)
             } else {

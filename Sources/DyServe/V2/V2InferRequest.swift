@@ -42,8 +42,11 @@ struct V2InferHeader: Sendable, Equatable {
     var timeout: UInt64?
 }
 
-/// A decoded V2 inference request: the header plus the model's single input as FP32.
+/// A decoded V2 inference request: the header plus the model's inputs as FP32, in the model's
+/// input order.
 struct V2InferRequest: Sendable {
     var header: V2InferHeader
-    var input: Tensor
+    var inputs: [Tensor]
+    /// The first input, whose batch dimension is the request's.
+    var input: Tensor { inputs[0] }
 }

@@ -46,7 +46,7 @@ struct V2InferRoute: Sendable {
             throw .internalError("unexpected error decoding a V2 request: \(error)")
         }
 
-        let job = InferenceJob(modelName: modelName, model: model, input: decoded.input,
+        let job = InferenceJob(modelName: modelName, model: model, inputs: decoded.inputs,
                                options: RunOptions(temperature: decoded.header.temperature, trace: level),
                                isCancelled: { [requestContext = request.context] in requestContext.isCancelled },
                                onCancel: { [requestContext = request.context] handler in requestContext.onCancel(handler) },

@@ -143,9 +143,12 @@ import Testing
         rejects(String(repeating: "[", count: 100_000), "nesting deeper")
     }
 
-    @Test func modelsWithSeveralInputsAreRefused() {
+    @Test func modelsWithSeveralInputsNeedEveryInput() throws {
         var two = info
         two.inputs.append(ServedTensorSpec(name: "mask", shape: [-1, 1]))
-        rejects(#"{"inputs": []}"#, "takes 2 inputs", info: two)
+        rejects(#"{"inputs": []}"#, "input \"input\" is missing; model test takes \"input\", \"mask\"", info: two)
+        rejects(#"{"inputs": [{\#(Self.input), "data": [1, 2, 3, 4]}]}"#, "input \"mask\" is missing", info: two)
+        let r = try decode(#"{"inputs": [{"name": "mask", "shape": [1, 1], "datatype": "FP32", "data": [7]}, {\#(Self.input), "data": [1, 2, 3, 4]}]}"#, info: two)
+        #expect(r.inputs.map(\.shape) == [[1, 1, 2, 2], [1, 1]] && r.inputs[1].data == [7])
     }
 }
