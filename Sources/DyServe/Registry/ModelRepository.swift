@@ -70,25 +70,20 @@ public final class ModelRepository: @unchecked Sendable {
     /// Loads or reloads `name` from its folder, off the caller's thread; `completion` gets the
     /// error a client should see, or nil once the new version serves.
     public func load(_ name: String, completion: @escaping @Sendable (RequestError?) -> Void) {
-        queue.async { [self] in
-            do throws(RequestError) {
-                try loadNow(name)
-                completion(nil)
-            } catch {
-                completion(error)
-            }
-        }
+        queue.async { [self] in completion(Self.failure { () throws(RequestError) in try loadNow(name) }) }
     }
 
     /// Unloads `name`, off the caller's thread; `completion` runs once its admitted requests are answered.
     public func unload(_ name: String, completion: @escaping @Sendable (RequestError?) -> Void) {
-        queue.async { [self] in
-            do throws(RequestError) {
-                try unloadNow(name)
-                completion(nil)
-            } catch {
-                completion(error)
-            }
+        queue.async { [self] in completion(Self.failure { () throws(RequestError) in try unloadNow(name) }) }
+    }
+
+    private static func failure(of work: () throws(RequestError) -> Void) -> RequestError? {
+        do {
+            try work()
+            return nil
+        } catch {
+            return error
         }
     }
 
