@@ -10,7 +10,8 @@ import Prometheus
 /// (samples), `dyserve_in_flight_requests`, `dyserve_attention_store_entries` and `_bytes`,
 /// and from the scheduler `dyserve_queue_depth` (requests waiting), `dyserve_batch_size`
 /// (samples per execution, histogram) and `dyserve_rejections_total{reason}` (queue_full,
-/// timeout, shutdown, client_gone).
+/// timeout, shutdown, client_gone), and from model loads `dyserve_model_load_duration_seconds` and
+/// `dyserve_model_load_failures_total`.
 /// Whole process: `dyserve_http_requests_total{route, code}`, `dyserve_resident_memory_bytes`,
 /// `dyserve_uptime_seconds`, `dyserve_ready`.
 public final class ServiceMetrics: @unchecked Sendable {

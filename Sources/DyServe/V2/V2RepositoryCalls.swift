@@ -21,14 +21,14 @@ struct V2RepositoryCalls: Sendable {
 
     func loadOrUnload(_ route: V2Route, model: String, request: HTTPRequest, id: String,
                       respond: @escaping @Sendable (HTTPResponse) -> Void) {
+        let loading = if case .repositoryLoad = route { true } else { false }
         let repository: ModelRepository
         do throws(RequestError) {
             repository = try self.repository()
-            try V2RepositoryRoutes.checkLoadOrUnloadRequest(request.body, maxDepth: context.limits.maxJSONDepth)
+            try V2RepositoryRoutes.checkLoadOrUnloadRequest(request.body, maxDepth: context.limits.maxJSONDepth, unloading: !loading)
         } catch {
             return respond(APIHandler.errorResponse(error, id: id))
         }
-        let loading = if case .repositoryLoad = route { true } else { false }
         let done: @Sendable (RequestError?) -> Void = { error in
             if let error { return respond(APIHandler.errorResponse(error, id: id)) }
             respond(APIHandler.json(V2RepositoryRoutes.encodeState(name: model, state: loading ? "READY" : "UNAVAILABLE")))

@@ -2,7 +2,9 @@
 /// `POST /v2/repository/index` with an optional `{"ready": bool}` body answers
 /// `[{"name", "version"?, "state", "reason"}]`; `POST /v2/repository/models/{m}/load` and
 /// `.../unload` take an empty body or `{}` (Triton's per-load config and file overrides are not
-/// supported, and saying so beats ignoring them) and answer `{"name", "state"}` once done.
+/// supported, and saying so beats ignoring them; an unload may carry `unload_dependents`, which
+/// tritonclient always sends and which has nothing to act on here: no model depends on another)
+/// and answer `{"name", "state"}` once done.
 enum V2RepositoryRoutes {
     /// The index request's `ready` filter: true lists only the models that serve.
     static func decodeIndexRequest(_ body: [UInt8], maxDepth: Int) throws(RequestError) -> Bool {
@@ -19,11 +21,21 @@ enum V2RepositoryRoutes {
         return readyOnly
     }
 
-    /// Load and unload bodies carry nothing this server reads; anything in them is refused.
-    static func checkLoadOrUnloadRequest(_ body: [UInt8], maxDepth: Int) throws(RequestError) {
+    /// Load and unload bodies carry nothing this server acts on; anything else in them is refused.
+    static func checkLoadOrUnloadRequest(_ body: [UInt8], maxDepth: Int, unloading: Bool) throws(RequestError) {
         for (key, value) in try members(of: body, maxDepth: maxDepth, what: "the request") {
-            if key == "parameters", case .object(let parameters) = value, parameters.isEmpty { continue }
-            throw .badRequest("\"\(key)\" is not supported here: models load from their folder as it is (no config or file overrides)")
+            guard key == "parameters", case .object(let parameters) = value else {
+                throw .badRequest("\"\(key)\" is not supported here; expected only parameters")
+            }
+            for (name, parameter) in parameters {
+                if unloading, name == "unload_dependents" {
+                    guard case .bool = parameter else {
+                        throw .badRequest("parameters.unload_dependents is \(parameter.kindName); expected a boolean")
+                    }
+                    continue
+                }
+                throw .badRequest("parameters.\(name) is not supported: models load from their folder as it is (no config or file overrides)")
+            }
         }
     }
 

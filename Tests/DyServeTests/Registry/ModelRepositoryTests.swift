@@ -115,7 +115,8 @@ import Testing
     @Test func unloadThenLoadAgain() throws {
         let s = try setUp()
         defer { s.api.pool?.shutdown() }
-        let unload = post(s.api, "/v2/repository/models/test/unload")
+        // tritonclient's unload_model always sends unload_dependents.
+        let unload = post(s.api, "/v2/repository/models/test/unload", body: #"{"parameters": {"unload_dependents": false}}"#)
         #expect(unload.status == 200 && unload.json["state"] as? String == "UNAVAILABLE", "\(unload.text)")
         let refused = s.api.post(Self.infer, path: "/v2/models/test/infer")
         #expect(refused.status == 503 && refused.header("retry-after") == "1" && refused.errorMessage.contains("is unloaded"))
@@ -137,7 +138,11 @@ import Testing
         #expect(post(s.api, "/v2/repository/models/.hidden/load").status == 400)
         #expect(post(s.api, "/v2/repository/models/nope/unload").status == 404)
         let overrides = post(s.api, "/v2/repository/models/other/load", body: #"{"parameters": {"config": "{}"}}"#)
-        #expect(overrides.status == 400 && overrides.errorMessage.contains("not supported"))
+        #expect(overrides.status == 400 && overrides.errorMessage.contains("parameters.config is not supported"))
+        let dependents = post(s.api, "/v2/repository/models/other/load", body: #"{"parameters": {"unload_dependents": true}}"#)
+        #expect(dependents.status == 400)
+        let notBool = post(s.api, "/v2/repository/models/test/unload", body: #"{"parameters": {"unload_dependents": 1}}"#)
+        #expect(notBool.status == 400 && notBool.errorMessage.contains("expected a boolean"))
         #expect(post(s.api, "/v2/repository/models/other/load", body: #"{"parameters": {}}"#).status == 200)
         #expect(s.api.get("/v2/repository/models/other/load").status == 405)
         #expect(s.loader.loads == 1)
