@@ -85,15 +85,12 @@ final class ServiceRunner {
         let budget = ComputeBudget(config)
         let executor = SchedulingExecutor(settings: SchedulerSettings(config), budget: budget, metrics: metrics)
         logger.info("scheduler: \(config.inference.backend) backend on \(budget.cores) core(s), intra-op threads \(budget.intraOpThreads == 0 ? "per model" : String(budget.intraOpThreads)); max_batch_size \(config.scheduler.maxBatchSize), max_queue_delay_us \(config.scheduler.maxQueueDelayMicroseconds), max_queue_size \(config.scheduler.maxQueueSize)")
-        let context = ServiceContext(
-            registry: registry, executor: executor,
-            traces: TraceStore(limits: TraceStoreLimits(config)),
-            metrics: metrics, limits: APILimits(config), logger: Logger(label: "dyserve.api"))
-
         let backend = config.inference.backend
         let inference = config.inference
         let maxEngineBatch = config.scheduler.maxBatchSize
-        let allLoaded = registry.loadAll(using: { name in
+        // Loads one model folder for the chosen backend: at start-up, and later through the
+        // model repository (POST /v2/repository/models/{m}/load, models.poll_interval_s).
+        let loadModel: @Sendable (String) throws -> any ServableModel = { name in
             let model = try Model.load(from: try Model.resolve(name, modelsDirectory: modelsDirectory))
             let threads = budget.threads(forModelWithMultiplyAdds: model.summary(batch: 1).totalMacs)
             switch backend {
@@ -112,7 +109,19 @@ final class ServiceRunner {
                 }
                 return ReplicatedModel(replicas: replicas)
             }
-        }, report: { report in
+        }
+        // An unload waits for the model's admitted requests, which end by their deadline at the latest.
+        let drainLimit = Duration.milliseconds(config.scheduler.timeoutMilliseconds) + .seconds(1)
+        let repository = ModelRepository(directory: modelsDirectory, registry: registry, metrics: metrics,
+                                         loader: loadModel,
+                                         drain: { name in _ = executor.waitUntilIdle(model: name, timeout: drainLimit) })
+        let context = ServiceContext(
+            registry: registry, executor: executor,
+            traces: TraceStore(limits: TraceStoreLimits(config)),
+            metrics: metrics, limits: APILimits(config), logger: Logger(label: "dyserve.api"),
+            scheduling: executor.settings, inferenceCores: budget.cores, repository: repository)
+
+        let allLoaded = registry.loadAll(using: loadModel, report: { report in
             switch report.result {
             case .success(let info):
                 let model = registry.state(of: report.name).flatMap { state -> (any ServableModel)? in
@@ -124,6 +133,8 @@ final class ServiceRunner {
             case .failure(let failure):
                 logger.error("failed to load \(report.name): \(failure)")
             }
+            let failed = if case .failure = report.result { true } else { false }
+            metrics.recordModelLoad(report.name, seconds: report.seconds, failed: failed)
         })
         guard allLoaded else {
             executor.beginShutdown()
@@ -151,12 +162,16 @@ final class ServiceRunner {
             executor.beginShutdown()
             throw ServeFailure("\(error)")
         }
+        let poller = config.models.pollIntervalSeconds > 0
+            ? ModelRepositoryPoller(repository: repository, intervalSeconds: Double(config.models.pollIntervalSeconds)) : nil
+        poller?.start()
         let port = server.boundPort ?? config.server.port
         let scheme = server.configuration.tlsKeyPEM == nil ? "http" : "https"
         print("dyserve listening on \(scheme)://\(Self.urlHost(config.server.host)):\(port)")
         fflush(nil)  // flush stdout now: a supervisor may wait for this line
 
         stopRequested.wait()
+        poller?.stop()
         // Not ready first, so load balancers stop routing here, and new inference requests get
         // 503; then let every accepted request finish and be answered, within the time limit.
         registry.beginShutdown()

@@ -3,6 +3,7 @@
 The binary is `.build/release/dyserve` at the repository root unless INTEROP_DYSERVE_BIN names another.
 """
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -32,14 +33,16 @@ def free_port() -> int:
 class Server:
     """A running `dyserve serve` process and its base URL."""
 
-    def __init__(self, models: str, log_path: Path, body_limit: int = BODY_LIMIT):
+    def __init__(self, models: str, log_path: Path, body_limit: int = BODY_LIMIT, models_dir: Path | None = None,
+                 env: dict | None = None):
         self.port = free_port()
         self.url = f"127.0.0.1:{self.port}"
         self.base = f"http://{self.url}"
-        env = dict(os.environ, DYSERVE_LIMITS_MAX_BODY_BYTES=str(body_limit), DYSERVE_LOG_LEVEL="warning")
+        env = dict(os.environ, DYSERVE_LIMITS_MAX_BODY_BYTES=str(body_limit), DYSERVE_LOG_LEVEL="warning", **(env or {}))
         self.log = open(log_path, "w")
+        extra = ["--models-dir", str(models_dir)] if models_dir else []
         self.process = subprocess.Popen(
-            [str(binary()), "serve", "--port", str(self.port), "--models", models],
+            [str(binary()), "serve", "--port", str(self.port), "--models", models, *extra],
             cwd=REPO, env=env, stdout=self.log, stderr=subprocess.STDOUT)
         self.wait_ready(log_path)
 
@@ -78,5 +81,17 @@ def server(tmp_path_factory):
 def fresh_server(tmp_path):
     """A server of its own, for tests that stop it."""
     s = Server("dy-digits,dy-mobilenetv2", tmp_path / "serve.log", body_limit=64 << 20)
+    yield s
+    s.stop()
+
+
+@pytest.fixture
+def repository_server(tmp_path):
+    """A server of its own over a models folder the test may change: dy-digits to start with."""
+    models = tmp_path / "models"
+    models.mkdir()
+    shutil.copytree(REPO / "models" / "dy-digits", models / "dy-digits")
+    s = Server("dy-digits", tmp_path / "serve.log", models_dir=models)
+    s.models_dir = models
     yield s
     s.stop()

@@ -48,7 +48,7 @@ X_BYTES = np.zeros((1, 1, 8, 8), dtype=np.float32).tobytes()
 
 @pytest.mark.parametrize("path", ["/v2/models/nope", "/v2/models/nope/ready", "/v2/models/nope/stats",
                                   f"/v2/models/{MODEL}/versions/2", f"/v2/models/{MODEL}/versions/2/ready",
-                                  f"/v2/models/{MODEL}/versions/2/stats", "/v2/nothing", f"/v2/models/{MODEL}/config"])
+                                  f"/v2/models/{MODEL}/versions/2/stats", "/v2/nothing", f"/v2/models/{MODEL}/versions/2/config"])
 def test_get_unknown_is_404(server, path):
     expect_error(requests.get(server.base + path, timeout=10), 404, "")
 
@@ -207,7 +207,7 @@ def test_gzip_json_request_with_gzip_response(server):
 def test_health_bodies(server):
     for path in ("/v2/health/live", "/v2/health/ready", f"/v2/models/{MODEL}/ready"):
         r = requests.get(server.base + path, timeout=10)
-        assert r.status_code == 200 and r.content == b""
+        assert r.status_code == 200 and r.json()["ready" if path.endswith("ready") else "live"] is True
 
 
 def test_not_ready_while_stopping_is_503(fresh_server):

@@ -54,22 +54,24 @@ struct InferRoute: Sendable {
             throw error
         }
         let modelMetrics = context.metrics.model(decoded.model)
+        let inputs: [Tensor]
         do {
-            try Self.checkInput(decoded.input, against: model.info)
+            inputs = try InferInputBinding.bind(decoded, to: model.info)
         } catch {
             modelMetrics.requests(code: error.status).increment()
             throw error
         }
         // Returning the trace implies recording at least attention.
         let level = decoded.returnTrace && decoded.trace == .none ? TraceLevel.attention : decoded.trace
-        let job = InferenceJob(modelName: decoded.model, model: model, input: decoded.input,
+        let job = InferenceJob(modelName: decoded.model, model: model, inputs: inputs,
                                options: RunOptions(temperature: decoded.temperature, trace: level),
                                isCancelled: { [requestContext = request.context] in requestContext.isCancelled },
                                onCancel: { [requestContext = request.context] handler in requestContext.onCancel(handler) },
                                timeout: limit.map { RequestTimeout.remaining($0, since: started) })
         let context = self.context
+        let batch = inputs[0].shape.first ?? 0
         try context.submit(job, metrics: modelMetrics, finish: { completion in
-            Self.finish(completion, request: decoded, level: level, model: model, id: id, started: started, context: context)
+            Self.finish(completion, request: decoded, batch: batch, level: level, model: model, id: id, started: started, context: context)
         }, respond: respond)
     }
 
@@ -85,25 +87,12 @@ struct InferRoute: Sendable {
         }
     }
 
-    /// The input must have the model's rank, a batch of at least one, and the model's other dimensions.
-    static func checkInput(_ input: Tensor, against info: ServedModelInfo) throws(RequestError) {
-        guard info.inputs.count == 1, let spec = info.inputs.first else {
-            throw .badRequest("model \(info.name) takes \(info.inputs.count) inputs; /infer sends exactly one")
-        }
-        let matches = input.rank == spec.shape.count
-            && zip(input.shape, spec.shape).allSatisfy { got, want in want < 0 ? got >= 1 : got == want }
-        guard matches else {
-            throw .badRequest("input shape \(format(input.shape)) does not match \(format(spec.shape))"
-                + (input.shape.first == 0 ? " (the batch is empty)" : ""))
-        }
-    }
-
     static func format(_ shape: [Int]) -> String {
         "[" + shape.map(String.init).joined(separator: ",") + "]"
     }
 
     /// Builds the response for a finished job, storing its trace on the way.
-    private static func finish(_ completion: InferenceCompletion, request: InferRequest, level: TraceLevel,
+    private static func finish(_ completion: InferenceCompletion, request: InferRequest, batch: Int, level: TraceLevel,
                                model: any ServableModel, id: String, started: UInt64,
                                context: ServiceContext) -> HTTPResponse {
         let info = model.info
@@ -113,7 +102,6 @@ struct InferRoute: Sendable {
         case .failed(let response): return response
         }
         let metrics = context.metrics.model(info.name)
-        let batch = request.input.shape.first ?? 0
         metrics.inferences.increment(by: batch)
 
         let topK = outcome.outputs.first.flatMap {

@@ -4,7 +4,10 @@ import DyNN
 public struct InferenceJob: Sendable {
     public var modelName: String
     public var model: any ServableModel
-    public var input: Tensor
+    /// One tensor per model input, in the model's input order, all with the same batch size.
+    public var inputs: [Tensor]
+    /// The first input: its batch dimension is the job's sample count.
+    public var input: Tensor { inputs[0] }
     public var options: RunOptions
     /// True once nobody waits for the answer (client gone, server stopping): the executor then
     /// skips the computation and completes with `InferenceCancelled`.
@@ -16,17 +19,27 @@ public struct InferenceJob: Sendable {
     /// limit less the time already spent on it); nil means the executor's default timeout alone.
     public var timeout: UInt64?
 
-    public init(modelName: String, model: any ServableModel, input: Tensor, options: RunOptions,
+    public init(modelName: String, model: any ServableModel, inputs: [Tensor], options: RunOptions,
                 isCancelled: @escaping @Sendable () -> Bool = { false },
                 onCancel: (@Sendable (@escaping @Sendable () -> Void) -> Void)? = nil,
                 timeout: UInt64? = nil) {
+        precondition(!inputs.isEmpty, "a job has at least one input")
         self.modelName = modelName
         self.model = model
-        self.input = input
+        self.inputs = inputs
         self.options = options
         self.isCancelled = isCancelled
         self.onCancel = onCancel
         self.timeout = timeout
+    }
+
+    /// A job for a model with one input.
+    public init(modelName: String, model: any ServableModel, input: Tensor, options: RunOptions,
+                isCancelled: @escaping @Sendable () -> Bool = { false },
+                onCancel: (@Sendable (@escaping @Sendable () -> Void) -> Void)? = nil,
+                timeout: UInt64? = nil) {
+        self.init(modelName: modelName, model: model, inputs: [input], options: options,
+                  isCancelled: isCancelled, onCancel: onCancel, timeout: timeout)
     }
 }
 
@@ -56,8 +69,12 @@ public struct InferenceCompletion: Sendable {
     public var result: Result<InferenceOutcome, any Error>
     /// From submission to the start of the execution it ran in.
     public var queueNanoseconds: UInt64
-    /// The whole execution's compute time (shared by every job of a batch).
+    /// The whole execution's compute time (shared by every job of a batch), including the two below.
     public var computeNanoseconds: UInt64
+    /// Of that, merging the batch's inputs into one tensor, and splitting its outputs per request
+    /// (Triton's `compute_input` and `compute_output`); 0 for a job that ran alone.
+    public var inputNanoseconds: UInt64 = 0
+    public var outputNanoseconds: UInt64 = 0
     /// The execution the job ran in, when the model computed it successfully (even if the answer
     /// then came too late); nil when it never ran or the model failed. An executor that leaves it
     /// nil on a success is taken to have run the job alone.

@@ -33,6 +33,8 @@ struct ModelsRoute: Sendable {
             case .failed(let reason)?:
                 w.key("state"); w.string("failed")
                 w.key("error"); w.string(reason)
+            case .unloaded?:
+                w.key("state"); w.string("unloaded")
             case .loading?, nil:
                 w.key("state"); w.string("loading")
             }

@@ -15,11 +15,22 @@ public struct ServiceContext: Sendable {
     public var statistics: InferenceStatistics
     /// Reads `.npy` bodies; DyNN's reader unless a test injects another.
     public var readNpy: @Sendable ([UInt8]) throws -> Tensor
+    /// How the executor queues and batches, and the cores it runs on: what the V2 model
+    /// configuration reports (`max_batch_size`, `dynamic_batching`, `instance_group`).
+    public var scheduling: SchedulerSettings
+    public var inferenceCores: Int
+    /// The models folder as a live repository (`/v2/repository/...`); nil: models are fixed.
+    public var repository: ModelRepository?
 
     public init(registry: ModelRegistry, executor: any InferenceExecutor, traces: TraceStore,
                 metrics: ServiceMetrics, limits: APILimits, logger: Logger = Logger(label: "dyserve.api"),
+                scheduling: SchedulerSettings = SchedulerSettings(), inferenceCores: Int = 1,
+                repository: ModelRepository? = nil,
                 readNpy: @escaping @Sendable ([UInt8]) throws -> Tensor = { try Npy.read($0) }) {
         self.registry = registry
+        self.scheduling = scheduling
+        self.inferenceCores = max(1, inferenceCores)
+        self.repository = repository
         let statistics = InferenceStatistics()
         self.statistics = statistics
         self.executor = StatisticsRecordingExecutor(inner: executor, statistics: statistics)

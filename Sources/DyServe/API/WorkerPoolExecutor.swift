@@ -79,7 +79,7 @@ public final class WorkerPoolExecutor: InferenceExecutor, @unchecked Sendable {
             let start = DispatchTime.now().uptimeNanoseconds
             let result: Result<InferenceOutcome, any Error> = item.job.isCancelled()
                 ? .failure(InferenceCancelled())
-                : Result { try item.job.model.infer([item.job.input], options: item.job.options) }
+                : Result { try item.job.model.infer(item.job.inputs, options: item.job.options) }
             let end = DispatchTime.now().uptimeNanoseconds
             // Every job is an execution of its own here.
             let execution: ExecutionShare? = if case .success = result {

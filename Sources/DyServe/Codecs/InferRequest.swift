@@ -3,7 +3,10 @@ import DyNN
 /// A decoded `POST /infer`, whatever the body's content type.
 struct InferRequest: Sendable {
     var model: String
-    var input: Tensor
+    /// `input`: the tensor of a model with one input; nil when the body names its inputs.
+    var input: Tensor?
+    /// `inputs`: tensors by input name, in body order, for models with several inputs.
+    var namedInputs: [(name: String, tensor: Tensor)]? = nil
     /// Overrides every dynamic convolution's softmax temperature.
     var temperature: Float?
     /// What the trace store records; attention pi by default.

@@ -1,15 +1,16 @@
 import DyNN
 
 /// Decodes a JSON `POST /infer` body:
-/// `{"model", "input", "temperature"?, "trace"?, "return_trace"?, "top_k"?, "timeout"?}`
-/// (`timeout` in milliseconds, like the `timeout` query parameter).
+/// `{"model", "input" | "inputs", "temperature"?, "trace"?, "return_trace"?, "top_k"?, "timeout"?}`
+/// (`timeout` in milliseconds, like the `timeout` query parameter). `inputs` is an object from
+/// input name to tensor, for models with several inputs.
 ///
 /// Unknown fields are errors, so a misspelt option is never silently ignored.
 struct JSONInferRequestDecoder {
     var maxDepth: Int
     var maxElements: Int
 
-    static let knownFields = ["model", "input", "temperature", "trace", "return_trace", "top_k", "timeout"]
+    static let knownFields = ["model", "input", "inputs", "temperature", "trace", "return_trace", "top_k", "timeout"]
 
     func decode(_ body: [UInt8]) throws(RequestError) -> InferRequest {
         var reader = JSONReader(bytes: body, maxDepth: maxDepth)
@@ -35,6 +36,7 @@ struct JSONInferRequestDecoder {
         var seen: Set<String> = []
         var model: String?
         var input: Tensor?
+        var namedInputs: [(name: String, tensor: Tensor)]?
         var temperature: Float?
         var trace: TraceLevel?
         var returnTrace: Bool?
@@ -52,6 +54,10 @@ struct JSONInferRequestDecoder {
                 }
                 if key == "input" {
                     input = try TensorJSONDecoder(maxElements: maxElements).decode(from: &reader, depth: 1)
+                    continue
+                }
+                if key == "inputs" {
+                    namedInputs = try decodeNamedInputs(&reader)
                     continue
                 }
                 let value = try reader.readValue(depth: 1)
@@ -82,13 +88,41 @@ struct JSONInferRequestDecoder {
         }
         try reader.expectEnd()
         guard let model else { throw RequestError.badRequest("model is missing") }
-        guard let input else { throw RequestError.badRequest("input is missing") }
-        var request = InferRequest(model: model, input: input)
+        switch (input, namedInputs) {
+        case (nil, nil): throw RequestError.badRequest("input is missing")
+        case (.some, .some): throw RequestError.badRequest("send input (one tensor) or inputs (tensors by name), not both")
+        default: break
+        }
+        var request = InferRequest(model: model, input: input, namedInputs: namedInputs)
         request.temperature = temperature
         if let trace { request.trace = trace }
         if let returnTrace { request.returnTrace = returnTrace }
         request.topK = topK
         request.timeout = timeout
         return request
+    }
+
+    /// `{"name": tensor, ...}`: at least one, no name twice.
+    private func decodeNamedInputs(_ reader: inout JSONReader) throws -> [(name: String, tensor: Tensor)] {
+        guard reader.peek() == UInt8(ascii: "{") else {
+            let found = try reader.readValue(depth: 1)
+            throw RequestError.badRequest("inputs is \(found.kindName); expected an object from input name to tensor")
+        }
+        try reader.checkDepth(2)
+        try reader.expect(UInt8(ascii: "{"))
+        var inputs: [(name: String, tensor: Tensor)] = []
+        if !reader.consume(UInt8(ascii: "}")) {
+            repeat {
+                let name = try reader.readString()
+                try reader.expect(UInt8(ascii: ":"))
+                guard !inputs.contains(where: { $0.name == name }) else {
+                    throw RequestError.badRequest("input \"\(name)\" appears twice in inputs")
+                }
+                inputs.append((name, try TensorJSONDecoder(maxElements: maxElements, field: "inputs.\(name)").decode(from: &reader, depth: 2)))
+            } while reader.consume(UInt8(ascii: ","))
+            try reader.expect(UInt8(ascii: "}"))
+        }
+        guard !inputs.isEmpty else { throw RequestError.badRequest("inputs is empty; name every input of the model") }
+        return inputs
     }
 }

@@ -82,6 +82,9 @@ enum ConfigKeys {
         ConfigKey(path: "models.names") { config, value throws(ConfigValueProblem) in
             config.models.names = try ConfigValueParser.modelNames(value)
         },
+        ConfigKey(path: "models.poll_interval_s") { config, value throws(ConfigValueProblem) in
+            config.models.pollIntervalSeconds = try ConfigValueParser.integer(value, in: 0...86_400)
+        },
         ConfigKey(path: "attention_store.max_entries") { config, value throws(ConfigValueProblem) in
             config.attentionStore.maxEntries = try ConfigValueParser.integer(value, in: 0...Int.max)
         },

@@ -105,10 +105,14 @@ public struct ServiceConfig: Sendable, Equatable {
         public var directory: String
         /// `models.names`: the models to load; `nil` means every model folder in `directory`.
         public var names: [String]?
+        /// `models.poll_interval_s`: seconds between looks at `directory` for new, changed and
+        /// removed model folders (Triton's poll mode); 0 (default) never looks.
+        public var pollIntervalSeconds: Int
 
-        public init(directory: String = "models", names: [String]? = nil) {
+        public init(directory: String = "models", names: [String]? = nil, pollIntervalSeconds: Int = 0) {
             self.directory = directory
             self.names = names
+            self.pollIntervalSeconds = pollIntervalSeconds
         }
     }
 

@@ -10,7 +10,8 @@ import Prometheus
 /// (samples), `dyserve_in_flight_requests`, `dyserve_attention_store_entries` and `_bytes`,
 /// and from the scheduler `dyserve_queue_depth` (requests waiting), `dyserve_batch_size`
 /// (samples per execution, histogram) and `dyserve_rejections_total{reason}` (queue_full,
-/// timeout, shutdown, client_gone).
+/// timeout, shutdown, client_gone), and from model loads `dyserve_model_load_duration_seconds` and
+/// `dyserve_model_load_failures_total`.
 /// Whole process: `dyserve_http_requests_total{route, code}`, `dyserve_resident_memory_bytes`,
 /// `dyserve_uptime_seconds`, `dyserve_ready`.
 public final class ServiceMetrics: @unchecked Sendable {
@@ -113,6 +114,16 @@ public final class ServiceMetrics: @unchecked Sendable {
             models[name] = m
             return m
         }
+    }
+
+    /// One model load (start-up, repository call or poll): `dyserve_model_load_duration_seconds`
+    /// and, when it failed, `dyserve_model_load_failures_total`. Only for names of existing model
+    /// folders, so the series stay bounded.
+    public func recordModelLoad(_ name: String, seconds: Double, failed: Bool) {
+        Timer(label: "dyserve_model_load_duration_seconds", dimensions: [("model", name)], factory: factory)
+            .recordNanoseconds(Int64(seconds * 1e9))
+        let failures = Counter(label: "dyserve_model_load_failures_total", dimensions: [("model", name)], factory: factory)
+        if failed { failures.increment() }
     }
 
     /// Counts one HTTP response; `route` is one of the router's fixed route names.

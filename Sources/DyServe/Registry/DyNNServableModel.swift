@@ -27,7 +27,19 @@ public struct DyNNServableModel: ServableModel {
             inputs: spec.inputs.map { ServedTensorSpec(name: $0.name, datatype: $0.datatype, shape: $0.shape) },
             outputs: spec.outputs.map { ServedTensorSpec(name: $0.name, datatype: $0.datatype, shape: $0.shape) },
             labels: spec.labels, temperature: spec.temperature,
-            parameters: summary.totalParams, multiplyAdds: summary.totalMacs)
+            parameters: summary.totalParams, multiplyAdds: summary.totalMacs,
+            routing: Self.routing(of: engine.model))
+    }
+
+    /// The distinct routings of the model's dynamic convolutions, in graph order.
+    static func routing(of model: Model) -> [String] {
+        var found: [String] = []
+        for node in model.nodes {
+            if let conv = node.op as? DynamicConv2d, !found.contains(conv.routing.rawValue) {
+                found.append(conv.routing.rawValue)
+            }
+        }
+        return found
     }
 
     /// Resolves `nameOrPath` against `modelsDirectory` and loads it on the reference engine.

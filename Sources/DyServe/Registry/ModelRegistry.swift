@@ -1,27 +1,38 @@
 import Foundation
 
-/// The configured models and their load state; decides readiness.
+/// The served models and their load state; decides readiness.
 ///
-/// Ready means every configured model loaded and no shutdown has begun. A model that failed to
-/// load keeps the service unready (and its error is what `/readyz` reports), because serving a
-/// subset of the configuration silently is worse than saying so.
+/// Ready means no shutdown has begun and every model that should serve does: the models
+/// configured at start-up and those loaded since through the repository, less those unloaded.
+/// A configured model that failed to load keeps the service unready (and its error is what
+/// `/readyz` reports), because serving a subset of the configuration silently is worse than
+/// saying so. A model whose load through the repository failed does not: the models already
+/// serving are unaffected, and the repository index says why it failed.
 public final class ModelRegistry: @unchecked Sendable {
     public enum State: Sendable {
         case loading
         case ready(any ServableModel, loadSeconds: Double)
         case failed(String)
+        /// Taken out of service by the repository's unload.
+        case unloaded
     }
 
     private let lock = NSLock()
-    /// Configured names, in configuration order.
-    public let names: [String]
+    /// Known names: configured ones in configuration order, then those loaded later.
+    private var order: [String]
     private var states: [String: State]
+    /// The models readiness waits for.
+    private var required: Set<String>
+    /// Per model, what the last load left to say while a version serves (reloading, or why the
+    /// last reload failed).
+    private var notes: [String: String] = [:]
     private var shuttingDown = false
 
     public init(names: [String]) {
         var unique: [String] = []
         for n in names where !unique.contains(n) { unique.append(n) }
-        self.names = unique
+        self.order = unique
+        self.required = Set(unique)
         self.states = Dictionary(uniqueKeysWithValues: unique.map { ($0, State.loading) })
     }
 
@@ -31,12 +42,65 @@ public final class ModelRegistry: @unchecked Sendable {
         for (name, model) in models { setLoaded(name, model: model, loadSeconds: 0) }
     }
 
+    /// Known model names: configured ones in configuration order, then those loaded later.
+    public var names: [String] { lock.withLock { order } }
+
+    /// Serves `model` under `name` from now on (a request already admitted keeps the model it got).
     public func setLoaded(_ name: String, model: any ServableModel, loadSeconds: Double) {
-        lock.withLock { states[name] = .ready(model, loadSeconds: loadSeconds) }
+        lock.withLock {
+            if states[name] == nil { order.append(name) }
+            states[name] = .ready(model, loadSeconds: loadSeconds)
+            required.insert(name)
+            notes[name] = nil
+        }
     }
 
     public func setFailed(_ name: String, reason: String) {
-        lock.withLock { states[name] = .failed(reason) }
+        lock.withLock {
+            if states[name] == nil { order.append(name) }
+            states[name] = .failed(reason)
+        }
+    }
+
+    /// A load of `name` starts: a serving version keeps serving; otherwise the model is loading.
+    func beginLoading(_ name: String) {
+        lock.withLock {
+            if case .ready? = states[name] {
+                notes[name] = "reloading"
+                return
+            }
+            if states[name] == nil { order.append(name) }
+            states[name] = .loading
+        }
+    }
+
+    /// A load of `name` failed: true when an earlier version still serves (and keeps serving).
+    func loadFailed(_ name: String, reason: String) -> Bool {
+        lock.withLock {
+            if case .ready? = states[name] {
+                notes[name] = "the last load failed, the version loaded before still serves: \(reason)"
+                return true
+            }
+            states[name] = .failed(reason)
+            return false
+        }
+    }
+
+    /// Takes `name` out of service: new requests get 503 until it is loaded again. False when
+    /// the name is unknown.
+    func setUnloaded(_ name: String) -> Bool {
+        lock.withLock {
+            guard states[name] != nil else { return false }
+            states[name] = .unloaded
+            required.remove(name)
+            notes[name] = nil
+            return true
+        }
+    }
+
+    /// What the last load left to say about a model that serves, if anything.
+    func loadNote(of name: String) -> String? {
+        lock.withLock { notes[name] }
     }
 
     /// From now on the service reports not ready (so load balancers stop sending), while
@@ -49,17 +113,19 @@ public final class ModelRegistry: @unchecked Sendable {
         lock.withLock { states[name] }
     }
 
-    /// The model to run for a request: 404 if it is not configured, 503 if not loaded yet or failed.
+    /// The model to run for a request: 404 if it is unknown, 503 if not loaded yet, failed or unloaded.
     public func model(named name: String) throws(RequestError) -> any ServableModel {
-        let (state, down) = lock.withLock { (states[name], shuttingDown) }
+        let (state, down, known) = lock.withLock { (states[name], shuttingDown, order) }
         if down { throw .unavailable("the server is shutting down") }
         switch state {
         case nil:
-            throw .notFound("unknown model \"\(name)\"; available: \(names.joined(separator: ", "))")
+            throw .notFound("unknown model \"\(name)\"; available: \(known.joined(separator: ", "))")
         case .loading:
             throw .unavailable("model \"\(name)\" is still loading")
         case .failed(let reason):
             throw .unavailable("model \"\(name)\" failed to load: \(reason)")
+        case .unloaded:
+            throw .unavailable("model \"\(name)\" is unloaded; it serves again once loaded (POST /v2/repository/models/\(name)/load)")
         case .ready(let model, _):
             return model
         }
@@ -70,18 +136,17 @@ public final class ModelRegistry: @unchecked Sendable {
         lock.withLock {
             var reasons: [String] = []
             if shuttingDown { reasons.append("shutting down") }
-            if names.isEmpty { reasons.append("no models configured") }
-            for name in names {
+            if order.isEmpty { reasons.append("no models configured") }
+            for name in order where required.contains(name) {
                 switch states[name] {
                 case .loading, nil: reasons.append("model \(name) is loading")
                 case .failed(let reason): reasons.append("model \(name) failed to load: \(reason)")
-                case .ready: break
+                case .ready, .unloaded: break
                 }
             }
             return (reasons.isEmpty, reasons)
         }
     }
-
     /// How loading one model went, for the start-up log.
     public struct LoadReport: Sendable {
         public var name: String

@@ -25,9 +25,14 @@ public struct ServedModelInfo: Sendable, Equatable {
     public var parameters: Int
     /// Multiply-adds for one sample.
     public var multiplyAdds: Int
+    /// The distinct routing functions of its dynamic convolutions (`softmax`, `sigmoid`), in
+    /// graph order; empty for a model without any.
+    public var routing: [String]
 
     public init(name: String, version: String, inputs: [ServedTensorSpec], outputs: [ServedTensorSpec],
-                labels: [String]? = nil, temperature: Float = 1, parameters: Int = 0, multiplyAdds: Int = 0) {
+                labels: [String]? = nil, temperature: Float = 1, parameters: Int = 0, multiplyAdds: Int = 0,
+                routing: [String] = []) {
+        self.routing = routing
         self.name = name
         self.version = version
         self.inputs = inputs

@@ -24,6 +24,13 @@ enum BatchAssembly {
         return Tensor(shape: shape, data: data)
     }
 
+    /// One tensor per model input, each merging that input of every request (`perRequest[r][i]`
+    /// is request r's input i), for models with several inputs.
+    static func merge(inputsOf perRequest: [[Tensor]]) -> [Tensor] {
+        guard let first = perRequest.first else { return [] }
+        return first.indices.map { i in merge(perRequest.map { $0[i] }) }
+    }
+
     /// Splits a merged execution's outcome into one outcome per request, `sizes[i]` samples each.
     static func split(_ outcome: InferenceOutcome, sizes: [Int]) throws(MismatchedBatch) -> [InferenceOutcome] {
         let total = sizes.reduce(0, +)

@@ -68,7 +68,7 @@ final class ModelScheduler: @unchecked Sendable {
             lastID += 1
             id = lastID
             let deadline = arrived &+ min(job.timeout ?? .max, settings.timeoutNanoseconds)
-            pending.append(QueuedRequest(id: id, job: job, key: BatchKey(input: job.input, options: job.options),
+            pending.append(QueuedRequest(id: id, job: job, key: BatchKey(inputs: job.inputs, options: job.options),
                                          samples: job.input.shape.first ?? 0, enqueued: arrived,
                                          deadline: deadline, completion: completion))
             metrics?.queueDepth.set(pending.count)
@@ -287,8 +287,11 @@ final class ModelScheduler: @unchecked Sendable {
                                                       message: "the request's deadline passed while it was computed",
                                                       retryAfterSeconds: nil).completionError)
             }
-            item.completion(InferenceCompletion(result: result, queueNanoseconds: start &- item.enqueued,
-                                                computeNanoseconds: end &- start, execution: ran.execution))
+            var completion = InferenceCompletion(result: result, queueNanoseconds: start &- item.enqueued,
+                                                 computeNanoseconds: end &- start, execution: ran.execution)
+            completion.inputNanoseconds = ran.inputNanoseconds
+            completion.outputNanoseconds = ran.outputNanoseconds
+            item.completion(completion)
         }
     }
 
@@ -297,6 +300,9 @@ final class ModelScheduler: @unchecked Sendable {
     private struct ExecutedRequest {
         var result: Result<InferenceOutcome, any Error>
         var execution: ExecutionShare?
+        /// Merging the batch's inputs and splitting its outputs (0 when it ran alone).
+        var inputNanoseconds: UInt64 = 0
+        var outputNanoseconds: UInt64 = 0
     }
 
     /// Runs `items` (same model, same `BatchKey`) as one execution and splits the result.
@@ -304,20 +310,26 @@ final class ModelScheduler: @unchecked Sendable {
         let model = items[0].job.model
         let options = items[0].job.options
         if items.count > 1 {
-            let inputs = items.map(\.job.input)
-            let sizes = BatchAssembly.batchSizes(inputs)
-            if let outcome = try? model.infer([BatchAssembly.merge(inputs)], options: options),
-               let pieces = try? BatchAssembly.split(outcome, sizes: sizes) {
-                let total = sizes.reduce(0, +)
-                return pieces.indices.map { i in
-                    ExecutedRequest(result: .success(pieces[i]),
-                                    execution: ExecutionShare(batchSize: total, countsExecution: i == 0))
+            let sizes = BatchAssembly.batchSizes(items.map(\.job.input))
+            let mergeStart = now()
+            let merged = BatchAssembly.merge(inputsOf: items.map(\.job.inputs))
+            let mergeEnd = now()
+            if let outcome = try? model.infer(merged, options: options) {
+                let splitStart = now()
+                if let pieces = try? BatchAssembly.split(outcome, sizes: sizes) {
+                    let splitEnd = now()
+                    let total = sizes.reduce(0, +)
+                    return pieces.indices.map { i in
+                        ExecutedRequest(result: .success(pieces[i]),
+                                        execution: ExecutionShare(batchSize: total, countsExecution: i == 0),
+                                        inputNanoseconds: mergeEnd &- mergeStart, outputNanoseconds: splitEnd &- splitStart)
+                    }
                 }
             }
             // One request's problem must not fail its batch-mates: run each on its own below.
         }
         return items.map { item in
-            let result = Result { try model.infer([item.job.input], options: options) }
+            let result = Result { try model.infer(item.job.inputs, options: options) }
             let ran: ExecutionShare? = if case .success = result {
                 ExecutionShare(batchSize: item.samples, countsExecution: true)
             } else {

@@ -98,6 +98,14 @@ public final class SchedulingExecutor: InferenceExecutor, @unchecked Sendable {
         return all.allSatisfy { $0.waitUntilIdle(before: deadline) }
     }
 
+    /// Waits until every request of `model` accepted so far has been answered, or `timeout`
+    /// passes; true if it drained (a model never submitted to is drained).
+    public func waitUntilIdle(model: String, timeout: Duration) -> Bool {
+        guard let scheduler = lock.withLock({ schedulers[model] }) else { return true }
+        let seconds = Double(timeout.components.seconds) + Double(timeout.components.attoseconds) / 1e18
+        return scheduler.waitUntilIdle(before: Date(timeIntervalSinceNow: seconds))
+    }
+
     /// Answers every request still queued with 503; returns how many there were.
     @discardableResult
     public func abandonQueued() -> Int {

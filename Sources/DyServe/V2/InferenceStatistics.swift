@@ -3,9 +3,11 @@ import Foundation
 /// Per-model counters in the shape of Triton's statistics extension, with Triton's meanings:
 /// - `inference_count`: samples inferred successfully (a request of batch 4 counts 4);
 /// - `execution_count`: model executions (dynamic batching merges several requests into one);
-/// - `success`, `fail`, `queue`, `compute_infer`: one count per *request*, with its own duration
-///   (arrival to answer; waiting in the queue; the compute time of the execution it ran in);
-/// - `batch_stats`: per execution batch size, one count and the compute time per *execution*.
+/// - `success`, `fail`, `queue`, `compute_input`, `compute_infer`, `compute_output`: one count per
+///   *request*, with its own duration (arrival to answer; waiting in the queue; the execution it
+///   ran in, split into merging the batch's inputs, the model's forward pass, and splitting the
+///   outputs per request);
+/// - `batch_stats`: per execution batch size, one count and those three times per *execution*.
 /// Thread-safe; fed by `StatisticsRecordingExecutor` (both APIs) and by the V2 route for requests
 /// it rejects before they reach the executor.
 public final class InferenceStatistics: @unchecked Sendable {
@@ -20,11 +22,39 @@ public final class InferenceStatistics: @unchecked Sendable {
         }
     }
 
+    /// One execution's compute time in Triton's three parts.
+    struct ComputeSplit: Sendable, Equatable {
+        var inputNs: UInt64
+        var inferNs: UInt64
+        var outputNs: UInt64
+
+        /// The forward pass is what the execution took beyond merging and splitting.
+        init(_ completion: InferenceCompletion) {
+            inputNs = completion.inputNanoseconds
+            outputNs = completion.outputNanoseconds
+            let overhead = inputNs &+ outputNs
+            inferNs = completion.computeNanoseconds > overhead ? completion.computeNanoseconds - overhead : 0
+        }
+    }
+
+    /// Count and time of each compute part.
+    struct ComputeDurations: Sendable, Equatable {
+        var input = Duration()
+        var infer = Duration()
+        var output = Duration()
+
+        mutating func add(_ split: ComputeSplit) {
+            input.add(split.inputNs)
+            infer.add(split.inferNs)
+            output.add(split.outputNs)
+        }
+    }
+
     struct ModelStatistics: Sendable, Equatable {
         var success = Duration()
         var fail = Duration()
         var queue = Duration()
-        var compute = Duration()
+        var compute = ComputeDurations()
         /// Samples inferred successfully.
         var inferenceCount = 0
         /// Successful model executions (a batch of several requests is one).
@@ -32,7 +62,7 @@ public final class InferenceStatistics: @unchecked Sendable {
         /// Milliseconds since 1970 of the last successful inference; 0 before the first.
         var lastInferenceMs: UInt64 = 0
         /// Compute per execution, by the execution's batch size.
-        var computeByBatch: [Int: Duration] = [:]
+        var computeByBatch: [Int: ComputeDurations] = [:]
     }
 
     private let lock = NSLock()
@@ -42,13 +72,13 @@ public final class InferenceStatistics: @unchecked Sendable {
 
     /// One request answered successfully: `samples` of its own, waiting `queueNs` and computed in
     /// an execution that took `computeNs`.
-    func recordSuccess(model: String, samples: Int, queueNs: UInt64, computeNs: UInt64, totalNs: UInt64) {
+    func recordSuccess(model: String, samples: Int, queueNs: UInt64, compute: ComputeSplit, totalNs: UInt64) {
         let now = UInt64(max(0, Date().timeIntervalSince1970 * 1000))
         lock.withLock {
             var m = models[model] ?? ModelStatistics()
             m.success.add(totalNs)
             m.queue.add(queueNs)
-            m.compute.add(computeNs)
+            m.compute.add(compute)
             m.inferenceCount += samples
             m.lastInferenceMs = now
             models[model] = m
@@ -56,11 +86,11 @@ public final class InferenceStatistics: @unchecked Sendable {
     }
 
     /// One model execution of `batchSize` samples (however many requests they came from).
-    func recordExecution(model: String, batchSize: Int, computeNs: UInt64) {
+    func recordExecution(model: String, batchSize: Int, compute: ComputeSplit) {
         lock.withLock {
             var m = models[model] ?? ModelStatistics()
             m.executionCount += 1
-            m.computeByBatch[batchSize, default: Duration()].add(computeNs)
+            m.computeByBatch[batchSize, default: ComputeDurations()].add(compute)
             models[model] = m
         }
     }

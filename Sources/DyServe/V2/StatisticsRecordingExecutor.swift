@@ -20,7 +20,7 @@ struct StatisticsRecordingExecutor: InferenceExecutor {
                 switch done.result {
                 case .success:
                     statistics.recordSuccess(model: model, samples: samples, queueNs: done.queueNanoseconds,
-                                             computeNs: done.computeNanoseconds, totalNs: total)
+                                             compute: .init(done), totalNs: total)
                     // An executor that does not report executions ran the job on its own.
                     if execution == nil { execution = ExecutionShare(batchSize: samples, countsExecution: true) }
                 case .failure:
@@ -28,8 +28,7 @@ struct StatisticsRecordingExecutor: InferenceExecutor {
                 }
                 // Also for a request answered 504 after its execution: the model did execute.
                 if let execution, execution.countsExecution {
-                    statistics.recordExecution(model: model, batchSize: execution.batchSize,
-                                               computeNs: done.computeNanoseconds)
+                    statistics.recordExecution(model: model, batchSize: execution.batchSize, compute: .init(done))
                 }
                 completion(done)
             }

@@ -29,25 +29,37 @@ struct V2API: Sendable {
             }
             return
         }
+        switch route {
+        case .repositoryLoad(let model), .repositoryUnload(let model):
+            return V2RepositoryCalls(context: context).loadOrUnload(route, model: model, request: request, id: id, respond: finish)
+        default:
+            break
+        }
         do {
-            finish(try respondNow(route))
+            finish(try respondNow(route, request))
         } catch {
             finish(APIHandler.errorResponse(error, id: id))
         }
     }
 
-    private func respondNow(_ route: V2Route) throws(RequestError) -> HTTPResponse {
+    private func respondNow(_ route: V2Route, _ request: HTTPRequest) throws(RequestError) -> HTTPResponse {
         let metadata = V2MetadataRoutes(registry: context.registry)
         switch route {
         case .serverMetadata: return metadata.server()
         case .live: return metadata.live()
-        case .ready: return try metadata.ready()
+        case .ready: return metadata.ready()
         case .modelMetadata(let m, let v): return try metadata.model(m, version: v)
         case .modelReady(let m, let v): return try metadata.modelReady(m, version: v)
+        case .modelConfig(let m, let v):
+            let model = try V2ModelLookup.model(m, version: v, in: context.registry)
+            return APIHandler.json(V2ModelConfigEncoder.encode(
+                V2ModelConfig(model: model, scheduling: context.scheduling, cores: context.inferenceCores)))
         case .statistics(let m, let v):
             return try V2StatisticsRoute(registry: context.registry, statistics: context.statistics).handle(model: m, version: v)
-        case .infer:
-            throw .internalError("V2 infer is answered asynchronously")
+        case .repositoryIndex:
+            return try V2RepositoryCalls(context: context).index(request)
+        case .infer, .repositoryLoad, .repositoryUnload:
+            throw .internalError("\(route.metricName) is answered asynchronously")
         }
     }
 }

@@ -10,6 +10,9 @@ import DyNN
 /// - header length 0: the body is the raw bytes of a single-input model's input (its model
 ///   datatype, batch inferred from the byte count), and every output comes back binary.
 ///
+/// A model with several inputs gets each by name, in any order, each in JSON or binary (mixed
+/// freely); every input must be there once and all must share one batch size.
+///
 /// Every length is checked against the buffer before it is read, with overflow-safe arithmetic,
 /// so no header value can make the decoder read past the body.
 struct V2InferBodyDecoder {
@@ -19,30 +22,46 @@ struct V2InferBodyDecoder {
     static let headerLengthField = "inference-header-content-length"
 
     func decode(body: [UInt8], headerLength: String?, model info: ServedModelInfo) throws(RequestError) -> V2InferRequest {
-        guard info.inputs.count == 1, let spec = info.inputs.first else {
-            throw .badRequest("model \(info.name) takes \(info.inputs.count) inputs; this server feeds exactly one")
+        guard !info.inputs.isEmpty else {
+            throw .internalError("model \(info.name) declares no inputs")
         }
         let length = try Self.parseHeaderLength(headerLength, bodyCount: body.count)
         if length == 0 {
-            return try decodeRaw(body, spec: spec)
+            guard info.inputs.count == 1 else {
+                throw .badRequest("a raw binary body (Inference-Header-Content-Length: 0) carries one input; model \(info.name) takes \(info.inputs.count): send a JSON header")
+            }
+            return try decodeRaw(body, spec: info.inputs[0])
         }
         let jsonEnd = length ?? body.count
-        let header = try V2InferHeaderDecoder(maxDepth: maxDepth, maxElements: maxElements).decode(body[0..<jsonEnd])
+        let header = try V2InferHeaderDecoder(maxDepth: maxDepth, maxElements: maxElements, headerLengthGiven: length != nil)
+            .decode(body[0..<jsonEnd])
         var binaryOffset = jsonEnd
-        var tensor: Tensor?
+        var tensors: [String: Tensor] = [:]
         for input in header.inputs {
-            let consumed = try decodeInput(input, body: body, binaryOffset: binaryOffset, hasBinary: length != nil, spec: spec,
-                                           seenAlready: tensor != nil, model: info.name)
+            guard let spec = info.inputs.first(where: { $0.name == input.name }) else {
+                throw .badRequest("model \(info.name) has no input \"\(input.name)\"; its inputs are "
+                    + info.inputs.map { "\"\($0.name)\"" }.joined(separator: ", "))
+            }
+            guard tensors[input.name] == nil else { throw .badRequest("input \"\(input.name)\" appears twice") }
+            let consumed = try decodeInput(input, body: body, binaryOffset: binaryOffset, hasBinary: length != nil, spec: spec)
             binaryOffset += consumed.bytes
-            tensor = consumed.tensor
+            tensors[input.name] = consumed.tensor
         }
         guard binaryOffset == body.count else {
             throw .badRequest("the binary part has \(body.count - jsonEnd) bytes but the inputs' binary_data_size values add up to \(binaryOffset - jsonEnd)")
         }
-        guard let tensor else {
-            throw .badRequest("input \"\(spec.name)\" is missing; model \(info.name) takes exactly that input")
+        var ordered: [Tensor] = []
+        for spec in info.inputs {
+            guard let tensor = tensors[spec.name] else {
+                throw .badRequest("input \"\(spec.name)\" is missing; model \(info.name) takes "
+                    + info.inputs.map { "\"\($0.name)\"" }.joined(separator: ", "))
+            }
+            if let first = ordered.first, first.shape.first != tensor.shape.first {
+                throw .badRequest("input \"\(spec.name)\" has batch size \(tensor.shape.first ?? 0) but input \"\(info.inputs[0].name)\" has \(first.shape.first ?? 0); every input needs the same batch size")
+            }
+            ordered.append(tensor)
         }
-        return V2InferRequest(header: header, input: tensor)
+        return V2InferRequest(header: header, inputs: ordered)
     }
 
     /// `Inference-Header-Content-Length`: absent, or a decimal integer in `0...bodyCount`.
@@ -58,17 +77,18 @@ struct V2InferBodyDecoder {
         return n
     }
 
+    /// One input whose name is `spec`'s.
     private func decodeInput(_ input: V2InputHeader, body: [UInt8], binaryOffset: Int, hasBinary: Bool,
-                             spec: ServedTensorSpec, seenAlready: Bool, model: String) throws(RequestError) -> (tensor: Tensor, bytes: Int) {
+                             spec: ServedTensorSpec) throws(RequestError) -> (tensor: Tensor, bytes: Int) {
         let named = "input \"\(input.name)\""
-        guard input.name == spec.name else {
-            throw .badRequest("model \(model) has no input \"\(input.name)\"; its input is \"\(spec.name)\"")
-        }
-        guard !seenAlready else { throw .badRequest("\(named) appears twice") }
         try input.datatype.checkConvertible(input: input.name)
         try Self.checkShape(input.shape, against: spec)
         if let data = input.data {
             let count = try TensorJSONDecoder.elementCount(of: input.shape, field: "\(named) shape", maxElements: maxElements)
+            // Nested data must spell the shape; flat data only needs the element count.
+            if let dims = input.dataDims, dims.count > 1, dims != input.shape {
+                throw .badRequest("\(named): data is nested as \(InferRoute.format(dims)) but the shape is \(InferRoute.format(input.shape))")
+            }
             guard data.count == count else {
                 throw .badRequest("\(named): shape \(InferRoute.format(input.shape)) needs \(count) values; data has \(data.count)")
             }
@@ -149,8 +169,7 @@ struct V2InferBodyDecoder {
         let header = V2InferHeader(inputs: [V2InputHeader(name: spec.name, shape: shape, datatype: datatype,
                                                           data: nil, binaryDataSize: body.count)],
                                    binaryDataOutput: true)
-        let consumed = try decodeInput(header.inputs[0], body: body, binaryOffset: 0, hasBinary: true, spec: spec,
-                                       seenAlready: false, model: spec.name)
-        return V2InferRequest(header: header, input: consumed.tensor)
+        let consumed = try decodeInput(header.inputs[0], body: body, binaryOffset: 0, hasBinary: true, spec: spec)
+        return V2InferRequest(header: header, inputs: [consumed.tensor])
     }
 }

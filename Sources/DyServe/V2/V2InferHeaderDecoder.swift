@@ -2,7 +2,7 @@ import DyNN
 
 /// Reads the JSON header of a V2 inference request with the service's `JSONReader` (depth-bounded,
 /// numbers read straight off the bytes):
-/// `{"id"?, "parameters"?, "inputs": [{"name", "shape", "datatype", "parameters"?, "data"?}],
+/// `{"id"?, "model_name"?, "model_version"?, "parameters"?, "inputs": [{"name", "shape", "datatype", "parameters"?, "data"?}],
 ///   "outputs"?: [{"name", "parameters"?}]}`.
 ///
 /// Unknown top-level and tensor fields are errors (a misspelt field is never silently ignored);
@@ -12,6 +12,10 @@ import DyNN
 struct V2InferHeaderDecoder {
     var maxDepth: Int
     var maxElements: Int
+    /// False when the request had no `Inference-Header-Content-Length`, so the JSON was taken to
+    /// be the whole body: then bytes after it, or a body that is not JSON at all, are most likely
+    /// binary tensor data sent without that header, and the error says so.
+    var headerLengthGiven = true
 
     func decode(_ bytes: ArraySlice<UInt8>) throws(RequestError) -> V2InferHeader {
         var reader = JSONReader(bytes: Array(bytes), maxDepth: maxDepth)
@@ -29,6 +33,10 @@ struct V2InferHeaderDecoder {
     private func decodeObject(_ reader: inout JSONReader) throws -> V2InferHeader {
         guard reader.peek() == UInt8(ascii: "{") else {
             if reader.isAtEnd { throw RequestError.badRequest("the inference header is empty; expected a JSON object") }
+            if !headerLengthGiven, let b = reader.peek(), !Self.mayStartJSON(b) {
+                throw RequestError.badRequest("the body is not JSON and the Inference-Header-Content-Length header is missing; "
+                    + "a binary body needs it (the JSON header's length, or 0 for a raw input tensor)")
+            }
             let found = try reader.readValue(depth: 0)
             throw RequestError.badRequest("the inference header is \(found.kindName); expected a JSON object")
         }
@@ -42,6 +50,12 @@ struct V2InferHeaderDecoder {
                     throw RequestError.badRequest("id is \(value.kindName); expected a string")
                 }
                 header.id = s
+            case "model_name", "model_version":
+                let value = try reader.readValue(depth: 1)
+                guard case .string(let s) = value else {
+                    throw RequestError.badRequest("\(key) is \(value.kindName); expected a string")
+                }
+                if key == "model_name" { header.modelName = s } else { header.modelVersion = s }
             case "parameters":
                 try readRequestParameters(try reader.readValue(depth: 1), into: &header)
             case "inputs":
@@ -54,12 +68,27 @@ struct V2InferHeaderDecoder {
                     try readOutput(try reader.readValue(depth: 2), index: i)
                 }
             default:
-                throw RequestError.badRequest("unknown field \"\(key)\" in the request; expected id, parameters, inputs, outputs")
+                throw RequestError.badRequest("unknown field \"\(key)\" in the request; expected id, model_name, model_version, parameters, inputs, outputs")
             }
+        }
+        if !headerLengthGiven, reader.peek() != nil {
+            throw RequestError.badRequest("the body goes on after its JSON header and the Inference-Header-Content-Length header is missing; "
+                + "binary tensor data needs that header to give the JSON header's length")
         }
         try reader.expectEnd()
         guard sawInputs else { throw RequestError.badRequest("inputs is missing") }
         return header
+    }
+
+    /// Whether `byte` can begin a JSON value (so a body starting otherwise is not JSON).
+    static func mayStartJSON(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: "{"), UInt8(ascii: "["), UInt8(ascii: "\""), UInt8(ascii: "-"),
+             UInt8(ascii: "t"), UInt8(ascii: "f"), UInt8(ascii: "n"):
+            return true
+        default:
+            return JSONReader.isDigit(byte)
+        }
     }
 
     // MARK: members and arrays
@@ -112,6 +141,7 @@ struct V2InferHeaderDecoder {
         var shape: [Int]?
         var datatype: V2Datatype?
         var data: [Double]?
+        var dataDims: [Int]?
         var binarySize: Int?
         try readMembers(&reader, depth: 3, place: place) { key, reader in
             switch key {
@@ -140,8 +170,10 @@ struct V2InferHeaderDecoder {
                 // Name the real problem (the datatype) rather than the first non-number value.
                 if let datatype, let name { try datatype.checkConvertible(input: name) }
                 var values: [Double] = []
-                try readData(&reader, depth: 4, place: "\(place).data", path: "", into: &values)
+                var nesting = NestedDataShape()
+                try readData(&reader, depth: 4, level: 0, place: "\(place).data", path: "", into: &values, nesting: &nesting)
                 data = values
+                dataDims = nesting.dims
             default:
                 throw RequestError.badRequest("unknown field \"\(key)\" in \(place); expected name, shape, datatype, parameters, data")
             }
@@ -158,7 +190,8 @@ struct V2InferHeaderDecoder {
         default:
             break
         }
-        return V2InputHeader(name: name, shape: shape, datatype: datatype, data: data, binaryDataSize: binarySize)
+        return V2InputHeader(name: name, shape: shape, datatype: datatype, data: data, dataDims: dataDims,
+                             binaryDataSize: binarySize)
     }
 
     private func readShape(_ value: ParsedJSON, place: String) throws(RequestError) -> [Int] {
@@ -180,22 +213,27 @@ struct V2InferHeaderDecoder {
         return shape
     }
 
-    /// Reads `data`, nested or flat, into `values` in row-major order. Element count is capped
-    /// while reading; nesting is bounded by the reader's depth limit.
-    private func readData(_ reader: inout JSONReader, depth: Int, place: String, path: String,
-                          into values: inout [Double]) throws {
+    /// Reads `data`, nested or flat, into `values` in row-major order, checking through `nesting`
+    /// that nested arrays are rectangular. Element count is capped while reading; nesting is
+    /// bounded by the reader's depth limit. `level` counts the arrays around the value.
+    private func readData(_ reader: inout JSONReader, depth: Int, level: Int, place: String, path: String,
+                          into values: inout [Double], nesting: inout NestedDataShape) throws {
         switch reader.peek() {
         case UInt8(ascii: "["):
             try reader.checkDepth(depth)
             try reader.expect(UInt8(ascii: "["))
-            if reader.consume(UInt8(ascii: "]")) { return }
             var i = 0
-            repeat {
-                try readData(&reader, depth: depth + 1, place: place, path: path + "[\(i)]", into: &values)
-                i += 1
-            } while reader.consume(UInt8(ascii: ","))
-            try reader.expect(UInt8(ascii: "]"))
+            if !reader.consume(UInt8(ascii: "]")) {
+                repeat {
+                    try readData(&reader, depth: depth + 1, level: level + 1, place: place, path: path + "[\(i)]",
+                                 into: &values, nesting: &nesting)
+                    i += 1
+                } while reader.consume(UInt8(ascii: ","))
+                try reader.expect(UInt8(ascii: "]"))
+            }
+            try nesting.array(level: level, count: i, place: place, path: path)
         case let b? where b == UInt8(ascii: "-") || JSONReader.isDigit(b):
+            try nesting.number(level: level, place: place, path: path)
             values.append(try reader.readNumber())
             if values.count > maxElements {
                 throw RequestError.payloadTooLarge("\(place) has more than the limit of \(maxElements) elements")
@@ -259,6 +297,7 @@ struct V2InferHeaderDecoder {
         }
         var name: String?
         var binary: Bool?
+        var classification: Int?
         for (key, v) in members {
             switch (key, v) {
             case ("name", .string(let s)):
@@ -270,8 +309,10 @@ struct V2InferHeaderDecoder {
                         binary = b
                     case ("binary_data", _):
                         throw .badRequest("\(place).parameters.binary_data is \(pv.kindName); expected a boolean")
+                    case ("classification", .number(let d)) where d == d.rounded() && d >= 1 && d < 0x1p31:
+                        classification = Int(d)
                     case ("classification", _):
-                        throw .badRequest("\(place).parameters.classification is not supported; read the output's scores instead")
+                        throw .badRequest("\(place).parameters.classification must be a positive integer, got \(pv.kindName)")
                     default:
                         continue
                     }
@@ -283,6 +324,6 @@ struct V2InferHeaderDecoder {
             }
         }
         guard let name else { throw .badRequest("\(place).name is missing") }
-        return V2RequestedOutput(name: name, binary: binary)
+        return V2RequestedOutput(name: name, binary: binary, classification: classification)
     }
 }

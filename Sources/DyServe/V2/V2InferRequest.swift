@@ -8,6 +8,8 @@ struct V2InputHeader: Sendable, Equatable {
     var shape: [Int]
     var datatype: V2Datatype
     var data: [Double]?
+    /// The lengths of `data`'s nested arrays per level (`[n]` for flat data).
+    var dataDims: [Int]? = nil
     var binaryDataSize: Int?
 }
 
@@ -16,11 +18,17 @@ struct V2InputHeader: Sendable, Equatable {
 struct V2RequestedOutput: Sendable, Equatable {
     var name: String
     var binary: Bool?
+    /// Parameter `classification`: answer with the top N classes instead of the scores.
+    var classification: Int? = nil
 }
 
 /// The JSON part of a `POST /v2/models/{m}/infer` body.
 struct V2InferHeader: Sendable, Equatable {
     var id: String?
+    /// `model_name` and `model_version` as the body gives them (clients such as kserve's send
+    /// them); `V2BodyModelCheck` holds them against the path.
+    var modelName: String?
+    var modelVersion: String?
     var inputs: [V2InputHeader] = []
     /// nil: every output.
     var outputs: [V2RequestedOutput]?
@@ -34,8 +42,11 @@ struct V2InferHeader: Sendable, Equatable {
     var timeout: UInt64?
 }
 
-/// A decoded V2 inference request: the header plus the model's single input as FP32.
+/// A decoded V2 inference request: the header plus the model's inputs as FP32, in the model's
+/// input order.
 struct V2InferRequest: Sendable {
     var header: V2InferHeader
-    var input: Tensor
+    var inputs: [Tensor]
+    /// The first input, whose batch dimension is the request's.
+    var input: Tensor { inputs[0] }
 }

@@ -29,6 +29,7 @@ struct V2InferRoute: Sendable {
             }
             decoded = try V2InferBodyDecoder(maxDepth: limits.maxJSONDepth, maxElements: limits.maxTensorElements)
                 .decode(body: body, headerLength: request.headers[V2InferBodyDecoder.headerLengthField], model: info)
+            try V2BodyModelCheck.check(decoded.header, pathModel: modelName, pathVersion: version, servedVersion: info.version)
             // Attention is recorded for every request by default, as on /infer.
             level = decoded.header.trace ?? .attention
             outputs = try Self.checkOutputs(decoded.header.outputs, info: info, extraTrace: decoded.header.trace)
@@ -45,7 +46,7 @@ struct V2InferRoute: Sendable {
             throw .internalError("unexpected error decoding a V2 request: \(error)")
         }
 
-        let job = InferenceJob(modelName: modelName, model: model, input: decoded.input,
+        let job = InferenceJob(modelName: modelName, model: model, inputs: decoded.inputs,
                                options: RunOptions(temperature: decoded.header.temperature, trace: level),
                                isCancelled: { [requestContext = request.context] in requestContext.isCancelled },
                                onCancel: { [requestContext = request.context] handler in requestContext.onCancel(handler) },
@@ -60,16 +61,20 @@ struct V2InferRoute: Sendable {
         }, respond: respond)
     }
 
-    /// Every requested output must be a model output, or a trace output when a trace is asked for.
+    /// Every requested output must be a model output, or a trace output when a trace is asked for;
+    /// only model outputs can be classified. An empty list means every output, as in Triton.
     static func checkOutputs(_ requested: [V2RequestedOutput]?, info: ServedModelInfo,
                              extraTrace: TraceLevel?) throws(RequestError) -> [V2RequestedOutput]? {
-        guard let requested else { return nil }
+        guard let requested, !requested.isEmpty else { return nil }
         var seen: Set<String> = []
         for output in requested {
             guard seen.insert(output.name).inserted else {
                 throw .badRequest("output \"\(output.name)\" is requested twice")
             }
             if info.outputs.contains(where: { $0.name == output.name }) { continue }
+            if output.classification != nil, V2TraceOutputs.isTraceName(output.name) {
+                throw .badRequest("output \"\(output.name)\" is a trace output; classification is for the model's outputs")
+            }
             if V2TraceOutputs.isTraceName(output.name), let t = extraTrace, t != .none { continue }
             let hint = V2TraceOutputs.isTraceName(output.name)
                 ? " (trace outputs need request parameter \"trace\": \"attention\" or \"full\")" : ""
@@ -119,6 +124,13 @@ struct V2InferRoute: Sendable {
                     return APIHandler.errorResponse(.badRequest("output \"\(r.name)\" is not produced by model \(info.name) at trace level \"\(traceLevel.rawValue)\""), id: id)
                 }
                 t.binary = r.binary ?? defaultBinary
+                if let count = r.classification {
+                    do {
+                        t = try V2Classification.classify(t, count: count, labels: info.labels)
+                    } catch {
+                        return APIHandler.errorResponse(error, id: id)
+                    }
+                }
                 selected.append(t)
             }
             // The trace the request asked for is always returned, even when the filter names

@@ -1,6 +1,6 @@
 /// The V2 routes answered at once: health, server metadata, model metadata and readiness.
-/// Health answers with an empty body (the protocol says the status is the answer); not ready
-/// is 503 with `{"error"}` saying why.
+/// Health answers `{"live": true}` / `{"ready": true}` (kserve's client reads the body; Triton's
+/// reads the status); not ready is 503 with `{"ready": false, "error"}` saying why.
 struct V2MetadataRoutes: Sendable {
     let registry: ModelRegistry
 
@@ -9,16 +9,27 @@ struct V2MetadataRoutes: Sendable {
     /// Version of the server reported by `GET /v2`.
     static let serverVersion = "0.1.0"
     /// Protocol extensions this server implements.
-    static let extensions = ["binary_tensor_data", "parameters", "statistics"]
+    static let extensions = ["binary_tensor_data", "parameters", "statistics", "model_configuration",
+                             "classification", "model_repository"]
 
     func live() -> HTTPResponse {
-        HTTPResponse(status: 200)
+        var w = JSONWriter()
+        w.beginObject()
+        w.key("live"); w.bool(true)
+        w.endObject()
+        return APIHandler.json(w.bytes)
     }
 
-    func ready() throws(RequestError) -> HTTPResponse {
+    func ready() -> HTTPResponse {
         let (ready, reasons) = registry.readiness()
-        guard ready else { throw .unavailable("not ready: " + reasons.joined(separator: "; ")) }
-        return HTTPResponse(status: 200)
+        var w = JSONWriter()
+        w.beginObject()
+        w.key("ready"); w.bool(ready)
+        if !ready { w.key("error"); w.string("not ready: " + reasons.joined(separator: "; ")) }
+        w.endObject()
+        return HTTPResponse(status: ready ? 200 : 503,
+                            headers: [("Content-Type", "application/json")] + (ready ? [] : [("Retry-After", "1")]),
+                            body: w.bytes)
     }
 
     func server() -> HTTPResponse {
@@ -49,7 +60,13 @@ struct V2MetadataRoutes: Sendable {
     }
 
     func modelReady(_ name: String, version: String?) throws(RequestError) -> HTTPResponse {
-        _ = try V2ModelLookup.model(name, version: version, in: registry)
-        return HTTPResponse(status: 200)
+        let info = try V2ModelLookup.model(name, version: version, in: registry).info
+        var w = JSONWriter()
+        w.beginObject()
+        w.key("name"); w.string(info.name)
+        w.key("version"); w.string(info.version)
+        w.key("ready"); w.bool(true)
+        w.endObject()
+        return APIHandler.json(w.bytes)
     }
 }

@@ -1,15 +1,19 @@
 /// The Open Inference Protocol (KServe v2) endpoints, matched segment by segment:
 /// `GET /v2`, `GET /v2/health/{live,ready}`, `GET /v2/models/stats`,
-/// `GET /v2/models/{m}[/versions/{v}]`, `GET .../ready`, `POST .../infer`, `GET .../stats`.
+/// `GET /v2/models/{m}[/versions/{v}]`, `GET .../ready`, `GET .../config`, `POST .../infer`, `GET .../stats`.
 enum V2Route: Equatable, Sendable {
     case serverMetadata
     case live
     case ready
     case modelMetadata(model: String, version: String?)
     case modelReady(model: String, version: String?)
+    case modelConfig(model: String, version: String?)
     case infer(model: String, version: String?)
     /// nil model: every configured model.
     case statistics(model: String?, version: String?)
+    case repositoryIndex
+    case repositoryLoad(model: String)
+    case repositoryUnload(model: String)
 
     /// Whether the path belongs to this API (everything under `/v2`).
     static func owns(_ path: String) -> Bool {
@@ -18,7 +22,9 @@ enum V2Route: Equatable, Sendable {
 
     static let endpointList = "GET /v2, GET /v2/health/live, GET /v2/health/ready, GET /v2/models/stats, "
         + "GET /v2/models/{m}[/versions/{v}], GET /v2/models/{m}[/versions/{v}]/ready, "
-        + "POST /v2/models/{m}[/versions/{v}]/infer, GET /v2/models/{m}[/versions/{v}]/stats"
+        + "GET /v2/models/{m}[/versions/{v}]/config, "
+        + "POST /v2/models/{m}[/versions/{v}]/infer, GET /v2/models/{m}[/versions/{v}]/stats, "
+        + "POST /v2/repository/index, POST /v2/repository/models/{m}/load, POST /v2/repository/models/{m}/unload"
 
     /// The route for a `/v2` path, or the 404/405 the client should get.
     static func match(method: String, path: String) throws(RequestError) -> V2Route {
@@ -41,6 +47,9 @@ enum V2Route: Equatable, Sendable {
         case 3 where s[1] == "health" && s[2] == "live": return .live
         case 3 where s[1] == "health" && s[2] == "ready": return .ready
         case 3 where s[1] == "models" && s[2] == "stats": return .statistics(model: nil, version: nil)
+        case 3 where s[1] == "repository" && s[2] == "index": return .repositoryIndex
+        case 5 where s[1] == "repository" && s[2] == "models" && s[4] == "load": return .repositoryLoad(model: s[3])
+        case 5 where s[1] == "repository" && s[2] == "models" && s[4] == "unload": return .repositoryUnload(model: s[3])
         default: break
         }
         guard s.count >= 3, s[1] == "models" else { return nil }
@@ -54,6 +63,7 @@ enum V2Route: Equatable, Sendable {
         switch rest {
         case []: return .modelMetadata(model: model, version: version)
         case ["ready"]: return .modelReady(model: model, version: version)
+        case ["config"]: return .modelConfig(model: model, version: version)
         case ["infer"]: return .infer(model: model, version: version)
         case ["stats"]: return .statistics(model: model, version: version)
         default: return nil
@@ -61,8 +71,10 @@ enum V2Route: Equatable, Sendable {
     }
 
     var methods: [String] {
-        if case .infer = self { return ["POST"] }
-        return ["GET"]
+        switch self {
+        case .infer, .repositoryIndex, .repositoryLoad, .repositoryUnload: ["POST"]
+        default: ["GET"]
+        }
     }
 
     /// Label for the per-route HTTP metric: a fixed set, never a model name from the path.
@@ -73,8 +85,12 @@ enum V2Route: Equatable, Sendable {
         case .ready: "v2_health_ready"
         case .modelMetadata: "v2_model_metadata"
         case .modelReady: "v2_model_ready"
+        case .modelConfig: "v2_model_config"
         case .infer: "v2_infer"
         case .statistics: "v2_stats"
+        case .repositoryIndex: "v2_repository_index"
+        case .repositoryLoad: "v2_repository_load"
+        case .repositoryUnload: "v2_repository_unload"
         }
     }
 }

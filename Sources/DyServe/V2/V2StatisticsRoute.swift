@@ -1,7 +1,11 @@
 /// `GET /v2/models[/{m}[/versions/{v}]]/stats` in Triton's shape:
 /// `{"model_stats": [{"name", "version", "last_inference", "inference_count", "execution_count",
-///   "inference_stats": {"success", "fail", "queue", "compute_infer": {"count", "ns"}},
-///   "batch_stats": [{"batch_size", "compute_infer": {"count", "ns"}}]}]}`.
+///   "inference_stats": {"success", "fail", "queue", "compute_input", "compute_infer",
+///   "compute_output", "cache_hit", "cache_miss": {"count", "ns"}},
+///   "batch_stats": [{"batch_size", "compute_input", "compute_infer", "compute_output"}],
+///   "memory_usage": []}]}`, every field Triton's `model_stats` has, since perf_analyzer reads
+/// them without checking. The service has no response cache, so `cache_hit` and `cache_miss`
+/// are always zero, as in Triton with its cache off.
 /// Without a model: every loaded model, in configuration order.
 struct V2StatisticsRoute: Sendable {
     let registry: ModelRegistry
@@ -33,22 +37,31 @@ struct V2StatisticsRoute: Sendable {
             write("success", s.success, into: &w)
             write("fail", s.fail, into: &w)
             write("queue", s.queue, into: &w)
-            write("compute_infer", s.compute, into: &w)
+            write(s.compute, into: &w)
+            write("cache_hit", InferenceStatistics.Duration(), into: &w)
+            write("cache_miss", InferenceStatistics.Duration(), into: &w)
             w.endObject()
             w.key("batch_stats")
             w.beginArray()
             for (batch, d) in s.computeByBatch.sorted(by: { $0.key < $1.key }) {
                 w.beginObject()
                 w.key("batch_size"); w.int(batch)
-                write("compute_infer", d, into: &w)
+                write(d, into: &w)
                 w.endObject()
             }
             w.endArray()
+            w.key("memory_usage"); w.beginArray(); w.endArray()
             w.endObject()
         }
         w.endArray()
         w.endObject()
         return APIHandler.json(w.bytes)
+    }
+
+    private func write(_ d: InferenceStatistics.ComputeDurations, into w: inout JSONWriter) {
+        write("compute_input", d.input, into: &w)
+        write("compute_infer", d.infer, into: &w)
+        write("compute_output", d.output, into: &w)
     }
 
     private func write(_ key: String, _ d: InferenceStatistics.Duration, into w: inout JSONWriter) {

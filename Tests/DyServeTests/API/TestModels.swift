@@ -88,7 +88,7 @@ final class GatedExecutor: InferenceExecutor, @unchecked Sendable {
         for (job, completion) in jobs {
             let result: Result<InferenceOutcome, any Error> = job.isCancelled()
                 ? .failure(InferenceCancelled())
-                : Result { try job.model.infer([job.input], options: job.options) }
+                : Result { try job.model.infer(job.inputs, options: job.options) }
             completion(InferenceCompletion(result: result, queueNanoseconds: 0, computeNanoseconds: 0))
         }
     }

@@ -36,8 +36,8 @@ import Testing
     @Test func rawFP32WithShapeHeader() throws {
         let r = try raw(Self.le([1, 2, 3, -4.5]), shape: " 1, 1,2,2 ",
                         query: ["model": "m", "temperature": "2.5", "trace": "full", "return_trace": "true", "top_k": "2"])
-        #expect(r.input.shape == [1, 1, 2, 2])
-        #expect(r.input.data == [1, 2, 3, -4.5])
+        #expect(r.input?.shape == [1, 1, 2, 2])
+        #expect(r.input?.data == [1, 2, 3, -4.5])
         #expect(r.model == "m" && r.temperature == 2.5 && r.trace == .full && r.returnTrace && r.topK == 2)
     }
 
@@ -101,7 +101,7 @@ import Testing
 
     @Test func npyGoesThroughTheReaderAndOurChecks() throws {
         let request = HTTPRequest(method: "POST", path: "/infer", query: ["model": "m"], body: Self.le([1, 2]))
-        #expect(try decoder.decode(request, format: .npy).input.data == [1, 2])
+        #expect(try decoder.decode(request, format: .npy).input?.data == [1, 2])
         var bad = request
         bad.body = [0xFF, 0, 0, 0]
         let invalid = status { () throws(RequestError) in _ = try decoder.decode(bad, format: .npy) }

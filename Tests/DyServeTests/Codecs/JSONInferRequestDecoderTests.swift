@@ -12,7 +12,7 @@ import Testing
     @Test func readsEveryField() throws {
         let r = try decode(#"{"model": "m", "input": [[1, 2]], "temperature": 30, "trace": "full", "return_trace": true, "top_k": 3}"#)
         #expect(r.model == "m")
-        #expect(r.input.shape == [1, 2])
+        #expect(r.input?.shape == [1, 2])
         #expect(r.temperature == 30)
         #expect(r.trace == .full)
         #expect(r.returnTrace)
@@ -64,7 +64,7 @@ import Testing
     @Test func depthCountsTheWholeDocument() throws {
         // Depth 8: the object is 1, so a rank-7 input fits and a rank-8 one does not.
         let ok = #"{"model": "m", "input": [[[[[[[1]]]]]]]}"#
-        #expect(try decode(ok).input.rank == 7)
+        #expect(try decode(ok).input?.rank == 7)
         let deep = #"{"model": "m", "input": [[[[[[[[1]]]]]]]]}"#
         #expect(throws: RequestError.self) { try decode(deep) }
         let deepOther = #"{"model": {"a": {"b": {"c": {"d": {"e": {"f": {"g": {"h": 1}}}}}}}}, "input": [1]}"#

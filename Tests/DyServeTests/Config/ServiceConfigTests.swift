@@ -25,6 +25,7 @@ import Testing
         #expect(config.limits.maxJSONDepth == 64)
         #expect(config.models.directory == "models")
         #expect(config.models.names == nil)
+        #expect(config.models.pollIntervalSeconds == 0)
         #expect(config.attentionStore.maxEntries == 1000)
         #expect(config.attentionStore.maxBytes == 64 * 1024 * 1024)
         #expect(config.inference.threads == 0)
@@ -96,6 +97,8 @@ import Testing
         #expect(fromEnv.logLevel == .error)
         #expect(fromEnv.models.directory == "b")
         #expect(fromEnv.models.names == ["x", "y"])
+        #expect(try ServiceConfig.resolve(yaml: "models: {poll_interval_s: 15}", environment: [:]).models.pollIntervalSeconds == 15)
+        #expect(try ServiceConfig.resolve(yaml: yaml, environment: ["DYSERVE_MODELS_POLL_INTERVAL_S": "2"]).models.pollIntervalSeconds == 2)
 
         let flags = [ConfigOverride(key: "server.port", value: "9200", source: "--port"),
                      ConfigOverride(key: "log_level", value: "trace")]
@@ -155,6 +158,7 @@ import Testing
                     yaml: "log_level: loud")
         expectError("dyserve.yaml: models.names: '../etc' is not a plain model folder name",
                     yaml: "models: {names: [../etc]}")
+        expectError("dyserve.yaml: models.poll_interval_s: -1 is out of range 0...86400", yaml: "models: {poll_interval_s: -1}")
         expectError("dyserve.yaml: models.names: model 'a' is listed twice", yaml: "models: {names: [a, a]}")
         expectError("dyserve.yaml: models.names: the list is empty; leave the key out to load every model",
                     yaml: "models: {names: []}")

@@ -51,10 +51,10 @@ import Testing
         let x = Tensor(shape: [1, 1, 2, 2], data: [0, 0, 0, 0])
         let y = Tensor(shape: [3, 1, 2, 2], data: [Float](repeating: 0, count: 12))
         let z = Tensor(shape: [1, 1, 4, 1], data: [0, 0, 0, 0])
-        #expect(BatchKey(input: x, options: RunOptions()) == BatchKey(input: y, options: RunOptions()))
-        #expect(BatchKey(input: x, options: RunOptions()) != BatchKey(input: z, options: RunOptions()))
-        #expect(BatchKey(input: x, options: RunOptions(temperature: 2)) != BatchKey(input: x, options: RunOptions()))
-        #expect(BatchKey(input: x, options: RunOptions(trace: .full)) != BatchKey(input: x, options: RunOptions(trace: .attention)))
+        #expect(BatchKey(inputs: [x], options: RunOptions()) == BatchKey(inputs: [y], options: RunOptions()))
+        #expect(BatchKey(inputs: [x], options: RunOptions()) != BatchKey(inputs: [z], options: RunOptions()))
+        #expect(BatchKey(inputs: [x], options: RunOptions(temperature: 2)) != BatchKey(inputs: [x], options: RunOptions()))
+        #expect(BatchKey(inputs: [x], options: RunOptions(trace: .full)) != BatchKey(inputs: [x], options: RunOptions(trace: .attention)))
     }
 }
 

@@ -63,6 +63,20 @@ import Testing
         #expect(duration(m, "compute_infer").count == 5)
         #expect(duration(m, "compute_infer").ns == Int(3 * Self.ms))  // 3 ms + 4 x 0
         #expect(batchStats(m) == [1: [1, Int(3 * Self.ms)], 5: [1, 0]])
+        // Every field of Triton's model_stats is there: merging and splitting take no time on the
+        // stopped clock, and there is no response cache.
+        for key in ["compute_input", "compute_output"] {
+            #expect(duration(m, key).count == 5 && duration(m, key).ns == 0, "\(key)")
+        }
+        for key in ["cache_hit", "cache_miss"] {
+            #expect(duration(m, key).count == 0 && duration(m, key).ns == 0, "\(key)")
+        }
+        for entry in m["batch_stats"] as? [[String: Any]] ?? [] {
+            for key in ["compute_input", "compute_infer", "compute_output"] {
+                #expect((entry[key] as? [String: Any])?["count"] as? Int == 1, "\(key)")
+            }
+        }
+        #expect((m["memory_usage"] as? [Any])?.isEmpty == true)
 
         // The Prometheus metrics tell the same story.
         let text = h.metricsText

@@ -64,7 +64,10 @@ import Testing
     @Test func malformedJSONHeaders() {
         rejects("", "empty")
         rejects("{", "malformed JSON")
-        rejects(#"{"inputs": [{\#(Self.input), "data": [1, 2, 3, 4]}]} x"#, "after the end")
+        // Bytes after the JSON: with the header length they are a JSON error, without it most
+        // likely binary data sent without the header.
+        rejects(#"{"inputs": [{\#(Self.input), "data": [1, 2, 3, 4]}]} x"#, headerLength: "98", "after the end")
+        rejects(#"{"inputs": [{\#(Self.input), "data": [1, 2, 3, 4]}]} x"#, "Inference-Header-Content-Length header is missing")
         rejects("[1]", "an array; expected a JSON object")
         rejects(#"{"inputs": {}}"#, "inputs is an object; expected an array")
         rejects(#"{"inputs": [], "inputs": []}"#, "appears twice")
@@ -79,7 +82,8 @@ import Testing
         rejects(#"{"inputs": [{"name": "input", "shape": [1, -1, 2, 2], "datatype": "FP32", "data": []}]}"#, "non-negative integer")
         rejects(#"{"inputs": [{"name": "input", "shape": [1, 1.5], "datatype": "FP32", "data": []}]}"#, "non-negative integer")
         rejects(#"{"inputs": [{\#(Self.input), "data": [1, 2, 3, 4]}], "outputs": [{"parameters": {}}]}"#, "outputs[0].name is missing")
-        rejects(#"{"inputs": [{\#(Self.input), "data": [1, 2, 3, 4]}], "outputs": [{"name": "probs", "parameters": {"classification": 2}}]}"#, "classification")
+        rejects(#"{"inputs": [{\#(Self.input), "data": [1, 2, 3, 4]}], "outputs": [{"name": "probs", "parameters": {"classification": 0}}]}"#, "classification must be a positive integer")
+        rejects(#"{"inputs": [{\#(Self.input), "data": [1, 2, 3, 4]}], "outputs": [{"name": "probs", "parameters": {"classification": "3"}}]}"#, "classification must be a positive integer")
         rejects(#"{"inputs": [{\#(Self.input), "data": [1, 2, 3, 4]}], "parameters": {"binary_data_output": "yes"}}"#, "expected a boolean")
         rejects(#"{"inputs": [{\#(Self.input), "data": [1, 2, 3, 4]}], "parameters": {"trace": "all"}}"#, "parameters.trace")
         rejects(#"{"inputs": [{\#(Self.input), "data": [1, 2, 3, 4]}], "parameters": {"temperature": -1}}"#, "temperature")
@@ -93,7 +97,7 @@ import Testing
         rejects(#"{"inputs": [{"name": "input", "shape": [1, 1, 4], "datatype": "FP32", "data": [1, 2, 3, 4]}]}"#, "does not match the model's [-1,1,2,2]")
         rejects(#"{"inputs": [{"name": "input", "shape": [0, 1, 2, 2], "datatype": "FP32", "data": []}]}"#, "the batch is empty")
         rejects(#"{"inputs": [{\#(Self.input), "data": [1, 2, 3]}]}"#, "needs 4 values; data has 3")
-        rejects(#"{"inputs": [{\#(Self.input), "data": [[1, 2], [3, 4], [5]]}]}"#, "needs 4 values; data has 5")
+        rejects(#"{"inputs": [{\#(Self.input), "data": [[1, 2], [3, 4], [5]]}]}"#, "inputs[0].data[2] has 1 elements but inputs[0].data[0] has 2")
         rejects(#"{"inputs": [{"name": "input", "shape": [1, 1, 2, 2], "datatype": "BYTES", "data": [1, 2, 3, 4]}]}"#, "BYTES is not accepted")
         rejects(#"{"inputs": [{"name": "input", "shape": [1, 1, 2, 2], "datatype": "INT32", "data": [1, 2, 3, 16777217]}]}"#, "input \"input\" data[3]: INT32 value 16777217")
         rejects(#"{"inputs": [{"name": "input", "shape": [1, 1, 2, 2], "datatype": "FP16X", "data": [1, 2, 3, 4]}]}"#, "not a V2 datatype")
@@ -139,9 +143,12 @@ import Testing
         rejects(String(repeating: "[", count: 100_000), "nesting deeper")
     }
 
-    @Test func modelsWithSeveralInputsAreRefused() {
+    @Test func modelsWithSeveralInputsNeedEveryInput() throws {
         var two = info
         two.inputs.append(ServedTensorSpec(name: "mask", shape: [-1, 1]))
-        rejects(#"{"inputs": []}"#, "takes 2 inputs", info: two)
+        rejects(#"{"inputs": []}"#, "input \"input\" is missing; model test takes \"input\", \"mask\"", info: two)
+        rejects(#"{"inputs": [{\#(Self.input), "data": [1, 2, 3, 4]}]}"#, "input \"mask\" is missing", info: two)
+        let r = try decode(#"{"inputs": [{"name": "mask", "shape": [1, 1], "datatype": "FP32", "data": [7]}, {\#(Self.input), "data": [1, 2, 3, 4]}]}"#, info: two)
+        #expect(r.inputs.map(\.shape) == [[1, 1, 2, 2], [1, 1]] && r.inputs[1].data == [7])
     }
 }
