@@ -158,6 +158,12 @@ extension ExplorerAssets {
       selected: state.layer, caption: `Sample ${n} of ${rec.batch}.`,
       onSelect: name => { state.layer = name; renderRequest(); },
     }));
+    // Layers that take their routing from another layer (a trace with "routed_by" and no attention).
+    const routed = rec.layers.filter(l => !l.attention && l.routed_by);
+    if (routed.length) {
+      $('heat').append(el('p', { class: 'hint' }, 'Routed by another layer (their π is that layer\'s row): ',
+        routed.map(l => `${l.name} ← ${l.routed_by}`).join(', ') + '.'));
+    }
     renderLayer(rows);
     renderRelu();
   }
@@ -216,8 +222,10 @@ extension ExplorerAssets {
       C > 1 ? lineChart(coefficientSeries, { xLabel: 'channel', yLabel: 'coefficient value', marker: c, width: 620, title: `DY-ReLU coefficients of ${layer.name} per channel` })
         : el('p', {}, `Shared by every channel (variant A): ` + Array.from({ length: K }, (_, k) => `a${k + 1} = ${fmt(a[k], 3)}, b${k + 1} = ${fmt(b[k], 3)}`).join('; ')),
       el('h3', {}, `The activation of channel ${c}: y = max over k of (a_k x + b_k)`),
+      act.spatial ? el('p', { class: 'hint' }, 'Variant C multiplies this by the spatial factor of each position (the map below); the dotted lines are the function at the smallest and largest factor of this sample.') : null,
       lineChart([
         { name: `channel ${c}`, color: '#2458c6', width: 3, points: xs.map(x => [x, f(x)]) },
+        ...spatialBounds(act, n).map(([what, s], i) => ({ name: `× ${what} spatial factor ${fmt(s, 2)}`, color: i ? '#c43c39' : '#2a8a4a', dash: '2 2', points: xs.map(x => [x, s * f(x)]) })),
         { name: 'ReLU, for reference', color: '#9aa1ad', dash: '4 3', points: xs.map(x => [x, Math.max(0, x)]) },
       ], { xLabel: 'x, the layer input (after batch norm), from −4 to 4', yLabel: 'y, the activation output', width: 520, title: `DY-ReLU function of channel ${c}` }),
     ];
@@ -230,6 +238,12 @@ extension ExplorerAssets {
         el('p', { class: 'hint' }, 'The input is not stored for this request (trace level "full" keeps it), so the map is drawn alone.'));
     }
     box.replaceChildren(...parts);
+  }
+
+  /** Variant C: [['smallest', min], ['largest', max]] of sample n's spatial factors; [] otherwise. */
+  function spatialBounds(act, n) {
+    if (!act.spatial || !act.spatial[n]) return [];
+    return [['smallest', Math.min(...act.spatial[n])], ['largest', Math.max(...act.spatial[n])]];
   }
 
   // ---------------------------------------------------------------------------------------------

@@ -44,7 +44,9 @@ const Charts = (() => {
     const c = STOPS[i].map((a, j) => Math.round(a + (STOPS[i + 1][j] - a) * f));
     return `rgb(${c[0]},${c[1]},${c[2]})`;
   }
-  const inkOn = v => (v > 0.6 ? '#1d2330' : '#ffffff');
+  /** The text class readable on the ramp's colour for v (style.css: dark ink on yellow, white on blue). */
+  const inkOn = v => (v > 0.6 ? 'ink-dark' : 'ink-light');
+  const inkColour = v => (v > 0.6 ? '#1d2330' : '#ffffff');
 
   const fmt = (v, d = 3) => (Number.isFinite(v) ? v.toFixed(d) : '–');
 
@@ -89,7 +91,7 @@ const Charts = (() => {
         const x = nameW + k * cell;
         g.append(svgEl('rect', { x: x + 1, y: y + 1, width: cell - 2, height: rowH - 4, fill: ramp(p) },
           svgEl('title', {}, `${r.name}, expert ${k}: π = ${fmt(p, 4)}`)));
-        if (cell >= 30) g.append(svgEl('text', { x: x + cell / 2, y: y + 14, 'text-anchor': 'middle', fill: inkOn(p), 'font-size': 10 }, p.toFixed(2)));
+        if (cell >= 30) g.append(svgEl('text', { x: x + cell / 2, y: y + 14, 'text-anchor': 'middle', class: inkOn(p), 'font-size': 10 }, p.toFixed(2)));
       });
       g.append(svgEl('text', { x: nameW + maxK * cell + 10, y: y + 15 }, ratio == null ? 'K = 1' : ratio.toFixed(3)));
       g.append(svgEl('text', { x: nameW + maxK * cell + 78, y: y + 15 }, r.routing === 'sigmoid' ? 'sigmoid' : fmt(r.temperature, 2)));
@@ -131,7 +133,7 @@ const Charts = (() => {
     });
     if (K > 1) {
       svg.append(svgEl('line', { x1: left, x2: left + K * w, y1: yOf(1 / K), y2: yOf(1 / K), stroke: '#a3460a', 'stroke-dasharray': '4 3' }));
-      svg.append(svgEl('text', { x: width - 4, y: yOf(1 / K) + 4, 'text-anchor': 'end', fill: '#a3460a' }, 'uniform 1/K'));
+      svg.append(svgEl('text', { x: width - 4, y: yOf(1 / K) + 4, 'text-anchor': 'end', class: 'uniform' }, 'uniform 1/K'));
     }
     svg.append(svgEl('line', { x1: left, x2: left, y1: top, y2: top + h, class: 'axis' }));
     svg.append(svgEl('text', { x: left + (K * w) / 2, y: top + h + 32, 'text-anchor': 'middle', class: 'muted' }, 'expert k'));
@@ -151,7 +153,9 @@ const Charts = (() => {
     const pad = (y1 - y0) * 0.08; y0 -= pad; y1 += pad;
     const X = x => left + ((x - x0) / (x1 - x0)) * (width - left - right);
     const Y = y => top + (1 - (y - y0) / (y1 - y0)) * (height - top - bottom);
-    const svg = svgEl('svg', { viewBox: `0 0 ${width} ${height + 18 * Math.ceil(series.length / 3)}`, width, role: 'img', 'aria-label': title || `${yLabel} against ${xLabel}` });
+    // Legend: as many columns of 230 units as fit, one row of 18 units per line of entries.
+    const columns = Math.max(1, Math.floor((width - left) / 230));
+    const svg = svgEl('svg', { viewBox: `0 0 ${width} ${height + 18 * Math.ceil(series.length / columns)}`, width, role: 'img', 'aria-label': title || `${yLabel} against ${xLabel}` });
     for (const t of ticks(y0, y1)) {
       svg.append(svgEl('line', { x1: left, x2: width - right, y1: Y(t), y2: Y(t), class: 'grid' }));
       svg.append(svgEl('text', { x: left - 4, y: Y(t) + 4, 'text-anchor': 'end', class: 'muted' }, trim(t)));
@@ -169,7 +173,7 @@ const Charts = (() => {
     svg.append(svgEl('text', { x: (left + width - right) / 2, y: height - 6, 'text-anchor': 'middle', class: 'muted' }, xLabel));
     svg.append(svgEl('text', { x: 12, y: (top + height - bottom) / 2, transform: `rotate(-90 12 ${(top + height - bottom) / 2})`, 'text-anchor': 'middle', class: 'muted' }, yLabel));
     series.forEach((s, i) => {
-      const lx = left + (i % 3) * 150, ly = height + 8 + Math.floor(i / 3) * 18;
+      const lx = left + (i % columns) * 230, ly = height + 8 + Math.floor(i / columns) * 18;
       svg.append(svgEl('line', { x1: lx, x2: lx + 18, y1: ly - 4, y2: ly - 4, stroke: s.color, 'stroke-width': 2, 'stroke-dasharray': s.dash || null }));
       svg.append(svgEl('text', { x: lx + 22, y: ly }, s.name));
     });
@@ -221,7 +225,7 @@ const Charts = (() => {
         ctx.globalAlpha = 0.55;
         ctx.fillRect(x * cw, y * ch, cw, ch);
         ctx.globalAlpha = 1;
-        ctx.fillStyle = inkOn(v);
+        ctx.fillStyle = inkColour(v);
         ctx.font = `${Math.max(9, Math.min(14, cw / 3.5))}px sans-serif`;
         ctx.textAlign = 'center';
         ctx.fillText(v.toFixed(2), x * cw + cw / 2, y * ch + ch / 2 + 4);

@@ -60,6 +60,7 @@ svg text { fill: var(--ink); font-size: 11px; }
 svg .axis { stroke: var(--muted); stroke-width: 1; }
 svg .grid { stroke: #e6e9ef; stroke-width: 1; }
 svg .muted { fill: var(--muted); }
+svg text.ink-light { fill: #fff; } svg text.ink-dark { fill: var(--ink); } svg text.uniform { fill: var(--warn); }
 svg g.row { cursor: pointer; }
 svg g.row:focus { outline: none; }
 svg g.row:focus rect.frame, svg g.row.selected rect.frame { stroke: var(--accent); stroke-width: 2; }
@@ -78,7 +79,9 @@ canvas.picture { image-rendering: pixelated; border: 1px solid var(--line); max-
   header, footer, main { padding-left: 10px; padding-right: 10px; }
   .tabs { padding: 0 10px; }
   .split { grid-template-columns: 1fr; }
-  .recent { max-height: 40vh; }
+  /* The request comes first on a phone; the list of others follows it. */
+  #recent-card { order: 2; }
+  .recent { max-height: 320px; }
 }
 """#
 }
