@@ -340,6 +340,8 @@ extension ExplorerAssets {
       state.tryPrevious = rec;
       status('');
       await loadRecent();
+      // The run is now the latest traced request: the Request view shows it too.
+      await show(rec.id);
     } catch (e) {
       status(e.message);
     } finally {
