@@ -81,7 +81,7 @@ final class ServiceRunner {
             throw ServeFailure("inference.fp16_experts names '\(unknown)', which is not among the models to serve (\(names.joined(separator: ", ")))")
         }
         let registry = ModelRegistry(names: names)
-        let metrics = ServiceMetrics(modelNames: names)
+        let metrics = ServiceMetrics(modelNames: names, attentionDrift: config.metrics.attentionDrift)
         let budget = ComputeBudget(config)
         let executor = SchedulingExecutor(settings: SchedulerSettings(config), budget: budget, metrics: metrics)
         logger.info("scheduler: \(config.inference.backend) backend on \(budget.cores) core(s), intra-op threads \(budget.intraOpThreads == 0 ? "per model" : String(budget.intraOpThreads)); max_batch_size \(config.scheduler.maxBatchSize), max_queue_delay_us \(config.scheduler.maxQueueDelayMicroseconds), max_queue_size \(config.scheduler.maxQueueSize)")

@@ -45,6 +45,15 @@ public final class APIHandler: HTTPHandler {
         if V2Route.owns(request.path) {
             return V2API(context: context, handler: self).handle(request, id: id, started: started, respond: respond)
         }
+        // The attention explorer page and its files (Sources/DyServe/Explorer).
+        if ExplorerRoute.owns(request.path) {
+            let finish = Self.counting(route: "explorer", id: id, metrics: metrics, respond: respond)
+            do {
+                return finish(try ExplorerRoute.handle(request))
+            } catch {
+                return finish(Self.errorResponse(error, id: id))
+            }
+        }
         let route: Route
         do {
             route = try Router.match(method: request.method, path: request.path)

@@ -1,5 +1,5 @@
 /// What both inference routes (`/infer` and `/v2/.../infer`) do first with a finished job: record its
-/// queue and compute time, then either go on with the outcome or answer with the response its failure
+/// queue and compute time (and attention drift), then either go on with the outcome or answer with the response its failure
 /// becomes, the same on both APIs.
 enum FinishedInference {
     case outcome(InferenceOutcome)
@@ -16,6 +16,7 @@ enum FinishedInference {
                     "model \(info.name) returned \(outcome.outputs.count) outputs; its spec declares \(info.outputs.count)"), id: id))
                 return
             }
+            context.metrics.attentionDrift?.record(model: info.name, trace: outcome.trace)
             self = .outcome(outcome)
         case .failure(let error as RequestError):
             self = .failed(APIHandler.errorResponse(error, id: id))

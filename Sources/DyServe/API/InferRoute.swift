@@ -64,7 +64,7 @@ struct InferRoute: Sendable {
         // Returning the trace implies recording at least attention.
         let level = decoded.returnTrace && decoded.trace == .none ? TraceLevel.attention : decoded.trace
         let job = InferenceJob(modelName: decoded.model, model: model, inputs: inputs,
-                               options: RunOptions(temperature: decoded.temperature, trace: level),
+                               options: RunOptions(temperature: decoded.temperature, trace: context.engineTraceLevel(level)),
                                isCancelled: { [requestContext = request.context] in requestContext.isCancelled },
                                onCancel: { [requestContext = request.context] handler in requestContext.onCancel(handler) },
                                timeout: limit.map { RequestTimeout.remaining($0, since: started) })
@@ -112,7 +112,8 @@ struct InferRoute: Sendable {
             let top = topK?.first?.first.map { TopClass(index: $0.index, label: $0.label, score: $0.score) }
             let r = TraceRecord(id: id, model: request.model, time: Date().timeIntervalSince1970,
                                 temperature: request.temperature, modelTemperature: info.temperature,
-                                level: level, batch: batch, topClass: top, layers: outcome.trace)
+                                level: level, batch: batch, topClass: top, layers: outcome.trace,
+                                input: level == .full ? request.input : nil)
             context.traces.insert(r)
             record = r
         }

@@ -5,7 +5,8 @@ import Foundation
 ///
 /// Layout: `{"id", "model", "time", "temperature", "model_temperature", "trace", "batch",
 /// "top_class", "layers": [{"name", "type", "attention"?: {"routing", "temperature", "pi", "entropy"}, "routed_by"?,
-/// "activation"?: {"variant", "pieces", "channels", "a", "b", "spatial"?, "height"?, "width"?}}]}`.
+/// "activation"?: {"variant", "pieces", "channels", "a", "b", "spatial"?, "height"?, "width"?}}],
+/// "input"?: {"shape", "data"}}` (`input` at trace level `full` only).
 enum TraceEncoder {
     static func write(_ record: TraceRecord, into w: inout JSONWriter) {
         w.beginObject()
@@ -28,6 +29,13 @@ enum TraceEncoder {
         w.beginArray()
         for layer in record.layers { writeLayer(layer, into: &w) }
         w.endArray()
+        if let input = record.input {
+            w.key("input")
+            w.beginObject()
+            w.key("shape"); w.ints(input.shape)
+            w.key("data"); w.floats(input.data)
+            w.endObject()
+        }
         w.endObject()
     }
 

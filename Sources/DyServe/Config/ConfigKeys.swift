@@ -129,6 +129,9 @@ enum ConfigKeys {
             }
             config.scheduler.overloadStatus = status
         },
+        ConfigKey(path: "metrics.attention_drift") { config, value throws(ConfigValueProblem) in
+            config.metrics.attentionDrift = try ConfigValueParser.boolean(value)
+        },
         ConfigKey(path: "log_level") { config, value throws(ConfigValueProblem) in
             config.logLevel = try ConfigValueParser.logLevel(value)
         },

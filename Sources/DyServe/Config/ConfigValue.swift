@@ -46,6 +46,16 @@ enum ConfigValueParser {
         return try check(bytes, in: range)
     }
 
+    /// `true` or `false` (YAML 1.2's core schema; any case), so a typo is an error rather than a guess.
+    static func boolean(_ value: ConfigValue) throws(ConfigValueProblem) -> Bool {
+        let text = try string(value, allowEmpty: true).trimmingSpaces
+        switch text.lowercased() {
+        case "true": return true
+        case "false": return false
+        default: throw ConfigValueProblem(message: "'\(text)' is not true or false")
+        }
+    }
+
     static func logLevel(_ value: ConfigValue) throws(ConfigValueProblem) -> LogLevel {
         let text = try string(value, allowEmpty: true).trimmingSpaces
         guard let level = LogLevel(rawValue: text.lowercased()) else {

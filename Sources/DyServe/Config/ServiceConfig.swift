@@ -16,10 +16,11 @@ public struct ServiceConfig: Sendable, Equatable {
     public var inference: Inference
     public var scheduler: Scheduler
     public var logLevel: LogLevel
+    public var metrics: Metrics
 
     public init(server: Server = Server(), limits: Limits = Limits(), models: Models = Models(),
                 attentionStore: AttentionStore = AttentionStore(), inference: Inference = Inference(),
-                scheduler: Scheduler = Scheduler(), logLevel: LogLevel = .info) {
+                scheduler: Scheduler = Scheduler(), logLevel: LogLevel = .info, metrics: Metrics = Metrics()) {
         self.server = server
         self.limits = limits
         self.models = models
@@ -27,6 +28,18 @@ public struct ServiceConfig: Sendable, Equatable {
         self.inference = inference
         self.scheduler = scheduler
         self.logLevel = logLevel
+        self.metrics = metrics
+    }
+
+    /// YAML section `metrics`: what `/metrics` exports beyond the request figures.
+    public struct Metrics: Sendable, Equatable {
+        /// `metrics.attention_drift`: per model and dynamic layer, a histogram of normalised attention
+        /// entropy and each expert's summed routing weight, from every request (`AttentionDriftMetrics`).
+        public var attentionDrift: Bool
+
+        public init(attentionDrift: Bool = true) {
+            self.attentionDrift = attentionDrift
+        }
     }
 
     /// YAML section `server`.

@@ -14,6 +14,7 @@ import Prometheus
 /// `dyserve_model_load_failures_total`.
 /// Whole process: `dyserve_http_requests_total{route, code}`, `dyserve_resident_memory_bytes`,
 /// `dyserve_uptime_seconds`, `dyserve_ready`.
+/// Attention drift per model and dynamic layer, unless turned off: see `AttentionDriftMetrics`.
 public final class ServiceMetrics: @unchecked Sendable {
     public let registry: PrometheusCollectorRegistry
     private let factory: PrometheusMetricsFactory
@@ -91,9 +92,13 @@ public final class ServiceMetrics: @unchecked Sendable {
     private let residentMemory: Meter
     private let uptime: Meter
     private let ready: Meter
+    /// Nil when `metrics.attention_drift` is off.
+    public let attentionDrift: AttentionDriftMetrics?
 
-    public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry(), modelNames: [String] = []) {
+    public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry(), modelNames: [String] = [],
+                attentionDrift: Bool = true) {
         self.registry = registry
+        self.attentionDrift = attentionDrift ? AttentionDriftMetrics(registry: registry) : nil
         var factory = PrometheusMetricsFactory(registry: registry)
         factory.defaultDurationHistogramBuckets = Self.durationBuckets
         factory.valueHistogramBuckets["dyserve_batch_size"] = Self.batchSizeBuckets

@@ -31,9 +31,12 @@ public struct TraceRecord: Sendable {
     /// Samples whose per-sample values `layers` holds, when fewer than `batch` (the trace was cut
     /// to fit `attention_store.max_record_bytes`); nil when every sample is there.
     public var samplesKept: Int?
+    /// The request's input tensor, kept at trace level `full` only (the attention explorer draws it
+    /// under the spatial attention maps); nil otherwise.
+    public var input: Tensor?
 
     public init(id: String, model: String, time: Double, temperature: Float?, modelTemperature: Float,
-                level: TraceLevel, batch: Int, topClass: TopClass?, layers: [LayerTrace]) {
+                level: TraceLevel, batch: Int, topClass: TopClass?, layers: [LayerTrace], input: Tensor? = nil) {
         self.id = id
         self.model = model
         self.time = time
@@ -43,6 +46,7 @@ public struct TraceRecord: Sendable {
         self.batch = batch
         self.topClass = topClass
         self.layers = layers
+        self.input = input
     }
 
     /// The same record with per-sample values for the first samples only: as many as keep the
@@ -67,6 +71,7 @@ public struct TraceRecord: Sendable {
             rows.reduce(arrayOverhead) { $0 + arrayOverhead + $1.count * MemoryLayout<Float>.stride }
         }
         var total = 256 + id.utf8.count + model.utf8.count + (topClass?.label?.utf8.count ?? 0)
+        if let input { total += arrayOverhead * 2 + input.rank * MemoryLayout<Int>.stride + input.data.count * MemoryLayout<Float>.stride }
         for layer in layers {
             total += 128 + layer.name.utf8.count + layer.op.utf8.count + (layer.routedBy?.utf8.count ?? 0)
             if let a = layer.attention {

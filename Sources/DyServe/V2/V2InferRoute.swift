@@ -47,7 +47,7 @@ struct V2InferRoute: Sendable {
         }
 
         let job = InferenceJob(modelName: modelName, model: model, inputs: decoded.inputs,
-                               options: RunOptions(temperature: decoded.header.temperature, trace: level),
+                               options: RunOptions(temperature: decoded.header.temperature, trace: context.engineTraceLevel(level)),
                                isCancelled: { [requestContext = request.context] in requestContext.isCancelled },
                                onCancel: { [requestContext = request.context] handler in requestContext.onCancel(handler) },
                                timeout: timeout.map { RequestTimeout.remaining($0, since: started) })

@@ -12,13 +12,13 @@ struct APIHarness {
 
     init(models: [String: any ServableModel] = ["test": TestModel()], limits: APILimits = APILimits(),
          store: TraceStoreLimits = TraceStoreLimits(), executor: (any InferenceExecutor)? = nil,
-         registry: ModelRegistry? = nil, repository: ModelRepository? = nil) {
+         registry: ModelRegistry? = nil, repository: ModelRepository? = nil, attentionDrift: Bool = true) {
         let registry = registry ?? ModelRegistry(models: models)
         let pool = executor == nil ? WorkerPoolExecutor(threads: 2) : nil
         self.pool = pool
         context = ServiceContext(
             registry: registry, executor: executor ?? pool!, traces: TraceStore(limits: store),
-            metrics: ServiceMetrics(modelNames: registry.names), limits: limits, repository: repository,
+            metrics: ServiceMetrics(modelNames: registry.names, attentionDrift: attentionDrift), limits: limits, repository: repository,
             readNpy: { try BinaryInferRequestDecoder.decodeRawFP32($0, shape: [1, 1, 2, 2], maxElements: .max) })
         handler = APIHandler(context: context)
     }

@@ -23,6 +23,11 @@ import Testing
         #expect(layers[1]["activation"] == nil)  // DY-ReLU coefficients only with "full"
         let full = api.get("/attention", query: ["id": secondID])
         #expect(((full.json["layers"] as? [[String: Any]])?[1]["activation"]) != nil)
+        // The input comes back only at "full", for the explorer page to draw.
+        #expect(trace.json["input"] == nil)
+        let input = try #require(full.json["input"] as? [String: Any])
+        #expect(input["shape"] as? [Int] == [1, 1, 2, 2])
+        #expect(input["data"] as? [Double] == [0, 0, 3, 0])
 
         let list = api.get("/attention")
         let requests = try #require(list.json["requests"] as? [[String: Any]])

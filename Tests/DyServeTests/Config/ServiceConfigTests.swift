@@ -209,4 +209,18 @@ import Testing
         try Data([0xff, 0xfe, 0x00, 0x80]).write(to: binary)
         #expect(throws: ConfigError.self) { try ServiceConfig.load(filePath: binary.path, environment: [:]) }
     }
+
+    @Test func attentionDriftSwitchReadsTrueAndFalseOnly() throws {
+        #expect(ServiceConfig().metrics.attentionDrift)
+        #expect(try !ServiceConfig.resolve(yaml: "metrics: {attention_drift: false}").metrics.attentionDrift)
+        #expect(try ServiceConfig.resolve(yaml: "metrics:\n  attention_drift: True\n").metrics.attentionDrift)
+        #expect(try !ServiceConfig.resolve(yaml: nil, environment: ["DYSERVE_METRICS_ATTENTION_DRIFT": "false"]).metrics.attentionDrift)
+        expectError("dyserve.yaml: metrics.attention_drift: 'yes' is not true or false",
+                    yaml: "metrics: {attention_drift: yes}")
+        expectError("DYSERVE_METRICS_ATTENTION_DRIFT: '' is not true or false",
+                    environment: ["DYSERVE_METRICS_ATTENTION_DRIFT": ""])
+        expectError("dyserve.yaml: metrics.attention_drift: expected a single value",
+                    yaml: "metrics: {attention_drift: [true]}")
+        expectError("dyserve.yaml: metrics.entropy: unknown key", yaml: "metrics: {entropy: true}")
+    }
 }
