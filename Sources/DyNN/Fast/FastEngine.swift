@@ -89,6 +89,12 @@ public final class FastEngine: InferenceEngine, @unchecked Sendable {
     private static func nodeKinds(model: Model, options: FastEngineOptions, context: DNNLContext, inputCount: Int,
                                   consumers: [Int], lastUse: [Int]) throws(FastEngineError) -> [FastNode] {
         var kinds = [FastNode](repeating: .reference, count: model.nodes.count)
+        func slot(_ ref: ValueRef) -> Int {
+            switch ref {
+            case .input(let index): index
+            case .node(let index): inputCount + index
+            }
+        }
         for (index, node) in model.nodes.enumerated() {
             switch kinds[index] {
             case .fusedActivation, .foldedBatchNorm: continue
