@@ -20,7 +20,7 @@ enum FastStep {
     case dynamicChain(links: [ChainLink], means: PooledMeans)
     case activation(node: Int, kind: ActivationKind, input: Int, output: Int, count: Int)
     case add(node: Int, a: Int, b: Int, output: Int, count: Int)
-    case dyReLU(node: Int, op: DyReLU, input: Int, output: Int, channels: Int, height: Int, width: Int)
+    case dyReLU(node: Int, layer: DyReLULayer, input: Int, output: Int)
     /// NHWC buffer -> `[N, C, 1, 1]` tensor.
     case globalAvgPool(node: Int, input: Int, channels: Int, pixels: Int)
     /// `[N, in]` tensor -> `[N, out]` tensor.

@@ -192,10 +192,10 @@ struct FastPlanBuilder {
                 }
             case .dyReLU(let op):
                 if let input = nhwcBuffer(node.inputs[0]) {
-                    maxChannels = max(maxChannels, outShape[1])
                     let out = output(outFloats, node: index, inPlace: node.inputs[0], inherited: &inherited)
-                    steps.append(.dyReLU(node: index, op: op, input: input, output: out,
-                                         channels: outShape[1], height: outShape[2], width: outShape[3]))
+                    let layer = DyReLULayer(op: op, batch: batch, channels: outShape[1], height: outShape[2], width: outShape[3],
+                                            workers: engine.sampleWorkers)
+                    steps.append(.dyReLU(node: index, layer: layer, input: input, output: out))
                     produced = out
                 }
             case .globalAvgPool:
