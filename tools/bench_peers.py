@@ -3,7 +3,8 @@
 
     /work/venv-torch/bin/python tools/bench_peers.py [--threads 2] [--rounds 5] [--iterations 20] ...
 
-For `mobilenetv2` and `dy-mobilenetv2` (the graphs in models/), this script
+For `mobilenetv2`, `dy-mobilenetv2`, `dyrelu-mobilenetv2` and `dyrelu-c-mobilenetv2` (the graphs in
+models/; `--models` picks some), this script
   1. builds the network in PyTorch (tools/reference.py modules) with seeded random weights drawn in
      PyTorch, batch norms with non-trivial statistics;
   2. exports it to our format in a temporary directory (model.json + weights.safetensors, batch norms
@@ -13,6 +14,8 @@ For `mobilenetv2` and `dy-mobilenetv2` (the graphs in models/), this script
      input of its Conv;
   4. checks that the reference graph, the export-friendly module, ONNX Runtime and `dyserve run` give
      the same output on the same input (max abs difference printed) before timing anything;
+     networks with DY-ReLU get their batch norm statistics measured on random inputs first
+     (tools/calibrate_batch_norm.py), as the shipped ones do, so their activations stay in range;
   5. in R rounds, alternating engines (the order rotates every round), measures each configuration:
      dyserve with `dyserve bench --json` (in-process timing, its own process), PyTorch eager under
      `torch.inference_mode()` with `torch.set_num_threads(T)`, ONNX Runtime with T intra-op threads and
@@ -46,12 +49,16 @@ sys.path.insert(0, str(TOOLS))
 from export import folded, save  # noqa: E402
 from graph import Graph, ModelInfo, TensorSpec  # noqa: E402
 from onnx_export import ExportGraph, check_close, conv_weight_sources, export  # noqa: E402
-from reference import (Activation, Add, AttentionMLP, BatchNorm, Conv2d, DynamicConv2d, Flatten,  # noqa: E402
+from reference import (Activation, Add, AttentionMLP, BatchNorm, Conv2d, DynamicConv2d, DyReLU, Flatten,  # noqa: E402
                        Geometry, GlobalAvgPool, Linear, Normalize, Softmax, hidden_size)
+from calibrate_batch_norm import calibrate, random_images  # noqa: E402
 
 MODELS = {"static": "mobilenetv2", "dynamic": "dy-mobilenetv2"}
 # Seeds of the PyTorch weights; the model.json seeds are not used (those weights are SplitMix64's).
 WEIGHT_SEEDS = {"mobilenetv2": 11, "dy-mobilenetv2": 12}
+# MobileNetV2 with every ReLU6 replaced by DY-ReLU-B / DY-ReLU-C (issue 14).
+MODELS.update({"dyrelu": "dyrelu-mobilenetv2", "dyrelu-c": "dyrelu-c-mobilenetv2"})
+WEIGHT_SEEDS.update({"dyrelu-mobilenetv2": 13, "dyrelu-c-mobilenetv2": 14})
 INPUT_SEED = 7
 # A short pause between engines, so threads one engine left spinning (OpenMP, ORT) do not steal a core
 # from the next one's first iterations.
@@ -114,11 +121,20 @@ def random_graph(doc: dict, seed: int) -> Graph:
             node, out = Flatten(), c
         elif op == "softmax":
             node, out = Softmax(attrs.get("axis", 1)), c
+        elif op == "dy_relu":
+            node = DyReLU(c, attrs["variant"], attrs.get("pieces", 2), attrs.get("reduction", 8), attrs.get("min_hidden", 4),
+                          attrs.get("lambda_a", 1.0), attrs.get("lambda_b", 0.5), attrs.get("alpha"), attrs.get("beta"),
+                          attrs["layout"], attrs["squash"], attrs.get("spatial_tau", 10.0), attrs.get("spatial_gamma"),
+                          hyper_bias="fc1_bias" in roles, spatial_bias="spatial_bias" in roles, gen=gen)
+            out = c
         else:
             raise ValueError(f"node {entry['name']!r}: op {op!r} is not needed by the benchmark models")
         graph.add(module_name(entry["name"]), node, *inputs)
         channels[module_name(entry["name"])] = out
     graph.eval()
+    if any(entry["op"] == "dy_relu" for entry in doc["nodes"]):
+        # Unbounded activations: drawn statistics would let the scale grow block after block.
+        calibrate(graph, random_images(doc, 8, seed))
     return graph
 
 
@@ -273,6 +289,8 @@ def main(argv) -> int:
     parser.add_argument("--scratch-path", help="swift build --scratch-path when building dyserve")
     parser.add_argument("--atol", type=float, default=1e-4, help="output agreement required before timing")
     parser.add_argument("--keep", help="write the exported models / ONNX files here instead of a temp dir")
+    parser.add_argument("--models", nargs="+", choices=list(MODELS), default=list(MODELS),
+                        help="which networks (default: all)")
     args = parser.parse_args(argv)
     if args.threads < 1 or args.rounds < 1 or args.iterations < 1 or args.warmup < 0:
         parser.error("--threads, --rounds and --iterations must be >= 1, --warmup >= 0")
@@ -297,7 +315,7 @@ def main(argv) -> int:
         np.save(x_path, x)
         print(f"dyserve {binary} (backend {dy.backend}, {dy_threads} thread(s)); torch {torch.__version__}, "
               f"onnxruntime {__import__('onnxruntime').__version__}, {args.threads} threads for the peers")
-        models = {kind: prepare(kind, args, work, dy, x, x_path) for kind in MODELS}
+        models = {kind: prepare(kind, args, work, dy, x, x_path) for kind in MODELS if kind in args.models}
         # Other processes on the machine are the largest source of noise: say how busy it was.
         print("load average before timing (1, 5, 15 min): " + ", ".join(f"{v:.2f}" for v in os.getloadavg()))
         xt = torch.from_numpy(x)
@@ -355,6 +373,11 @@ def main(argv) -> int:
     ratio("dyserve dynamic fp16 / dyserve static (latency)", "dyserve dynamic fp16", "dyserve static", "<= 1.15")
     ratio("ORT dynamic / ORT static (latency)", "ort dynamic", "ort static")
     ratio("PyTorch dynamic / PyTorch static (latency)", "pytorch dynamic", "pytorch static")
+    ratio("dyserve DY-ReLU-B / dyserve static (latency)", "dyserve dyrelu", "dyserve static", "<= 1.5")
+    ratio("ORT DY-ReLU-B / dyserve DY-ReLU-B (speed-up)", "ort dyrelu", "dyserve dyrelu", ">= 1.5")
+    ratio("PyTorch DY-ReLU-B / dyserve DY-ReLU-B (speed-up)", "pytorch dyrelu", "dyserve dyrelu")
+    ratio("dyserve DY-ReLU-C / dyserve DY-ReLU-B (latency)", "dyserve dyrelu-c", "dyserve dyrelu", "<= 1.2")
+    ratio("ORT DY-ReLU-C / dyserve DY-ReLU-C (speed-up)", "ort dyrelu-c", "dyserve dyrelu-c")
     for kind in MODELS:
         b1, b8 = f"dyserve {kind}", f"dyserve {kind} b{args.batch8}"
         if b1 in final and b8 in final:

@@ -171,8 +171,9 @@ def calibrate(graph: Graph, x: torch.Tensor) -> dict[str, torch.Tensor]:
                 var = args[0].var(dim=(0, 2, 3), unbiased=False)
                 node.running_mean.copy_(mean)
                 node.running_var.copy_(var)
-                stats[f"{graph.model_names[name]}.running_mean"] = mean.float().contiguous()
-                stats[f"{graph.model_names[name]}.running_var"] = var.float().contiguous()
+                model_name = getattr(graph, "model_names", {}).get(name, name)
+                stats[f"{model_name}.running_mean"] = mean.float().contiguous()
+                stats[f"{model_name}.running_var"] = var.float().contiguous()
             values[name] = node(*args, tau=graph.temperature_of(node, None))
     graph.float()
     return stats

@@ -6,6 +6,39 @@ import Testing
 /// logits (the classifier's output: probabilities over 1000 classes are too flat for a 1e-4 check to say
 /// much) and on every DY-ReLU's coefficients and spatial map.
 @Suite struct FastDyReLUModelTests {
+    /// Every (channels, height, width) a DY-ReLU sees in the shipped DY-ReLU MobileNetV2s at 224x224.
+    static let shippedShapes = [(32, 112, 112), (96, 112, 112), (96, 56, 56), (144, 56, 56), (144, 28, 28), (192, 28, 28),
+                                (192, 14, 14), (384, 14, 14), (576, 14, 14), (576, 7, 7), (960, 7, 7), (1280, 7, 7)]
+
+    /// One DY-ReLU of the shipped models' configuration (K = 2, reduction 8, paper layout, sigmoid squash;
+    /// synthetic hyper weights) at every shipped size, fast against reference, outputs and every
+    /// coefficient and spatial map: batch 2 on two threads (split passes, batched hyper network) and
+    /// batch 1 on one thread. Inputs like a batch norm's output: uniform in [-2, 2).
+    @Test(arguments: ["B", "C"])
+    func layerAtEveryShippedSizeAgrees(_ variant: String) throws {
+        for (channels, height, width) in Self.shippedShapes {
+            let spec = ModelSpec(
+                name: "dyrelu-layer", inputs: [TensorSpec(name: "x", shape: [-1, channels, height, width])],
+                outputs: [TensorSpec(name: "y", shape: [-1, channels, height, width])], weights: .synthetic(seed: UInt64(channels)),
+                nodes: [NodeSpec(name: "y", op: "dy_relu", inputs: ["x"],
+                                 attrs: ["variant": .string(variant), "reduction": .int(8), "layout": .string("paper"),
+                                         "squash": .string("sigmoid")])])
+            let model = try Model.load(spec: spec, directory: FileManager.default.temporaryDirectory)
+            let uniform = SeededInput.uniform([2, channels, height, width], seed: UInt64(height * 7 + channels))
+            let batch = Tensor(shape: uniform.shape, data: uniform.data.map { $0 * 4 - 2 })
+            let options = RunOptions(trace: .full)
+            let reference = try model.run([batch], options: options)
+            let context = "DY-ReLU-\(variant) [\(channels), \(height), \(width)]"
+            for (threads, input) in [(2, batch), (1, SeededInput.sample(batch, 1))] {
+                let engine = try FastEngine(model: model, options: FastEngineOptions(threads: threads))
+                #expect(engine.referenceNodes.isEmpty, "\(context): the fast path covers the layer")
+                let expected = input.shape[0] == 2 ? reference : try model.run([input], options: options)
+                FastComparison(tolerance: 1e-4, context: "\(context), batch \(input.shape[0]), \(threads) thread(s)")
+                    .compare(try engine.run([input], options: options), expected)
+            }
+        }
+    }
+
     /// The model with its output moved to the classifier's logits, in a temporary directory (the
     /// synthetic weights' `replace` file copied along).
     static func logitsModel(_ name: String) throws -> (Model, URL) {
@@ -21,37 +54,33 @@ import Testing
         return (try Model.load(from: directory), directory)
     }
 
-    /// Batch 2 on two threads (the DY-ReLU passes split across both, the hyper network run for both
-    /// samples at once) and the first sample alone on one thread (no split), against the reference.
+    /// The whole networks, batch 2 on two threads and the first sample alone on one thread, against the
+    /// reference on their logits and every DY-ReLU's coefficients and map. Fifty-odd layers amplify the
+    /// rounding differences between oneDNN's and the reference's orders of summation (the DY-ReLUs' hyper
+    /// networks feed on the means of everything before them), so end to end the bound is 1e-3 of scale;
+    /// `layerAtEveryShippedSizeAgrees` holds each layer to 1e-4 on the same input for both backends.
     @Test(arguments: ["dyrelu-mobilenetv2", "dyrelu-c-mobilenetv2"])
     func dyReLUModelsAgree(_ name: String) throws {
         let (model, directory) = try Self.logitsModel(name)
         defer { try? FileManager.default.removeItem(at: directory) }
         let engine = try FastEngine(model: model, options: FastEngineOptions(threads: 2))
-        #expect(engine.referenceNodes == ["flatten"], "\(name): only flatten may fall back to its reference op")
+        #expect(engine.referenceNodes == ["flatten", "probabilities"], "\(name): only flatten and the unused softmax are reference ops")
         let batch = SeededInput.uniform([2, 3, 224, 224], seed: 14)
         let options = RunOptions(trace: .full)
         let reference = try model.run([batch], options: options)
         let logits = reference.outputs[0].data
-        // The synthetic weights keep activations in a sane range: finite logits of order 1 to 10, and
-        // probabilities far from one-hot, so the comparison below tests numbers that mean something.
+        // The calibrated statistics keep the scale: with the drawn ones the logits reach about 1e12. (Random
+        // inputs give logits mostly of order 1 to 10, some up to a few hundred: see models/README.md.)
         let largest = logits.map(abs).max() ?? 0
-        #expect(logits.allSatisfy(\.isFinite) && largest > 0.3 && largest < 100, "\(name): logits up to \(largest)")
-        // Each sample's largest softmax probability: 1 / sum_j exp(z_j - max z).
-        let top = (0..<2).map { n -> Float in
-            let row = logits[n * 1000..<(n + 1) * 1000], peak = row.max() ?? 0
-            return 1 / row.reduce(0) { $0 + exp($1 - peak) }
-        }.max() ?? 1
-        #expect(top < 0.5, "\(name): largest probability \(top)")
+        #expect(logits.allSatisfy(\.isFinite) && largest > 0.3 && largest < 1000, "\(name): logits up to \(largest)")
 
         let fast = try engine.run([batch], options: options)
-        let deviation = FastComparison(tolerance: 1e-4, context: "\(name) batch 2").compare(fast, reference)
-        print("\(name): logits up to \(largest), largest probability \(top), fast batch 2 deviation \(deviation)")
+        let deviation = FastComparison(tolerance: 1e-3, context: "\(name) batch 2").compare(fast, reference)
+        print("\(name): logits up to \(largest), fast batch 2 deviation \(deviation) of scale")
 
         let single = try FastEngine(model: model, options: FastEngineOptions(threads: 1))
-        let first = SeededInput.sample(batch, 0)
-        let alone = try single.run([first], options: options)
-        let comparison = FastComparison(tolerance: 1e-4, context: "\(name) batch 1, one thread")
+        let alone = try single.run([SeededInput.sample(batch, 0)], options: options)
+        let comparison = FastComparison(tolerance: 1e-3, context: "\(name) batch 1, one thread")
         comparison.close(alone.outputs[0].data, SeededInput.sample(reference.outputs[0], 0).data, "logits")
         for (one, all) in zip(alone.trace, reference.trace) {
             comparison.close(one.activation?.a.first ?? [], all.activation?.a.first ?? [], "\(all.name) a")
