@@ -134,7 +134,7 @@ def random_graph(doc: dict, seed: int) -> Graph:
     graph.eval()
     if any(entry["op"] == "dy_relu" for entry in doc["nodes"]):
         # Unbounded activations: drawn statistics would let the scale grow block after block.
-        calibrate(graph, random_images(doc, 8, seed))
+        calibrate(graph, random_images(doc, 4, seed))
     return graph
 
 

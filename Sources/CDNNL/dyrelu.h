@@ -1,4 +1,4 @@
-// DY-ReLU's two passes over NHWC rows (one row = one pixel's channels), included by shim.h. Each pass
+// DY-ReLU's two passes over NHWC rows (one row = one pixel's channels), included at the end of shim.h. Each pass
 // takes a range of rows so the threads can split a sample (or a batch) between them:
 //   pooling: per-channel sums of the rows (the hyper network's GAP) and, for DY-ReLU-C, the spatial
 //            branch's logit z[p] = bias + w . x[p] of each row, in the same read of the input;
@@ -25,15 +25,6 @@ static inline void dy_dyrelu_pool_rows_portable(const float *x, int rows, int ch
     }
 }
 
-/// The sum of the 8 lanes of `v` (DY-ReLU's own copy, so this header stands alone).
-__attribute__((target("avx2")))
-static inline float dy_dyrelu_sum8_avx2(__m256 v) {
-    __m128 half = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    half = _mm_add_ps(half, _mm_movehl_ps(half, half));
-    half = _mm_add_ss(half, _mm_shuffle_ps(half, half, 1));
-    return _mm_cvtss_f32(half);
-}
-
 /// The same with AVX2: the running sums stay in L1 (read and written once per row), so the input is
 /// read once, in memory order.
 __attribute__((target("avx2,fma")))
@@ -49,13 +40,20 @@ static inline void dy_dyrelu_pool_rows_avx2(const float *x, int rows, int channe
             if (w) dot = _mm256_fmadd_ps(_mm256_loadu_ps(w + c), v, dot);
         }
         float s = bias;
-        if (w) s += dy_dyrelu_sum8_avx2(dot);
+        if (w) s += dy_sum8_avx2(dot);
         for (; c < channels; c++) {
             sums[c] += row[c];
             if (w) s += w[c] * row[c];
         }
         if (w) z[p] = s;
     }
+}
+
+/// DY-ReLU-C's spatial attention of row p, min(scale * e[p], 1); 1 without the spatial branch (e NULL).
+static inline float dy_dyrelu_map(const float *e, int p, float scale) {
+    if (!e) return 1.0f;
+    float m = scale * e[p];
+    return m > 1.0f ? 1.0f : m;
 }
 
 /// y[p, c] = max_k (a[k * channels + c] x[p, c] + b[k * channels + c]) for rows p < rows, times
@@ -66,11 +64,7 @@ static inline void dy_dyrelu_apply_rows_portable(const float *x, float *y, int r
     for (int p = 0; p < rows; p++) {
         const float *s = x + (size_t)p * channels;
         float *t = y + (size_t)p * channels;
-        float m = 1.0f;
-        if (e) {
-            m = scale * e[p];
-            if (m > 1.0f) m = 1.0f;
-        }
+        const float m = dy_dyrelu_map(e, p, scale);
         for (int c = 0; c < channels; c++) {
             float v = s[c];
             float out = a[c] * v + b[c];
@@ -91,11 +85,7 @@ static inline void dy_dyrelu_apply_rows_avx2(const float *x, float *y, int rows,
     for (int p = 0; p < rows; p++) {
         const float *s = x + (size_t)p * channels;
         float *t = y + (size_t)p * channels;
-        float m = 1.0f;
-        if (e) {
-            m = scale * e[p];
-            if (m > 1.0f) m = 1.0f;
-        }
+        const float m = dy_dyrelu_map(e, p, scale);
         const __m256 mv = _mm256_set1_ps(m);
         int c = 0;
         if (pieces == 2) {

@@ -14,8 +14,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "dyrelu.h"
-
 /// IEEE half to float, portable (no F16C).
 static inline float dy_half_to_float(uint16_t h) {
     uint32_t sign = (uint32_t)(h & 0x8000u) << 16;
@@ -437,5 +435,8 @@ static inline void dy_attention_parallel(dy_attention_job *job, unsigned threads
                                          void (*parallel)(void (*)(void *), void *, unsigned, unsigned)) {
     parallel(dy_attention_job_run, job, threads, 0);
 }
+
+// DY-ReLU's passes (uses dy_sum8_avx2 above).
+#include "dyrelu.h"
 
 #endif
