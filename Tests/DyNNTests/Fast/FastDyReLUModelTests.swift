@@ -55,10 +55,11 @@ import Testing
     }
 
     /// The whole networks, batch 2 on two threads and the first sample alone on one thread, against the
-    /// reference on their logits and every DY-ReLU's coefficients and map. Fifty-odd layers amplify the
-    /// rounding differences between oneDNN's and the reference's orders of summation (the DY-ReLUs' hyper
-    /// networks feed on the means of everything before them), so end to end the bound is 1e-3 of scale;
-    /// `layerAtEveryShippedSizeAgrees` holds each layer to 1e-4 on the same input for both backends.
+    /// reference on their logits and every DY-ReLU's coefficients and map, within 1e-4 of scale. On
+    /// typical inputs: fifty-odd layers amplify the rounding differences between oneDNN's and the
+    /// reference's orders of summation (the DY-ReLUs' hyper networks feed on the means of everything
+    /// before them), most on the heavy-tailed inputs whose logits reach hundreds (see models/README.md);
+    /// `layerAtEveryShippedSizeAgrees` holds each layer to 1e-4 whatever its input.
     @Test(arguments: ["dyrelu-mobilenetv2", "dyrelu-c-mobilenetv2"])
     func dyReLUModelsAgree(_ name: String) throws {
         let (model, directory) = try Self.logitsModel(name)
@@ -76,12 +77,12 @@ import Testing
         #expect(logits.allSatisfy(\.isFinite) && largest > 0.3 && largest < 100, "\(name): logits up to \(largest)")
 
         let fast = try engine.run([batch], options: options)
-        let deviation = FastComparison(tolerance: 1e-3, context: "\(name) batch 2").compare(fast, reference)
+        let deviation = FastComparison(tolerance: 1e-4, context: "\(name) batch 2").compare(fast, reference)
         print("\(name): logits up to \(largest), fast batch 2 deviation \(deviation) of scale")
 
         let single = try FastEngine(model: model, options: FastEngineOptions(threads: 1))
         let alone = try single.run([SeededInput.sample(batch, 0)], options: options)
-        let comparison = FastComparison(tolerance: 1e-3, context: "\(name) batch 1, one thread")
+        let comparison = FastComparison(tolerance: 1e-4, context: "\(name) batch 1, one thread")
         comparison.close(alone.outputs[0].data, SeededInput.sample(reference.outputs[0], 0).data, "logits")
         for (one, all) in zip(alone.trace, reference.trace) {
             comparison.close(one.activation?.a.first ?? [], all.activation?.a.first ?? [], "\(all.name) a")
