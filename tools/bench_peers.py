@@ -47,11 +47,11 @@ REPO = TOOLS.parent
 sys.path.insert(0, str(TOOLS))
 
 from export import folded, save  # noqa: E402
-from graph import Graph, ModelInfo, TensorSpec  # noqa: E402
+from graph import Graph  # noqa: E402
 from onnx_export import ExportGraph, check_close, conv_weight_sources, export  # noqa: E402
 from reference import (Activation, Add, AttentionMLP, BatchNorm, Conv2d, DynamicConv2d, DyReLU, Flatten,  # noqa: E402
                        Geometry, GlobalAvgPool, Linear, Normalize, Softmax, hidden_size)
-from calibrate_batch_norm import calibrate, random_images  # noqa: E402
+from calibrate_batch_norm import calibrate, model_info, random_images  # noqa: E402
 
 MODELS = {"static": "mobilenetv2", "dynamic": "dy-mobilenetv2"}
 # Seeds of the PyTorch weights; the model.json seeds are not used (those weights are SplitMix64's).
@@ -77,12 +77,7 @@ def module_name(name: str) -> str:
 def random_graph(doc: dict, seed: int) -> Graph:
     """A reference Graph with `doc`'s nodes and seeded random weights (inference mode)."""
     gen = torch.Generator().manual_seed(seed)
-    info = ModelInfo(name=doc["name"], version=doc.get("version", "1"), description=doc.get("description", ""),
-                     labels=doc.get("labels"), temperature=float(doc.get("temperature", 1.0)),
-                     inputs=[TensorSpec(s["name"], s["shape"]) for s in doc["inputs"]],
-                     outputs=[TensorSpec(s["name"], s["shape"], module_name(s.get("node") or s["name"]))
-                              for s in doc["outputs"]])
-    graph = Graph(info)
+    graph = Graph(model_info(doc))
     channels = {s["name"]: s["shape"][1] for s in doc["inputs"]}
     for entry in doc["nodes"]:
         op, attrs, roles = entry["op"], entry.get("attrs", {}), entry.get("weights", {})

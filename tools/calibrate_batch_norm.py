@@ -110,16 +110,20 @@ def module_name(name: str) -> str:
     return name.replace(".", "_")
 
 
-def synthetic_graph(doc: dict, replacements: dict[str, torch.Tensor] | None = None) -> Graph:
-    """The model's graph with dyserve's synthetic weights (and `replacements` in place of drawn tensors).
-    Node names have underscores for dots; `graph.model_names` maps them back."""
-    stream = SplitMix64(doc["weights"]["synthetic"]["seed"])
-    info = ModelInfo(name=doc["name"], version=doc.get("version", "1"), description=doc.get("description", ""),
+def model_info(doc: dict) -> ModelInfo:
+    """A model.json's header as the reference Graph's info, outputs naming underscored nodes."""
+    return ModelInfo(name=doc["name"], version=doc.get("version", "1"), description=doc.get("description", ""),
                      labels=doc.get("labels"), temperature=float(doc.get("temperature", 1.0)),
                      inputs=[TensorSpec(s["name"], s["shape"]) for s in doc["inputs"]],
                      outputs=[TensorSpec(s["name"], s["shape"], module_name(s.get("node") or s["name"]))
                               for s in doc["outputs"]])
-    graph = Graph(info)
+
+
+def synthetic_graph(doc: dict, replacements: dict[str, torch.Tensor] | None = None) -> Graph:
+    """The model's graph with dyserve's synthetic weights (and `replacements` in place of drawn tensors).
+    Node names have underscores for dots; `graph.model_names` maps them back."""
+    stream = SplitMix64(doc["weights"]["synthetic"]["seed"])
+    graph = Graph(model_info(doc))
     graph.model_names = {}
     channels = {s["name"]: s["shape"][1] for s in doc["inputs"]}
     used = set()
