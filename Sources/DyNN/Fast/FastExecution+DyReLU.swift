@@ -35,7 +35,7 @@ extension FastExecution {
         let units = batch * pixels
         let rows = units * me / team..<units * (me + 1) / team
         let op = layer.op
-        let spatialWeight = layer.spatialWeight?.floats
+        let spatialWeight = layer.weights.spatialWeight?.floats
         let spatialBias = op.spatial?.bias ?? 0
         /// Runs `body(n, firstPixel, count)` over this thread's rows, one sample's segment at a time.
         func segments(_ body: (Int, Int, Int) -> Void) {
@@ -99,12 +99,12 @@ extension FastExecution {
         }
         barrier()
         let (hidden, outputs) = (layer.hidden, layer.outputs)
-        dy_fc_rows_samples(layer.fc1.raw, 0, layer.fc1Bias?.floats, layer.pooled.floats, Int32(layer.channelStride), Int32(batch),
+        dy_fc_rows_samples(layer.weights.fc1.raw, 0, layer.weights.fc1Bias?.floats, layer.pooled.floats, Int32(layer.channelStride), Int32(batch),
                            Int32(hidden * me / team), Int32(hidden * (me + 1) / team), Int32(channels), 1, avx2 ? 1 : 0,
                            layer.hiddenValues.floats, Int32(layer.hiddenStride))
         barrier()
         let mine = outputs * me / team..<outputs * (me + 1) / team
-        dy_fc_rows_samples(layer.fc2.raw, 0, layer.fc2Bias?.floats, layer.hiddenValues.floats, Int32(layer.hiddenStride), Int32(batch),
+        dy_fc_rows_samples(layer.weights.fc2.raw, 0, layer.weights.fc2Bias?.floats, layer.hiddenValues.floats, Int32(layer.hiddenStride), Int32(batch),
                            Int32(mine.lowerBound), Int32(mine.upperBound), Int32(hidden), 0, avx2 ? 1 : 0,
                            layer.logits.floats, Int32(layer.outputStride))
         let shared = op.variant == .a
@@ -113,7 +113,7 @@ extension FastExecution {
             let (a, b) = (layer.slopes(n), layer.intercepts(n))
             for o in mine {
                 let theta = op.squash(z[o])
-                let d = layer.destination[o]
+                let d = layer.weights.destination[o]
                 let index = d >= 0 ? d : -1 - d
                 let k = index / channels
                 let value = d >= 0 ? op.alpha[k] + op.lambdaA * theta : op.beta[k] + op.lambdaB * theta

@@ -7,7 +7,7 @@ enum FastNode {
     /// An activation the producing convolution applies as a oneDNN post-op: no step of its own.
     case fusedActivation
     case add
-    case dyReLU(DyReLU)
+    case dyReLU(DyReLUWeights)
     case globalAvgPool
     /// `Linear` on an `[N, in]` tensor as a oneDNN matmul.
     case linear(LinearLayer)

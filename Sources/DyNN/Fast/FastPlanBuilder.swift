@@ -190,10 +190,10 @@ struct FastPlanBuilder {
                         produced = out
                     }
                 }
-            case .dyReLU(let op):
+            case .dyReLU(let weights):
                 if let input = nhwcBuffer(node.inputs[0]) {
                     let out = output(outFloats, node: index, inPlace: node.inputs[0], inherited: &inherited)
-                    let layer = DyReLULayer(op: op, batch: batch, channels: outShape[1], height: outShape[2], width: outShape[3],
+                    let layer = DyReLULayer(weights: weights, batch: batch, channels: outShape[1], height: outShape[2], width: outShape[3],
                                             workers: engine.sampleWorkers)
                     steps.append(.dyReLU(node: index, layer: layer, input: input, output: out))
                     produced = out
