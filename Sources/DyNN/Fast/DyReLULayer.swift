@@ -66,7 +66,6 @@ final class DyReLULayer: @unchecked Sendable {
     var team = 1
 
     var pixels: Int { height * width }
-    var coefficientCount: Int { op.pieces * channels }
 
     init(weights: DyReLUWeights, batch: Int, channels: Int, height: Int, width: Int, workers: Int) {
         self.weights = weights
