@@ -3,7 +3,8 @@
 
     /work/venv-torch/bin/python tools/bench_peers.py [--threads 2] [--rounds 5] [--iterations 20] ...
 
-For `mobilenetv2` and `dy-mobilenetv2` (the graphs in models/), this script
+For `mobilenetv2`, `dy-mobilenetv2`, `dyrelu-mobilenetv2` and `dyrelu-c-mobilenetv2` (the graphs in
+models/; `--models` picks some), this script
   1. builds the network in PyTorch (the reference modules of tools/dyserve-export) with seeded random weights drawn in
      PyTorch, batch norms with non-trivial statistics;
   2. exports it to our format in a temporary directory (model.json + weights.safetensors, batch norms
@@ -13,6 +14,8 @@ For `mobilenetv2` and `dy-mobilenetv2` (the graphs in models/), this script
      input of its Conv;
   4. checks that the reference graph, the export-friendly module, ONNX Runtime and `dyserve run` give
      the same output on the same input (max abs difference printed) before timing anything;
+     networks with DY-ReLU get their batch norm statistics measured on random inputs first
+     (tools/calibrate_batch_norm.py), as the shipped ones do, so their activations stay in range;
   5. in R rounds, alternating engines (the order rotates every round), measures each configuration:
      dyserve with `dyserve bench --json` (in-process timing, its own process), PyTorch eager under
      `torch.inference_mode()` with `torch.set_num_threads(T)`, ONNX Runtime with T intra-op threads and
@@ -49,16 +52,20 @@ sys.path.insert(0, str(TOOLS))
 sys.path.insert(0, str(TOOLS / "dyserve-export"))  # the reference package
 
 from dyserve_export.reference import (Activation, Add, AttentionMLP, BatchNorm, Conv2d, DynamicConv2d,  # noqa: E402
-                                      Flatten, Geometry, GlobalAvgPool, Graph, Linear, ModelInfo, Normalize,
+                                      DyReLU, Flatten, Geometry, GlobalAvgPool, Graph, Linear, ModelInfo, Normalize,
                                       Softmax, TensorSpec, hidden_size)
 from export import folded, save  # noqa: E402
 from onnx_export import ExportGraph, check_close, conv_weight_sources, export  # noqa: E402
 from peers_condconv import CONDCONV_MODELS, prepare_condconv, print_condconv_ratios  # noqa: E402
 import peers_served  # noqa: E402
+from calibrate_batch_norm import calibrate, model_info, random_images  # noqa: E402
 
 MODELS = {"static": "mobilenetv2", "dynamic": "dy-mobilenetv2"}
 # Seeds of the PyTorch weights; the model.json seeds are not used (those weights are SplitMix64's).
 WEIGHT_SEEDS = {"mobilenetv2": 11, "dy-mobilenetv2": 12}
+# MobileNetV2 with every ReLU6 replaced by DY-ReLU-B / DY-ReLU-C (issue 14).
+MODELS.update({"dyrelu": "dyrelu-mobilenetv2", "dyrelu-c": "dyrelu-c-mobilenetv2"})
+WEIGHT_SEEDS.update({"dyrelu-mobilenetv2": 13, "dyrelu-c-mobilenetv2": 14})
 INPUT_SEED = 7
 # A short pause between engines, so threads one engine left spinning (OpenMP, ORT) do not steal a core
 # from the next one's first iterations.
@@ -77,12 +84,7 @@ def module_name(name: str) -> str:
 def random_graph(doc: dict, seed: int) -> Graph:
     """A reference Graph with `doc`'s nodes and seeded random weights (inference mode)."""
     gen = torch.Generator().manual_seed(seed)
-    info = ModelInfo(name=doc["name"], version=doc.get("version", "1"), description=doc.get("description", ""),
-                     labels=doc.get("labels"), temperature=float(doc.get("temperature", 1.0)),
-                     inputs=[TensorSpec(s["name"], s["shape"]) for s in doc["inputs"]],
-                     outputs=[TensorSpec(s["name"], s["shape"], module_name(s.get("node") or s["name"]))
-                              for s in doc["outputs"]])
-    graph = Graph(info)
+    graph = Graph(model_info(doc))
     channels = {s["name"]: s["shape"][1] for s in doc["inputs"]}
     for entry in doc["nodes"]:
         op, attrs, roles = entry["op"], entry.get("attrs", {}), entry.get("weights", {})
@@ -121,11 +123,20 @@ def random_graph(doc: dict, seed: int) -> Graph:
             node, out = Flatten(), c
         elif op == "softmax":
             node, out = Softmax(attrs.get("axis", 1)), c
+        elif op == "dy_relu":
+            node = DyReLU(c, attrs["variant"], attrs.get("pieces", 2), attrs.get("reduction", 8), attrs.get("min_hidden", 4),
+                          attrs.get("lambda_a", 1.0), attrs.get("lambda_b", 0.5), attrs.get("alpha"), attrs.get("beta"),
+                          attrs["layout"], attrs["squash"], attrs.get("spatial_tau", 10.0), attrs.get("spatial_gamma"),
+                          hyper_bias="fc1_bias" in roles, spatial_bias="spatial_bias" in roles, gen=gen)
+            out = c
         else:
             raise ValueError(f"node {entry['name']!r}: op {op!r} is not needed by the benchmark models")
         graph.add(module_name(entry["name"]), node, *inputs)
         channels[module_name(entry["name"])] = out
     graph.eval()
+    if any(entry["op"] == "dy_relu" for entry in doc["nodes"]):
+        # Unbounded activations: drawn statistics would let the scale grow block after block.
+        calibrate(graph, random_images(doc, 4, seed))
     return graph
 
 
@@ -373,6 +384,11 @@ def main(argv) -> int:
     ratio("dyserve dynamic fp16 / dyserve static (latency)", "dyserve dynamic fp16", "dyserve static", "<= 1.15")
     ratio("ORT dynamic / ORT static (latency)", "ort dynamic", "ort static")
     ratio("PyTorch dynamic / PyTorch static (latency)", "pytorch dynamic", "pytorch static")
+    ratio("dyserve DY-ReLU-B / dyserve static (latency)", "dyserve dyrelu", "dyserve static", "<= 1.5")
+    ratio("ORT DY-ReLU-B / dyserve DY-ReLU-B (speed-up)", "ort dyrelu", "dyserve dyrelu", ">= 1.5")
+    ratio("PyTorch DY-ReLU-B / dyserve DY-ReLU-B (speed-up)", "pytorch dyrelu", "dyserve dyrelu")
+    ratio("dyserve DY-ReLU-C / dyserve DY-ReLU-B (latency)", "dyserve dyrelu-c", "dyserve dyrelu", "<= 1.2")
+    ratio("ORT DY-ReLU-C / dyserve DY-ReLU-C (speed-up)", "ort dyrelu-c", "dyserve dyrelu-c")
     print_condconv_ratios(ratio)
     for kind in models:
         b1, b8 = f"dyserve {kind}", f"dyserve {kind} b{args.batch8}"

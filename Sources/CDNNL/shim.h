@@ -436,4 +436,7 @@ static inline void dy_attention_parallel(dy_attention_job *job, unsigned threads
     parallel(dy_attention_job_run, job, threads, 0);
 }
 
+// DY-ReLU's passes (uses dy_sum8_avx2 above).
+#include "dyrelu.h"
+
 #endif

@@ -151,7 +151,7 @@ public final class FastEngine: InferenceEngine, @unchecked Sendable {
             case let op as Normalize: kinds[index] = .normalize(op)
             case let op as Activation: kinds[index] = .activation(op.kind)
             case is Add: kinds[index] = .add
-            case let op as DyReLU where fourD: kinds[index] = .dyReLU(op)
+            case let op as DyReLU where fourD: kinds[index] = .dyReLU(DyReLUWeights(op: op, channels: node.outputShape[1]))
             case is GlobalAvgPool where fourD: kinds[index] = .globalAvgPool
             case let op as Linear where node.inputShapes.first?.count == 2:
                 let layer = LinearLayer(op: op, node: node.name)

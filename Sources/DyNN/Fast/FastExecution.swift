@@ -176,9 +176,8 @@ struct FastExecution {
                 if profile { timings[node].attentionNs += lap() }
                 lastNode = node
 
-            case .dyReLU(let node, let op, let input, let out, let channels, let height, let width):
-                let trace = dyReLU(op, input: buffers[input], output: buffers[out], channels: channels,
-                                   height: height, width: width, avx2: avx2)
+            case .dyReLU(let node, let layer, let input, let out):
+                let trace = dyReLU(layer, input: buffers[input], output: buffers[out], avx2: avx2)
                 if var trace {
                     trace.name = model.nodes[node].name
                     traces.append(trace)
@@ -258,70 +257,5 @@ struct FastExecution {
             }
         }
         return Tensor(shape: [batch, layer.outFeatures], data: y)
-    }
-
-    /// DY-ReLU on NHWC: pooled means, coefficients from the reference hyper function (so the trace is the
-    /// reference's for the same pooled values), then one pass applying `max_k (a x + b)` (times the spatial map).
-    private func dyReLU(_ op: DyReLU, input: UnsafeMutablePointer<Float>, output: UnsafeMutablePointer<Float>,
-                        channels: Int, height: Int, width: Int, avx2: Bool) -> LayerTrace? {
-        let pixels = height * width
-        let sample = channels * pixels
-        let cc = op.coefficientChannels(channels: channels)
-        let record = options.trace == .full
-        var traceA: [[Float]] = [], traceB: [[Float]] = [], traceSpatial: [[Float]] = []
-        var pooled = [Float](repeating: 0, count: channels)
-        var a = [Float](repeating: 0, count: op.pieces * channels)
-        var b = [Float](repeating: 0, count: op.pieces * channels)
-        for n in 0..<plan.batch {
-            let x = input + n * sample
-            pooled.withUnsafeMutableBufferPointer { p in
-                NHWCKernels.channelMeans(x, pixels: pixels, channels: channels, into: p.baseAddress!, avx2: avx2)
-            }
-            let (sa, sb) = op.coefficients(pooled: pooled, coefficientChannels: cc)
-            // Broadcast variant A's shared coefficients to every channel.
-            for k in 0..<op.pieces {
-                for c in 0..<channels {
-                    a[k * channels + c] = sa[k * cc + (cc == 1 ? 0 : c)]
-                    b[k * channels + c] = sb[k * cc + (cc == 1 ? 0 : c)]
-                }
-            }
-            var map: [Float]?
-            if op.variant == .c, let spatial = op.spatial {
-                var z = [Float](repeating: spatial.bias, count: pixels)
-                spatial.weight.data.withUnsafeBufferPointer { w in
-                    for p in 0..<pixels {
-                        let row = x + p * channels
-                        var sum = z[p]
-                        for c in 0..<channels { sum += w[c] * row[c] }
-                        z[p] = sum
-                    }
-                }
-                let gamma = spatial.gamma ?? Float(pixels) / 3
-                map = Probability.softmax(z, temperature: spatial.tau).map { min(gamma * $0, 1) }
-            }
-            a.withUnsafeBufferPointer { a in
-                b.withUnsafeBufferPointer { b in
-                    if let map {
-                        map.withUnsafeBufferPointer { m in
-                            NHWCKernels.dyReLU(x, output + n * sample, pixels: pixels, channels: channels, pieces: op.pieces,
-                                               a: a.baseAddress!, b: b.baseAddress!, spatial: m.baseAddress!)
-                        }
-                    } else {
-                        NHWCKernels.dyReLU(x, output + n * sample, pixels: pixels, channels: channels, pieces: op.pieces,
-                                           a: a.baseAddress!, b: b.baseAddress!, spatial: nil)
-                    }
-                }
-            }
-            if record {
-                traceA.append(sa)
-                traceB.append(sb)
-                if let map { traceSpatial.append(map) }
-            }
-        }
-        guard record else { return nil }
-        let isC = op.variant == .c
-        return LayerTrace(op: op.opName, activation: ActivationTrace(
-            variant: op.variant.rawValue, pieces: op.pieces, channels: cc, a: traceA, b: traceB,
-            spatial: isC ? traceSpatial : nil, height: isC ? height : nil, width: isC ? width : nil))
     }
 }

@@ -12,7 +12,7 @@ enum FastNode {
     case mul
     /// `ExpertRouting` on an NHWC input, writing its `[N, K]` tensor.
     case expertRouting(ExpertRouting)
-    case dyReLU(DyReLU)
+    case dyReLU(DyReLUWeights)
     case globalAvgPool
     /// `Linear` on an `[N, in]` tensor as a oneDNN matmul.
     case linear(LinearLayer)

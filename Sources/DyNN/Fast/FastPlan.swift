@@ -25,7 +25,7 @@ enum FastStep {
     case mul(node: Int, x: Int, gate: Int, output: Int, count: Int, broadcast: (channels: Int, pixels: Int)?)
     /// NHWC buffer -> `[N, K]` routing weights tensor (pooled means, a small FC, sigmoid or softmax).
     case expertRouting(node: Int, op: ExpertRouting, input: Int, channels: Int, pixels: Int)
-    case dyReLU(node: Int, op: DyReLU, input: Int, output: Int, channels: Int, height: Int, width: Int)
+    case dyReLU(node: Int, layer: DyReLULayer, input: Int, output: Int)
     /// NHWC buffer -> `[N, C, 1, 1]` tensor.
     case globalAvgPool(node: Int, input: Int, channels: Int, pixels: Int)
     /// `[N, in]` tensor -> `[N, out]` tensor.

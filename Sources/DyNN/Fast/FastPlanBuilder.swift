@@ -206,12 +206,12 @@ struct FastPlanBuilder {
                     steps.append(.expertRouting(node: index, op: op, input: input, channels: inShape[1],
                                                 pixels: inShape[2] * inShape[3]))
                 }
-            case .dyReLU(let op):
+            case .dyReLU(let weights):
                 if let input = nhwcBuffer(node.inputs[0]) {
-                    maxChannels = max(maxChannels, outShape[1])
                     let out = output(outFloats, node: index, inPlace: node.inputs[0], inherited: &inherited)
-                    steps.append(.dyReLU(node: index, op: op, input: input, output: out,
-                                         channels: outShape[1], height: outShape[2], width: outShape[3]))
+                    let layer = DyReLULayer(weights: weights, batch: batch, channels: outShape[1], height: outShape[2], width: outShape[3],
+                                            workers: engine.sampleWorkers)
+                    steps.append(.dyReLU(node: index, layer: layer, input: input, output: out))
                     produced = out
                 }
             case .globalAvgPool:

@@ -112,24 +112,4 @@ enum NHWCKernels {
         let scale = Float(pixels)
         for c in 0..<channels { means[c] /= scale }
     }
-
-    /// DY-ReLU's `y = max_k (a^k_c x + b^k_c)` on one NHWC sample, times `spatial[p]` when given.
-    /// `a`, `b` are `[K * channels]` indexed `k * channels + c` (variant A already broadcast).
-    static func dyReLU(_ source: UnsafePointer<Float>, _ target: UnsafeMutablePointer<Float>,
-                       pixels: Int, channels: Int, pieces: Int,
-                       a: UnsafePointer<Float>, b: UnsafePointer<Float>, spatial: UnsafePointer<Float>?) {
-        for p in 0..<pixels {
-            let s = source + p * channels, t = target + p * channels
-            for c in 0..<channels {
-                let x = s[c]
-                var y = a[c] * x + b[c]
-                for k in 1..<max(pieces, 1) { y = max(y, a[k * channels + c] * x + b[k * channels + c]) }
-                t[c] = y
-            }
-            if let spatial {
-                let m = spatial[p]
-                for c in 0..<channels { t[c] *= m }
-            }
-        }
-    }
 }

@@ -33,6 +33,8 @@ public enum ModelError: Error, Sendable, Equatable, CustomStringConvertible {
     case outputShape(output: String, expected: [Int], actual: [Int])
     /// The weights file is truncated, corrupted or in an unsupported dtype.
     case weightsFile(path: String, error: SafeTensorsError)
+    /// A synthetic model's `replace` file holds a tensor that no node draws (a typo or a stale file).
+    case unusedReplacement(path: String, tensor: String)
 
     public var description: String {
         switch self {
@@ -86,6 +88,8 @@ public enum ModelError: Error, Sendable, Equatable, CustomStringConvertible {
             return "output \"\(output)\" is declared \(formatShape(expected)) but the graph produces \(formatShape(actual))"
         case .weightsFile(let path, let error):
             return "\(path): \(error)"
+        case .unusedReplacement(let path, let tensor):
+            return "\(path): tensor \"\(tensor)\" replaces nothing (no node draws a synthetic tensor of that name)"
         }
     }
 }

@@ -61,6 +61,7 @@ struct ModelLoader {
             shapes[ref] = outputShape
             candidates.append(.init(name: node.name, op: op, inputs: refs, inputShapes: inputShapes, outputShape: outputShape))
         }
+        try supply.finish()
 
         var outputs: [ValueRef] = []
         var outputNames = Set<String>()

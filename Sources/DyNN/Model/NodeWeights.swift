@@ -27,7 +27,7 @@ struct NodeWeights {
         guard let count = checkedElementCount(shape), count <= Self.maximumSyntheticElements else {
             throw .shape(node: node.name, message: "\(role) of shape \(formatShape(shape)) is too large to generate")
         }
-        return supply.draw(shape: shape, initializer)
+        return try supply.draw(shape: shape, initializer, name: "\(node.name).\(role)", node: node.name, role: role)
     }
 
     mutating func required(_ role: String, shape: [Int], _ initializer: WeightInit) throws(ModelError) -> Tensor {

@@ -33,19 +33,35 @@ final class WeightSupply {
     }
 
     private var backing: Backing
+    /// Synthetic only: the `replace` file's tensors, which take the place of drawn ones of the same name.
+    private let replacements: SafeTensors?
+    private let replacementsPath: String?
+    /// Names of the replacements used so far; `finish()` rejects a file naming a tensor no node has.
+    private var replaced: Set<String> = []
 
     init(source: WeightsSource, directory: URL) throws(ModelError) {
         switch source {
-        case .synthetic(let seed):
+        case .synthetic(let seed, let replace):
             backing = .synthetic(SplitMix64(seed: seed))
-        case .file(let path):
-            let url = try confinedFile(path, in: directory)
-            let bytes = try readFile(url)
-            do {
-                backing = .file(try SafeTensors(bytes: bytes))
-            } catch {
-                throw .weightsFile(path: url.path, error: error)
+            if let replace {
+                let url = try confinedFile(replace, in: directory)
+                replacements = try Self.parse(url)
+                replacementsPath = url.path
+            } else {
+                (replacements, replacementsPath) = (nil, nil)
             }
+        case .file(let path):
+            backing = .file(try Self.parse(try confinedFile(path, in: directory)))
+            (replacements, replacementsPath) = (nil, nil)
+        }
+    }
+
+    private static func parse(_ url: URL) throws(ModelError) -> SafeTensors {
+        let bytes = try readFile(url)
+        do {
+            return try SafeTensors(bytes: bytes)
+        } catch {
+            throw .weightsFile(path: url.path, error: error)
         }
     }
 
@@ -65,14 +81,33 @@ final class WeightSupply {
         return file.tensor(named: tensorName)
     }
 
-    func draw(shape: [Int], _ initializer: WeightInit) -> Tensor {
+    /// The next synthetic tensor of `shape`, or the `replace` file's tensor `name` in its place (the
+    /// stream advances either way), which must have `shape` and finite values.
+    func draw(shape: [Int], _ initializer: WeightInit, name: String, node: String, role: String) throws(ModelError) -> Tensor {
         guard case .synthetic(var generator) = backing else { return Tensor(zeros: shape) }
         let (low, high) = initializer.bounds
         let count = shape.reduce(1, *)
         var values = [Float](repeating: 0, count: count)
         for index in 0..<count { values[index] = generator.uniform(low, high) }
         backing = .synthetic(generator)
-        return Tensor(shape: shape, data: values)
+        guard let replacements, replacements.entries[name] != nil else { return Tensor(shape: shape, data: values) }
+        guard let tensor = replacements.tensor(named: name) else { throw .missingTensor(node: node, role: role, tensor: name) }
+        guard tensor.shape == shape else {
+            throw .tensorShape(node: node, role: role, tensor: name, expected: shape, actual: tensor.shape)
+        }
+        if let index = tensor.data.firstIndex(where: { !$0.isFinite }) {
+            throw .nonFiniteWeight(node: node, role: role, tensor: name, index: index)
+        }
+        replaced.insert(name)
+        return tensor
+    }
+
+    /// After every node: a `replace` file may only hold tensors that some node draws.
+    func finish() throws(ModelError) {
+        guard let replacements, let replacementsPath else { return }
+        if let unused = replacements.entries.keys.filter({ !replaced.contains($0) }).sorted().first {
+            throw .unusedReplacement(path: replacementsPath, tensor: unused)
+        }
     }
 }
 

@@ -1,0 +1,82 @@
+@testable import DyNN
+import CDNNL
+import Foundation
+import Testing
+
+/// DY-ReLU's C kernels (Sources/CDNNL/dyrelu.h), portable and AVX2, against plain loops of the reference
+/// formulas: channel counts with and without 8-wide remainders, 1 to 3 pieces, with and without the
+/// spatial branch, and in place.
+@Suite struct DyReLUKernelTests {
+    private static var hasAVX2: Bool { dnnl_get_effective_cpu_isa().rawValue >= dnnl_cpu_isa_avx2.rawValue }
+
+    private static func values(_ count: Int, _ seed: Int) -> [Float] {
+        (0..<count).map { Float((($0 + seed) * 37) % 101) / 25 - 2 }
+    }
+
+    @Test(arguments: [3, 8, 13, 40, 96])
+    func poolingSumsChannelsAndSpatialLogits(channels: Int) {
+        let rows = 9
+        let x = Self.values(rows * channels, 1), w = Self.values(channels, 2)
+        var expectedSums = [Float](repeating: 0.5, count: channels), expectedZ = [Float](repeating: 0, count: rows)
+        for p in 0..<rows {
+            var z: Float = 0.25
+            for c in 0..<channels {
+                expectedSums[c] += x[p * channels + c]
+                z += w[c] * x[p * channels + c]
+            }
+            expectedZ[p] = z
+        }
+        for avx2 in Self.hasAVX2 ? [false, true] : [false] {
+            let pool = avx2 ? dy_dyrelu_pool_rows_avx2 : dy_dyrelu_pool_rows_portable
+            // The sums accumulate onto what is there (a thread's running partial sums).
+            var sums = [Float](repeating: 0.5, count: channels), z = [Float](repeating: .nan, count: rows)
+            pool(x, Int32(rows), Int32(channels), &sums, w, 0.25, &z)
+            expectClose(sums, expectedSums, "sums, \(channels) channels, avx2 \(avx2)")
+            expectClose(z, expectedZ, "z, \(channels) channels, avx2 \(avx2)")
+            var plainSums = [Float](repeating: 0.5, count: channels)
+            pool(x, Int32(rows), Int32(channels), &plainSums, nil, 0, nil)
+            expectClose(plainSums, expectedSums, "sums without spatial branch, avx2 \(avx2)")
+        }
+    }
+
+    @Test(arguments: [3, 8, 13, 40, 96])
+    func applyIsTheMaximumOfThePiecesTimesTheMap(channels: Int) {
+        let rows = 7
+        let x = Self.values(rows * channels, 3), e = Self.values(rows, 4).map { abs($0) + 0.1 }
+        let scale: Float = 0.9
+        for pieces in 1...3 {
+            let a = Self.values(pieces * channels, 5), b = Self.values(pieces * channels, 6)
+            for spatial in [false, true] {
+                var expected = [Float](repeating: 0, count: rows * channels)
+                for p in 0..<rows {
+                    let m = min(scale * e[p], 1)
+                    for c in 0..<channels {
+                        let v = x[p * channels + c]
+                        var y = a[c] * v + b[c]
+                        for k in 1..<pieces { y = max(y, a[k * channels + c] * v + b[k * channels + c]) }
+                        expected[p * channels + c] = spatial ? y * m : y
+                    }
+                }
+                for avx2 in Self.hasAVX2 ? [false, true] : [false] {
+                    let apply = avx2 ? dy_dyrelu_apply_rows_avx2 : dy_dyrelu_apply_rows_portable
+                    var y = [Float](repeating: .nan, count: rows * channels)
+                    apply(x, &y, Int32(rows), Int32(channels), Int32(pieces), a, b, spatial ? e : nil, scale)
+                    expectClose(y, expected, "\(channels) channels, \(pieces) pieces, spatial \(spatial), avx2 \(avx2)")
+                    // In place, as the fast path runs it when the input dies at the activation.
+                    var inPlace = x
+                    inPlace.withUnsafeMutableBufferPointer { buffer in
+                        apply(buffer.baseAddress, buffer.baseAddress, Int32(rows), Int32(channels), Int32(pieces), a, b,
+                              spatial ? e : nil, scale)
+                    }
+                    expectClose(inPlace, expected, "in place, \(channels) channels, \(pieces) pieces, avx2 \(avx2)")
+                }
+            }
+        }
+    }
+
+    /// Within float rounding of the plain loop (the AVX2 kernels use fused multiply-adds and sum in lanes).
+    private func expectClose(_ actual: [Float], _ expected: [Float], _ what: String) {
+        let error = zip(actual, expected).map { abs($0 - $1) / max(1, abs($1)) }.max() ?? 0
+        #expect(actual.count == expected.count && error <= 1e-5, "\(what): relative error \(error)")
+    }
+}
