@@ -43,8 +43,14 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$wanted" ]; then
     "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r "$requirements"
     echo "$wanted" > "$stamp"
 fi
-# The package from this checkout, every run (its dependencies are in the requirements above).
-"$venv/bin/python" -m pip install --quiet --disable-pip-version-check --no-deps --force-reinstall tools/dyserve-export
+# The package from this checkout, every run (its dependencies are in the requirements above). Built from
+# a copy: setuptools leaves build/ and *.egg-info/ in the folder it builds.
+package_copy=$(mktemp -d)
+cp -a tools/dyserve-export "$package_copy/"
+find "$package_copy" -name __pycache__ -prune -exec rm -rf {} +
+"$venv/bin/python" -m pip install --quiet --disable-pip-version-check --no-deps --force-reinstall \
+    "$package_copy/dyserve-export"
+rm -rf "$package_copy"
 python="$venv/bin/python"
 
 echo "exporter-test: reference self-checks"

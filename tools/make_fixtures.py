@@ -347,8 +347,8 @@ def case_ext_routing_softmax(gen):
         "dynamic conv stays a node; hard_sigmoid; per-call temperature 3.0 overrides both routings"
 
 
-def dyrelu_layers(gen, name: str, layers: list, description: str):
-    """DY-ReLU layers (variant, layout, squash, options) separated by 1x1 convolutions."""
+def dyrelu_layers(gen, name: str, layers: list, description: str, gain: float = 1.5):
+    """DY-ReLU layers (variant, layout, squash, options) separated by 1x1 convolutions scaled by `gain`."""
     c, h, w = 6, 5, 7
     g = graph(name, [c, h, w])
     source = "input"
@@ -356,7 +356,7 @@ def dyrelu_layers(gen, name: str, layers: list, description: str):
         if i:
             mix = Conv2d(c, c, 1, gen=gen)
             with torch.no_grad():
-                mix.weight.mul_(1.5)
+                mix.weight.mul_(gain)
             source = g.add(f"mix{i}", mix, source)
         source = g.add(f"act{i + 1}_{variant}_{layout}", dyrelu(gen, c, variant, layout, squash, **options), source)
     return set_output(g, source), inputs(gen, 2, [c, h, w]) * 2, None, description
@@ -364,13 +364,14 @@ def dyrelu_layers(gen, name: str, layers: list, description: str):
 
 def case_ext_dyrelu_no_bias(gen):
     return dyrelu_layers(gen, "ext_dyrelu_no_bias", [
-        ("B", "paper", "hard_sigmoid", {"bias": False, "lambda_a": 2.0, "beta": [0.0, 0.3]}),
+        ("B", "paper", "hard_sigmoid", {"bias": False, "lambda_a": 1.5, "beta": [0.0, 0.3]}),
         ("B", "per_channel", "sigmoid", {"bias": False, "pieces": 3, "alpha": [1.0, 0.5, 0.0], "beta": [0.0, 0.1, -0.2]}),
         ("B", "pairs", "hard_sigmoid", {"bias": False, "beta": [0.1, -0.1]}),
         ("A", "per_channel", "sigmoid", {"bias": False, "pieces": 3, "alpha": [1.0, 0.0, -0.5], "beta": [0.0, 0.2, 0.0]}),
         ("C", "pairs", "hard_sigmoid", {"bias": False, "spatial_tau": 1.0, "spatial_scale": 2.0}),
     ], "DY-ReLU without intercepts (bias false: fc2 outputs only slopes, b = beta_k): B with layouts paper / "
-       "per_channel (K=3) / pairs, A per_channel (K=3), C pairs with spatial_tau 1 (DynamicHead's spatial branch)")
+       "per_channel (K=3) / pairs, A per_channel (K=3), C pairs with spatial_tau 1 (DynamicHead's spatial branch)",
+       gain=0.7)
 
 
 def case_ext_dyrelu_one_piece(gen):
