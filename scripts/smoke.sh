@@ -93,5 +93,20 @@ else
     failed=$((failed + 1)); echo "FAIL fp16_experts naming an unknown model: $(head -c 300 "$log")"
 fi
 
+# A model that fails to load stops `serve` with status 1 and the model's error, not the usage text.
+broken="$workdir/broken-models/broken"
+mkdir -p "$broken"
+cp models/dy-digits/model.json "$broken/model.json"
+ln -s /etc/passwd "$broken/weights.safetensors"
+set +e
+timeout 30 "$binary" serve --config config/dyserve.yaml --port 0 --models-dir "$workdir/broken-models" >"$log" 2>&1
+status=$?
+set -e
+if [ "$status" -eq 1 ] && ! grep -qi "usage:" "$log" && grep -q "outside" "$log" && ! grep -q "root:" "$log"; then
+    passed=$((passed + 1)); echo "ok   a model that fails to load exits 1 with its error (symlink out of the folder refused)"
+else
+    failed=$((failed + 1)); echo "FAIL failing model: exit $status, log: $(head -c 400 "$log")"
+fi
+
 echo "smoke: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
