@@ -50,6 +50,7 @@ struct ServeCommand: ParsableCommand {
         } catch {
             throw ValidationError("\(error)")
         }
+        if config.inference.backend == .fast { OpenMPWaitPolicy.ensurePassive() }
         let service = try ServiceRunner(config: config)
         try service.run()
     }
