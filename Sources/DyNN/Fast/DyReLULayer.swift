@@ -4,7 +4,7 @@
 final class DyReLUWeights: @unchecked Sendable {
     let op: DyReLU
     let hidden: Int
-    /// FC2 outputs: 2K (variant A) or 2KC.
+    /// FC2 outputs: 2K (variant A) or 2KC; K or KC without learned intercepts.
     let outputs: Int
     let fc1: AlignedBuffer, fc1Bias: AlignedBuffer?, fc2: AlignedBuffer, fc2Bias: AlignedBuffer?
     let spatialWeight: AlignedBuffer?
@@ -22,11 +22,14 @@ final class DyReLUWeights: @unchecked Sendable {
         fc2Bias = op.hyper.fc2Bias.map { Self.copy($0.data) }
         spatialWeight = op.variant == .c ? op.spatial.map { Self.copy($0.weight.data) } : nil
         let cc = op.coefficientChannels(channels: channels)
-        var destination = [Int](repeating: 0, count: 2 * op.pieces * cc)
+        let learned = op.learnsIntercepts
+        var destination = [Int](repeating: 0, count: (learned ? 2 : 1) * op.pieces * cc)
         for k in 0..<op.pieces {
             for c in 0..<cc {
-                destination[op.layout.slopeIndex(piece: k, channel: c, pieces: op.pieces, channels: cc)] = k * channels + c
-                destination[op.layout.interceptIndex(piece: k, channel: c, pieces: op.pieces, channels: cc)] = -1 - (k * channels + c)
+                destination[op.layout.slopeIndex(piece: k, channel: c, pieces: op.pieces, channels: cc, intercepts: learned)] = k * channels + c
+                if learned {
+                    destination[op.layout.interceptIndex(piece: k, channel: c, pieces: op.pieces, channels: cc)] = -1 - (k * channels + c)
+                }
             }
         }
         self.destination = destination
@@ -82,6 +85,15 @@ final class DyReLULayer: @unchecked Sendable {
         logits = AlignedBuffer(floats: batch * outputStride)
         slopes = AlignedBuffer(floats: batch * coefficientStride)
         intercepts = AlignedBuffer(floats: batch * coefficientStride)
+        // Without learned intercepts (`bias: false`) every b^k_c is the constant beta_k: written once here,
+        // since no FC2 output ever lands in this buffer.
+        if !weights.op.learnsIntercepts {
+            for n in 0..<batch {
+                for k in 0..<weights.op.pieces {
+                    (intercepts.floats + n * coefficientStride + k * channels).initialize(repeating: weights.op.beta[k], count: channels)
+                }
+            }
+        }
         let spatialPass = weights.spatialWeight != nil
         spatial = spatialPass ? AlignedBuffer(floats: batch * height * width) : nil
         partialMax = spatialPass ? AlignedBuffer(floats: self.workers * batch * 16) : nil

@@ -54,13 +54,23 @@ public struct TraceRecord: Sendable {
     public func keepingFirstSamples(within maxBytes: Int) -> TraceRecord {
         var empty = self
         empty.layers = layers.map { $0.keepingFirstSamples(0) }
+        empty.input = input.map { Self.firstSamples(of: $0, 0) }
         let fixed = empty.estimatedBytes
         let perSample = batch > 0 ? max(1, (estimatedBytes - fixed + batch - 1) / batch) : 1
         let keep = max(0, min(batch, (maxBytes - fixed) / perSample))
         var cut = self
         cut.layers = layers.map { $0.keepingFirstSamples(keep) }
+        cut.input = input.map { Self.firstSamples(of: $0, keep) }
         cut.samplesKept = keep
         return cut
+    }
+
+    /// The first `count` samples of a batched tensor (its first dimension).
+    private static func firstSamples(of tensor: Tensor, _ count: Int) -> Tensor {
+        guard let samples = tensor.shape.first, samples > 0 else { return tensor }
+        let kept = min(count, samples)
+        let perSample = tensor.data.count / samples
+        return Tensor(shape: [kept] + tensor.shape.dropFirst(), data: Array(tensor.data.prefix(kept * perSample)))
     }
 
     /// Approximate memory held, for the store's byte bound: every float and string, plus a
