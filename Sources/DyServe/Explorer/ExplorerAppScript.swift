@@ -538,9 +538,12 @@ extension ExplorerAssets {
       await loadModels();
       const ready = [...state.models.values()].filter(m => m.state === 'ready');
       $('try-model').replaceChildren(...ready.map(m => el('option', { value: m.name }, `${m.name} [${m.inputs[0].shape.join(', ')}]`)));
+      await loadRecent();
+      // Try it starts on the model of the latest traced request, the one the page opens on.
+      const latest = state.recent.length ? state.recent[0].model : null;
+      if (latest && ready.some(m => m.name === latest)) $('try-model').value = latest;
       syncTau();
       refreshExamples();
-      await loadRecent();
       if (state.recent.length) await show(state.recent[0].id);
       else {
         $('summary').replaceChildren(el('p', { class: 'hint' }, 'No traced request yet. Send one from Try it, or POST /infer (attention is traced by default).'));
