@@ -21,8 +21,9 @@ MODEL_FILE = "model.json"
 WEIGHTS_FILE = "weights.safetensors"
 
 
-def load(directory) -> Graph:
-    """Read a model directory back into a Graph (eval mode, float32)."""
+def load(directory, replace: bool = True) -> Graph:
+    """Read a model directory back into a Graph (eval mode, float32). With `replace=False`, synthetic
+    weights ignore the `replace` file: the seed's tensors alone (what a replace file is computed from)."""
     directory = Path(directory)
     doc = json.loads((directory / MODEL_FILE).read_text())
     if doc.get("format_version") != FORMAT_VERSION:
@@ -34,7 +35,7 @@ def load(directory) -> Graph:
         stream = None
     elif "synthetic" in weights:
         stored, stream = None, SplitMix64(int(weights["synthetic"]["seed"]))
-        if "replace" in weights["synthetic"]:
+        if replace and "replace" in weights["synthetic"]:
             replacements = Replacements(inside(directory, weights["synthetic"]["replace"], "weights.synthetic.replace"))
     else:
         raise ValueError(f"{directory}: weights must name a file or a synthetic seed, got {weights}")
