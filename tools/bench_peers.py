@@ -225,9 +225,10 @@ def logits_copy(model_dir: Path, node: str, features: int, into: Path) -> Path:
     doc = json.loads((model_dir / "model.json").read_text())
     doc["outputs"] = [dict(doc["outputs"][0], name="logits", node=node, shape=[-1, features])]
     (into / "model.json").write_text(json.dumps(doc))
+    # A hard link, not a symlink: the loader refuses weights that resolve outside the model directory.
     link = into / "weights.safetensors"
     if not link.exists():
-        link.symlink_to(model_dir / "weights.safetensors")
+        os.link(model_dir / "weights.safetensors", link)
     return into
 
 

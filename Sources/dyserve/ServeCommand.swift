@@ -50,7 +50,7 @@ struct ServeCommand: ParsableCommand {
         } catch {
             throw ValidationError("\(error)")
         }
-        if config.inference.backend == .fast { OpenMPWaitPolicy.ensurePassive() }
+        if config.inference.backend == .fast { OpenMPWaitPolicy.ensureFiniteSpin() }
         let service = try ServiceRunner(config: config)
         try service.run()
     }
