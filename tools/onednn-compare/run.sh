@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Compares oneDNN 2.6.3 (Debian 12's libdnnl-dev, what the engine links) with oneDNN 3.2 (PyPI's
+# onednn-cpu-gomp 2023.2.0, built for GNU OpenMP) on a network's convolutions, as the fast engine runs
+# them: builds conv_bench.c against each, then runs the two binaries in turn, PAIRS times per thread
+# count (alternating which goes first), so machine noise falls on both. Prints summarize.py's tables.
+#
+#   bash tools/onednn-compare/run.sh
+#   ONEDNN_COMPARE_PAIRS=20 ONEDNN_COMPARE_ROUNDS=50 ONEDNN_COMPARE_THREADS="1 2" \
+#     ONEDNN_COMPARE_MODEL=models/mobilenetv2/model.json bash tools/onednn-compare/run.sh
+#
+# Needs gcc and libdnnl-dev (scripts/install-deps.sh) and PyPI; installs the 3.2 wheels in a venv at
+# ~/.cache/dyserve/onednn3 (headers in include/, libdnnl.so.3 in lib/), builds and keeps raw outputs there.
+set -euo pipefail
+
+here="$(cd "$(dirname "$0")" && pwd)"
+root="$(cd "$here/../.." && pwd)"
+pairs="${ONEDNN_COMPARE_PAIRS:-10}"
+rounds="${ONEDNN_COMPARE_ROUNDS:-30}"
+warmup="${ONEDNN_COMPARE_WARMUP:-5}"
+threads="${ONEDNN_COMPARE_THREADS:-1 2}"
+model="${ONEDNN_COMPARE_MODEL:-$root/models/mobilenetv2/model.json}"
+venv="$HOME/.cache/dyserve/onednn3"
+wheels=(onednn-cpu-gomp==2023.2.0 onednn-devel-cpu-gomp==2023.2.0)
+
+for need in gcc python3; do
+    command -v "$need" >/dev/null || { echo "run.sh: $need not found (bash scripts/install-deps.sh)" >&2; exit 1; }
+done
+[ -f /usr/include/oneapi/dnnl/dnnl.h ] || { echo "run.sh: libdnnl-dev (oneDNN 2.x) not installed (bash scripts/install-deps.sh)" >&2; exit 1; }
+if [ ! -f "$venv/include/oneapi/dnnl/dnnl.h" ] || [ ! -e "$venv/lib/libdnnl.so.3" ]; then
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install --quiet "${wheels[@]}"
+fi
+
+build="$venv/bench"
+out="$build/results-$(date -u +%Y%m%dT%H%M%SZ)"
+mkdir -p "$out"
+python3 "$here/layers.py" "$model" >"$build/layers.txt"
+gcc -O2 -Wall -Wextra -Werror -o "$build/conv_bench-2" "$here/conv_bench.c" -ldnnl -lm
+gcc -O2 -Wall -Wextra -Werror -I"$venv/include" -o "$build/conv_bench-3" "$here/conv_bench.c" \
+    -L"$venv/lib" -Wl,-rpath,"$venv/lib" -ldnnl -lm
+
+echo "model $model: $(wc -l <"$build/layers.txt") convolutions; $pairs pairs x $rounds rounds (+$warmup warmup) per thread count; raw outputs in $out" >&2
+for ((p = 1; p <= pairs; p++)); do
+    for t in $threads; do
+        order="2 3"
+        ((p % 2 == 0)) && order="3 2"
+        for v in $order; do
+            OMP_NUM_THREADS="$t" "$build/conv_bench-$v" "$build/layers.txt" "$rounds" "$warmup" >"$out/t$t-p$p-v$v.txt"
+        done
+    done
+    echo "pair $p/$pairs done $(date -u +%H:%M:%S), load $(cut -d' ' -f1-3 /proc/loadavg)" >&2
+done
+python3 "$here/summarize.py" "$out"
