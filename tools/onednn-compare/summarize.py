@@ -47,7 +47,8 @@ def main(directory):
     if not runs:
         sys.exit(f"summarize.py: no results in {directory}")
     for t in sorted(runs):
-        pairs = [pair for pair in runs[t].values() if "2" in pair and "3" in pair]
+        # Complete pairs only (a run still being written has no chain line yet).
+        pairs = [pair for pair in runs[t].values() if all("chain" in pair.get(v, {}) for v in "23")]
         a, b = pairs[0]["2"], pairs[0]["3"]
         order = a["order"]
         print(f"\n### {t} thread(s): oneDNN {a['version']} vs {b['version']} ({a['isa']}), {len(pairs)} pairs\n")
