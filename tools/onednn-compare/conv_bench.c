@@ -9,10 +9,12 @@
 // as eltwise clip(0, 6), a user-managed scratchpad, one CPU stream; every execution sets the memory
 // objects' data handles, executes and waits on the stream. Threads: OpenMP's (OMP_NUM_THREADS).
 //
-// Usage: conv_bench LAYERS ROUNDS WARMUP
+// Usage: [CONV_BENCH_SKIP=TEXT] conv_bench LAYERS ROUNDS WARMUP
 //   LAYERS: lines "name in_channels height width out_channels kernel stride padding groups bias post_op"
 //           (layers.py prints them from a model.json); each layer reads the previous one's output.
 //   One round runs every layer once in order (one pass of the network's convolutions), each timed.
+//   CONV_BENCH_SKIP: take oneDNN's first implementation whose name does not contain TEXT (e.g. "brg",
+//   to see whether 3.x's older kernels match 2.x's); unset, its first choice, as the engine does.
 // Output, one record per line:
 //   version MAJOR.MINOR.PATCH isa ISA threads T
 //   layer NAME IMPLEMENTATION MEDIAN_NS CHECKSUM   (CHECKSUM: sum of the layer's output, from an untimed pass)
@@ -110,23 +112,47 @@ static dnnl_primitive_attr_t make_attributes(int relu6) {
     return attr;
 }
 
+// Whether oneDNN's implementation name contains `skip` (CONV_BENCH_SKIP), so the next one is tried.
+static int skipped(dnnl_primitive_desc_t pd, const char *skip) {
+    const char *impl = NULL;
+    CHECK(dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl));
+    return skip && *skip && strstr(impl, skip) != NULL;
+}
+
+// oneDNN's first choice of implementation, or with `skip` the first whose name does not contain it.
 static dnnl_primitive_desc_t make_convolution(dnnl_engine_t engine, const Layer *l, md_t src, md_t weights,
-                                              md_t bias, md_t dst, dnnl_primitive_attr_t attr) {
+                                              md_t bias, md_t dst, dnnl_primitive_attr_t attr, const char *skip) {
     // dnnl_dims_t (the API's parameter type), of which the first two entries are used.
     dnnl_dims_t strides = {l->stride, l->stride}, dilates = {0, 0};
     dnnl_dims_t pad_low = {l->pad, l->pad}, pad_high = {l->pad, l->pad};
     dnnl_primitive_desc_t pd;
+    dnnl_status_t next = dnnl_success;
 #if DNNL_VERSION_MAJOR >= 3
     CHECK(dnnl_convolution_forward_primitive_desc_create(&pd, engine, dnnl_forward_inference, dnnl_convolution_direct,
                                                          src, weights, l->bias ? bias : NULL, dst, strides, dilates,
                                                          pad_low, pad_high, attr));
+    while (next == dnnl_success && skipped(pd, skip)) next = dnnl_primitive_desc_next_impl(pd);
 #else
     dnnl_convolution_desc_t desc;
     CHECK(dnnl_dilated_convolution_forward_desc_init(&desc, dnnl_forward_inference, dnnl_convolution_direct, src,
                                                      weights, l->bias ? bias : NULL, dst, strides, dilates, pad_low,
                                                      pad_high));
-    CHECK(dnnl_primitive_desc_create(&pd, &desc, attr, engine, NULL));
+    dnnl_primitive_desc_iterator_t it;
+    CHECK(dnnl_primitive_desc_iterator_create(&it, &desc, attr, engine, NULL));
+    pd = dnnl_primitive_desc_iterator_fetch(it);
+    while (next == dnnl_success && skipped(pd, skip)) {
+        next = dnnl_primitive_desc_iterator_next(it);
+        if (next == dnnl_success) {
+            CHECK(dnnl_primitive_desc_destroy(pd));
+            pd = dnnl_primitive_desc_iterator_fetch(it);
+        }
+    }
+    CHECK(dnnl_primitive_desc_iterator_destroy(it));
 #endif
+    if (next != dnnl_success) {
+        fprintf(stderr, "conv_bench: %s: every implementation's name contains \"%s\"\n", l->name, skip);
+        exit(1);
+    }
     return pd;
 }
 
@@ -148,7 +174,7 @@ static void reorder(dnnl_engine_t engine, dnnl_stream_t stream, md_t from, void 
     dnnl_primitive_desc_destroy(pd);
 }
 
-static void prepare(Layer *l, dnnl_engine_t engine, dnnl_stream_t stream, size_t *scratch_bytes) {
+static void prepare(Layer *l, dnnl_engine_t engine, dnnl_stream_t stream, const char *skip, size_t *scratch_bytes) {
     int g = l->groups;
     dnnl_dims_t src_dims = {1, l->ic, l->h, l->w}, dst_dims = {1, l->oc, l->oh, l->ow}, bias_dims = {l->oc};
     dnnl_dims_t grouped = {g, l->oc / g, l->ic / g, l->k, l->k}, plain = {l->oc, l->ic, l->k, l->k};
@@ -160,7 +186,7 @@ static void prepare(Layer *l, dnnl_engine_t engine, dnnl_stream_t stream, size_t
     md_t any_weights = make_md(wnd, wdims, dnnl_format_tag_any);
     md_t plain_weights = make_md(wnd, wdims, g > 1 ? dnnl_goihw : dnnl_oihw);
     dnnl_primitive_attr_t attr = make_attributes(l->relu6);
-    l->pd = make_convolution(engine, l, src, any_weights, bias, dst, attr);
+    l->pd = make_convolution(engine, l, src, any_weights, bias, dst, attr, skip);
     CHECK(dnnl_primitive_attr_destroy(attr));
     CHECK(dnnl_primitive_create(&l->primitive, l->pd));
     CHECK(dnnl_primitive_desc_query(l->pd, dnnl_query_impl_info_str, 0, &l->impl));
@@ -265,7 +291,7 @@ int main(int argc, char **argv) {
     CHECK(dnnl_stream_create(&stream, engine, dnnl_stream_default_flags));
     size_t scratch_bytes = 0, floats = 0;
     for (int i = 0; i < n; i++) {
-        prepare(&layers[i], engine, stream, &scratch_bytes);
+        prepare(&layers[i], engine, stream, getenv("CONV_BENCH_SKIP"), &scratch_bytes);
         size_t in = (size_t)layers[i].ic * layers[i].h * layers[i].w, out = (size_t)layers[i].oc * layers[i].oh * layers[i].ow;
         if (in > floats) floats = in;
         if (out > floats) floats = out;

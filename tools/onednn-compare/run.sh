@@ -14,6 +14,9 @@
 # that keep losing their core spend most of a pass waiting for each other. It borrows the cores from
 # everything else for the run's minutes; without it, run on a quiet machine.
 #
+# ONEDNN_COMPARE_SKIP=TEXT: both builds take oneDNN's first implementation whose name does not contain
+# TEXT ("br": 3.x's brgemm kernels brgconv / brdgmm, to time 3.x's copies of the kernels 2.x picks).
+#
 # Needs gcc and libdnnl-dev (scripts/install-deps.sh) and PyPI; installs the 3.2 wheels in a venv at
 # ~/.cache/dyserve/onednn3 (headers in include/, libdnnl.so.3 in lib/), builds and keeps raw outputs there.
 set -euo pipefail
@@ -26,6 +29,7 @@ warmup="${ONEDNN_COMPARE_WARMUP:-5}"
 threads="${ONEDNN_COMPARE_THREADS:-1 2}"
 model="${ONEDNN_COMPARE_MODEL:-$root/models/mobilenetv2/model.json}"
 autogroup_nice="${ONEDNN_COMPARE_AUTOGROUP_NICE:-}"
+export CONV_BENCH_SKIP="${ONEDNN_COMPARE_SKIP:-}"
 venv="$HOME/.cache/dyserve/onednn3"
 wheels=(onednn-cpu-gomp==2023.2.0 onednn-devel-cpu-gomp==2023.2.0)
 
@@ -46,7 +50,7 @@ gcc -O2 -Wall -Wextra -Werror -o "$build/conv_bench-2" "$here/conv_bench.c" -ldn
 gcc -O2 -Wall -Wextra -Werror -I"$venv/include" -o "$build/conv_bench-3" "$here/conv_bench.c" \
     -L"$venv/lib" -Wl,-rpath,"$venv/lib" -ldnnl -lm
 
-echo "model $model: $(wc -l <"$build/layers.txt") convolutions; $pairs pairs x $rounds rounds (+$warmup warmup) per thread count;${autogroup_nice:+ autogroup nice $autogroup_nice;} raw outputs in $out" >&2
+echo "model $model: $(wc -l <"$build/layers.txt") convolutions; $pairs pairs x $rounds rounds (+$warmup warmup) per thread count;${autogroup_nice:+ autogroup nice $autogroup_nice;}${CONV_BENCH_SKIP:+ skipping implementations named *$CONV_BENCH_SKIP*;} raw outputs in $out" >&2
 for ((p = 1; p <= pairs; p++)); do
     for t in $threads; do
         order="2 3"

@@ -32,6 +32,12 @@ def spread(values, digits=2):
     return f"{statistics.median(values):.{digits}f} ({min(values):.{digits}f}..{max(values):.{digits}f})"
 
 
+def ratios(old, new):
+    """Per-pair 3.x / 2.x: median (min..max), and in how many pairs 3.x was faster."""
+    r = [y / x for x, y in zip(old, new)]
+    return f"{spread(r, 3)} | {sum(v < 1 for v in r)}/{len(r)} |"
+
+
 def kind(name):
     for k in ("stem", "dw", "expand", "project", "head"):
         if k in name.split("."):
@@ -52,26 +58,26 @@ def main(directory):
         a, b = pairs[0]["2"], pairs[0]["3"]
         order = a["order"]
         print(f"\n### {t} thread(s): oneDNN {a['version']} vs {b['version']} ({a['isa']}), {len(pairs)} pairs\n")
-        print("| | 2.x ms | 3.x ms | 3.x / 2.x (per pair) |")
-        print("|---|---|---|---|")
+        print("| | 2.x ms | 3.x ms | 3.x / 2.x (per pair) | 3.x faster in |")
+        print("|---|---|---|---|---|")
         chain2 = [p["2"]["chain"] / 1e6 for p in pairs]
         chain3 = [p["3"]["chain"] / 1e6 for p in pairs]
-        print(f"| chain (whole pass) | {spread(chain2)} | {spread(chain3)} | {spread([y / x for x, y in zip(chain2, chain3)], 3)} |")
+        print(f"| chain (whole pass) | {spread(chain2)} | {spread(chain3)} | {ratios(chain2, chain3)}")
         sum2 = [sum(l["ns"] for l in p["2"]["layers"].values()) / 1e6 for p in pairs]
         sum3 = [sum(l["ns"] for l in p["3"]["layers"].values()) / 1e6 for p in pairs]
-        print(f"| sum of layer medians | {spread(sum2)} | {spread(sum3)} | {spread([y / x for x, y in zip(sum2, sum3)], 3)} |")
+        print(f"| sum of layer medians | {spread(sum2)} | {spread(sum3)} | {ratios(sum2, sum3)}")
         for k in ("stem", "dw", "expand", "project", "head"):
             names = [n for n in order if kind(n) == k]
             k2 = [sum(p["2"]["layers"][n]["ns"] for n in names) / 1e6 for p in pairs]
             k3 = [sum(p["3"]["layers"][n]["ns"] for n in names) / 1e6 for p in pairs]
-            print(f"| {k} ({len(names)} layers) | {spread(k2)} | {spread(k3)} | {spread([y / x for x, y in zip(k2, k3)], 3)} |")
-        print("\n| layer | 2.x impl | 3.x impl | 2.x us | 3.x us | 3.x / 2.x (per pair) |")
-        print("|---|---|---|---|---|---|")
+            print(f"| {k} ({len(names)} layers) | {spread(k2)} | {spread(k3)} | {ratios(k2, k3)}")
+        print("\n| layer | 2.x impl | 3.x impl | 2.x us | 3.x us | 3.x / 2.x (per pair) | 3.x faster in |")
+        print("|---|---|---|---|---|---|---|")
         for n in order:
             x = [p["2"]["layers"][n]["ns"] / 1e3 for p in pairs]
             y = [p["3"]["layers"][n]["ns"] / 1e3 for p in pairs]
             print(f"| {n} | {a['layers'][n]['impl']} | {b['layers'][n]['impl']} | {statistics.median(x):.0f} | "
-                  f"{statistics.median(y):.0f} | {spread([v / u for u, v in zip(x, y)], 3)} |")
+                  f"{statistics.median(y):.0f} | {ratios(x, y)}")
         worst = max(abs(b["layers"][n]["sum"] - a["layers"][n]["sum"]) / max(abs(a["layers"][n]["sum"]), 1.0)
                     for n in order)
         print(f"\nSame outputs: largest relative difference of a layer's output sum, 3.x against 2.x: {worst:.2e}")
