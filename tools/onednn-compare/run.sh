@@ -17,6 +17,10 @@
 # ONEDNN_COMPARE_SKIP=TEXT: both builds take oneDNN's first implementation whose name does not contain
 # TEXT ("br": 3.x's brgemm kernels brgconv / brdgmm, to time 3.x's copies of the kernels 2.x picks).
 #
+# ONEDNN_COMPARE_DYSERVE=PATH (a release dyserve): each pair also runs `dyserve bench --json` on the
+# same model and thread count (same rounds and warmup), so the tables set the convolutions against the
+# whole network as the engine runs it (on 2.6.3).
+#
 # Needs gcc and libdnnl-dev (scripts/install-deps.sh) and PyPI; installs the 3.2 wheels in a venv at
 # ~/.cache/dyserve/onednn3 (headers in include/, libdnnl.so.3 in lib/), builds and keeps raw outputs there.
 set -euo pipefail
@@ -30,6 +34,7 @@ threads="${ONEDNN_COMPARE_THREADS:-1 2}"
 model="${ONEDNN_COMPARE_MODEL:-$root/models/mobilenetv2/model.json}"
 autogroup_nice="${ONEDNN_COMPARE_AUTOGROUP_NICE:-}"
 export CONV_BENCH_SKIP="${ONEDNN_COMPARE_SKIP:-}"
+dyserve="${ONEDNN_COMPARE_DYSERVE:-}"
 venv="$HOME/.cache/dyserve/onednn3"
 wheels=(onednn-cpu-gomp==2023.2.0 onednn-devel-cpu-gomp==2023.2.0)
 
@@ -55,13 +60,22 @@ for ((p = 1; p <= pairs; p++)); do
     for t in $threads; do
         order="2 3"
         ((p % 2 == 0)) && order="3 2"
-        for v in $order; do
-            command=("$build/conv_bench-$v" "$build/layers.txt" "$rounds" "$warmup")
+        runs=($order)
+        [ -n "$dyserve" ] && runs+=(dyserve)
+        for v in "${runs[@]}"; do
+            if [ "$v" = dyserve ]; then
+                command=("$dyserve" bench --model "$(basename "$(dirname "$model")")" --models-dir "$(dirname "$(dirname "$model")")"
+                         --threads "$t" --iterations "$rounds" --warmup "$warmup" --json)
+                result="$out/t$t-p$p-dyserve.json"
+            else
+                command=("$build/conv_bench-$v" "$build/layers.txt" "$rounds" "$warmup")
+                result="$out/t$t-p$p-v$v.txt"
+            fi
             if [ -n "$autogroup_nice" ]; then
                 OMP_NUM_THREADS="$t" setsid --wait bash -c 'echo "$0" >/proc/self/autogroup && exec "$@"' \
-                    "$autogroup_nice" "${command[@]}" >"$out/t$t-p$p-v$v.txt"
+                    "$autogroup_nice" "${command[@]}" >"$result"
             else
-                OMP_NUM_THREADS="$t" "${command[@]}" >"$out/t$t-p$p-v$v.txt"
+                OMP_NUM_THREADS="$t" "${command[@]}" >"$result"
             fi
         done
     done

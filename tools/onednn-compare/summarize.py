@@ -4,10 +4,12 @@
 For each thread count: the chain (one pass of all convolutions) and the sum of per-layer medians for
 oneDNN 2.x and 3.x, as the median over pairs of each run's median with the min..max over pairs, and
 the ratio 3.x / 2.x computed within each pair (the two runs of a pair ran back to back) then
-summarised the same way; below 1 means 3.x is faster. Then per layer kind and per layer, and a check
-that both versions computed the same outputs (per-layer output sums).
+summarised the same way; below 1 means 3.x is faster. With dyserve runs (t<T>-p<P>-dyserve.json, `dyserve
+bench --json`), the whole network's median as the engine runs it and the chain's share of it. Then per
+layer kind and per layer, and a check that both versions computed the same outputs (per-layer output sums).
 """
 import glob
+import json
 import os
 import re
 import statistics
@@ -50,6 +52,12 @@ def main(directory):
     for path in glob.glob(os.path.join(directory, "t*-p*-v*.txt")):
         t, p, v = re.match(r"t(\d+)-p(\d+)-v(\d)\.txt", os.path.basename(path)).groups()
         runs.setdefault(int(t), {}).setdefault(int(p), {})[v] = parse(path)
+    for path in glob.glob(os.path.join(directory, "t*-p*-dyserve.json")):
+        t, p = re.match(r"t(\d+)-p(\d+)-dyserve\.json", os.path.basename(path)).groups()
+        try:
+            runs.setdefault(int(t), {}).setdefault(int(p), {})["dyserve"] = json.load(open(path))["median_ms"]
+        except (ValueError, KeyError):
+            pass  # still being written, or failed: left out like an incomplete pair
     if not runs:
         sys.exit(f"summarize.py: no results in {directory}")
     for t in sorted(runs):
@@ -66,6 +74,11 @@ def main(directory):
         sum2 = [sum(l["ns"] for l in p["2"]["layers"].values()) / 1e6 for p in pairs]
         sum3 = [sum(l["ns"] for l in p["3"]["layers"].values()) / 1e6 for p in pairs]
         print(f"| sum of layer medians | {spread(sum2)} | {spread(sum3)} | {ratios(sum2, sum3)}")
+        engine = [(p["dyserve"], c) for p, c in zip(pairs, chain2) if "dyserve" in p]
+        if engine:
+            share = [c / d for d, c in engine]
+            print(f"| dyserve bench, whole network (2.x) | {spread([d for d, _ in engine])} | | chain 2.x / dyserve: "
+                  f"{spread(share, 3)} | {len(engine)} runs |")
         for k in ("stem", "dw", "expand", "project", "head"):
             names = [n for n in order if kind(n) == k]
             k2 = [sum(p["2"]["layers"][n]["ns"] for n in names) / 1e6 for p in pairs]
