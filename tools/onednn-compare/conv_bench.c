@@ -13,8 +13,8 @@
 //   LAYERS: lines "name in_channels height width out_channels kernel stride padding groups bias post_op"
 //           (layers.py prints them from a model.json); each layer reads the previous one's output.
 //   One round runs every layer once in order (one pass of the network's convolutions), each timed.
-//   CONV_BENCH_SKIP: take oneDNN's first implementation whose name does not contain TEXT (e.g. "brg",
-//   to see whether 3.x's older kernels match 2.x's); unset, its first choice, as the engine does.
+//   CONV_BENCH_SKIP: take oneDNN's first implementation whose name does not contain TEXT (e.g. "br", which
+//   skips 3.x's brgconv and brdgmm kernels, to time its older ones); unset, its first choice, as the engine.
 // Output, one record per line:
 //   version MAJOR.MINOR.PATCH isa ISA threads T
 //   layer NAME IMPLEMENTATION MEDIAN_NS CHECKSUM   (CHECKSUM: sum of the layer's output, from an untimed pass)
@@ -223,8 +223,8 @@ static void execute(Layer *l, dnnl_stream_t stream, float *src, float *dst, void
     dnnl_memory_set_data_handle(l->bias_memory, l->bias_data);
     dnnl_exec_arg_t args[5] = {{DNNL_ARG_SRC, l->src}, {DNNL_ARG_WEIGHTS, l->weights}, {DNNL_ARG_DST, l->dst},
                                {DNNL_ARG_SCRATCHPAD, l->scratchpad}, {DNNL_ARG_BIAS, l->bias_memory}};
-    dnnl_primitive_execute(l->primitive, stream, l->bias ? 5 : 4, args);
-    dnnl_stream_wait(stream);
+    CHECK(dnnl_primitive_execute(l->primitive, stream, l->bias ? 5 : 4, args));
+    CHECK(dnnl_stream_wait(stream));
 }
 
 static int compare_doubles(const void *a, const void *b) {
@@ -260,12 +260,17 @@ int main(int argc, char **argv) {
         return 2;
     }
     Layer layers[256];
-    int n = 0;
-    char post[32];
-    while (n < 256 && fscanf(f, "%127s %d %d %d %d %d %d %d %d %d %31s", layers[n].name, &layers[n].ic, &layers[n].h,
-                             &layers[n].w, &layers[n].oc, &layers[n].k, &layers[n].stride, &layers[n].pad,
-                             &layers[n].groups, &layers[n].bias, post) == 11) {
+    int n = 0, line_number = 0;
+    char line[512], post[32];
+    while (fgets(line, sizeof line, f)) {
+        line_number++;
+        if (strspn(line, " \t\r\n") == strlen(line)) continue;
         Layer *l = &layers[n];
+        if (n == 256 || sscanf(line, "%127s %d %d %d %d %d %d %d %d %d %31s", l->name, &l->ic, &l->h, &l->w, &l->oc, &l->k,
+                               &l->stride, &l->pad, &l->groups, &l->bias, post) != 11) {
+            fprintf(stderr, "conv_bench: %s line %d: malformed, or more than 256 layers\n", argv[1], line_number);
+            return 2;
+        }
         if (strcmp(post, "relu6") != 0 && strcmp(post, "none") != 0) {
             fprintf(stderr, "conv_bench: %s: post-op %s not supported (relu6 or none)\n", l->name, post);
             return 2;
