@@ -21,7 +21,7 @@
 # same model and thread count (same rounds and warmup), so the tables set the convolutions against the
 # whole network as the engine runs it (on 2.6.3).
 #
-# Needs gcc and libdnnl-dev (scripts/install-deps.sh) and PyPI; installs the 3.2 wheels in a venv at
+# Needs a C compiler ($CC, default cc), libdnnl-dev (scripts/install-deps.sh) and PyPI; installs the 3.2 wheels in a venv at
 # ~/.cache/dyserve/onednn3 (headers in include/, libdnnl.so.3 in lib/), builds and keeps raw outputs there.
 set -euo pipefail
 
@@ -38,8 +38,9 @@ dyserve="${ONEDNN_COMPARE_DYSERVE:-}"
 venv="$HOME/.cache/dyserve/onednn3"
 wheels=(onednn-cpu-gomp==2023.2.0 onednn-devel-cpu-gomp==2023.2.0)
 
-for need in gcc python3; do
-    command -v "$need" >/dev/null || { echo "run.sh: $need not found (bash scripts/install-deps.sh)" >&2; exit 1; }
+cc="${CC:-cc}"
+for need in "$cc" python3; do
+    command -v "$need" >/dev/null || { echo "run.sh: $need not found (a C compiler and python3 with venv are needed)" >&2; exit 1; }
 done
 [ -f /usr/include/oneapi/dnnl/dnnl.h ] || { echo "run.sh: libdnnl-dev (oneDNN 2.x) not installed (bash scripts/install-deps.sh)" >&2; exit 1; }
 if [ ! -f "$venv/include/oneapi/dnnl/dnnl.h" ] || [ ! -e "$venv/lib/libdnnl.so.3" ]; then
@@ -51,8 +52,8 @@ build="$venv/bench"
 out="$build/results-$(date -u +%Y%m%dT%H%M%SZ)"
 mkdir -p "$out"
 python3 "$here/layers.py" "$model" >"$build/layers.txt"
-gcc -O2 -Wall -Wextra -Werror -o "$build/conv_bench-2" "$here/conv_bench.c" -ldnnl -lm
-gcc -O2 -Wall -Wextra -Werror -I"$venv/include" -o "$build/conv_bench-3" "$here/conv_bench.c" \
+"$cc" -O2 -Wall -Wextra -Werror -o "$build/conv_bench-2" "$here/conv_bench.c" -ldnnl -lm
+"$cc" -O2 -Wall -Wextra -Werror -I"$venv/include" -o "$build/conv_bench-3" "$here/conv_bench.c" \
     -L"$venv/lib" -Wl,-rpath,"$venv/lib" -ldnnl -lm
 
 echo "model $model: $(wc -l <"$build/layers.txt") convolutions; $pairs pairs x $rounds rounds (+$warmup warmup) per thread count;${autogroup_nice:+ autogroup nice $autogroup_nice;}${CONV_BENCH_SKIP:+ skipping implementations named *$CONV_BENCH_SKIP*;} raw outputs in $out" >&2
