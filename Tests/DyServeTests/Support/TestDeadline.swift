@@ -21,16 +21,23 @@ func waitUntil(_ what: String, seconds: Double = testWaitSeconds, sourceLocation
     return true
 }
 
+/// Calls `wait` with the test deadline; past it, records a failure naming `what` and returns false.
+@discardableResult
+func waitWithDeadline(for what: String, seconds: Double, sourceLocation: SourceLocation,
+                      _ wait: (DispatchTime) -> DispatchTimeoutResult) -> Bool {
+    guard wait(.now() + seconds) == .success else {
+        Issue.record("waited \(Int(seconds)) s in vain for \(what)", sourceLocation: sourceLocation)
+        return false
+    }
+    return true
+}
+
 extension DispatchSemaphore {
     /// `wait()` with the test deadline; past it, records a failure naming `what` and returns false.
     @discardableResult
     func waitInTest(_ what: String, seconds: Double = testWaitSeconds,
                     sourceLocation: SourceLocation = #_sourceLocation) -> Bool {
-        guard wait(timeout: .now() + seconds) == .success else {
-            Issue.record("waited \(Int(seconds)) s in vain for \(what)", sourceLocation: sourceLocation)
-            return false
-        }
-        return true
+        waitWithDeadline(for: what, seconds: seconds, sourceLocation: sourceLocation) { self.wait(timeout: $0) }
     }
 
     /// A gate a test model blocks on until the test opens it. Past the deadline the model goes on
@@ -45,10 +52,6 @@ extension DispatchGroup {
     @discardableResult
     func waitInTest(_ what: String, seconds: Double = testWaitSeconds,
                     sourceLocation: SourceLocation = #_sourceLocation) -> Bool {
-        guard wait(timeout: .now() + seconds) == .success else {
-            Issue.record("waited \(Int(seconds)) s in vain for \(what)", sourceLocation: sourceLocation)
-            return false
-        }
-        return true
+        waitWithDeadline(for: what, seconds: seconds, sourceLocation: sourceLocation) { self.wait(timeout: $0) }
     }
 }
