@@ -5,7 +5,7 @@ import Testing
 /// The README and `docs/` name configuration keys and command-line flags; each must exist, so the
 /// documentation cannot drift from the code unnoticed.
 @Suite struct DocumentedNamesTests {
-    static let subcommands = ["serve", "run", "inspect", "bench"]
+    static let subcommands = ["serve", "run", "inspect", "bench", "bench-json"]
 
     static func documents() throws -> [(name: String, text: String)] {
         let root = DyserveBinary.packageRoot
@@ -71,7 +71,7 @@ import Testing
         var inFence = false
         var prose = ""
         func scanProse() {
-            for match in prose.matches(of: /dyserve (serve|run|inspect|bench)\b([^`]*)/) {
+            for match in prose.matches(of: /dyserve (serve|run|inspect|bench-json|bench)(?![\w-])([^`]*)/) {
                 found.append((String(match.output.1), match.output.2))
             }
             prose = ""
@@ -83,7 +83,7 @@ import Testing
                 continue
             }
             if inFence {
-                for match in line.matches(of: /dyserve (serve|run|inspect|bench)\b(.*)/) {
+                for match in line.matches(of: /dyserve (serve|run|inspect|bench-json|bench)(?![\w-])(.*)/) {
                     found.append((String(match.output.1), match.output.2))
                 }
             } else {
