@@ -2,6 +2,8 @@
 # SIGTERM during a burst: starts `dyserve serve` (release binary if built, else debug) on a free
 # port with dy-digits, fires a burst of large binary requests, waits until the server holds every
 # one of them, sends SIGTERM, and checks that every request got 200 and the process exited 0.
+# It fails unless requests were really in flight at SIGTERM (the gauge just before it, and the
+# queued count the server logs on receiving it), so a burst that drained too early cannot pass.
 # Usage: bash scripts/shutdown-test.sh [requests]   (SHUTDOWN_TEST_BIN picks another binary)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -54,8 +56,9 @@ held() {
     /^dyserve_requests_total\{.*model="dy-digits"/ { n += $2 }
     END { printf "%d", n }'
 }
+all_held=false
 for _ in $(seq 1 600); do
-  [[ $(held) -ge $requests ]] && break
+  if [[ $(held) -ge $requests ]]; then all_held=true; break; fi
   sleep 0.05
 done
 in_flight=$(curl -s --max-time 10 "$url/metrics" | awk '/^dyserve_in_flight_requests\{model="dy-digits"\}/ { printf "%d", $2 }')
@@ -68,14 +71,20 @@ late=$(curl -s -o /dev/null -w '%{http_code}' --max-time 10 -H 'Content-Type: ap
 status=0
 wait "$pid" || status=$?
 wait  # the curls
+# The server's own count at SIGTERM: "stopping: ... finishing N queued requests".
+queued_at_term=$(sed -n 's/.*stopping: .*finishing \([0-9][0-9]*\) queued requests.*/\1/p' "$tmp/stderr" | head -n 1)
 
 answered=$(cat "$tmp"/code.* | grep -c '^200$' || true)
 other=$(cat "$tmp"/code.* | grep -vc '^200$' || true)
-echo "shutdown-test: $requests requests, $in_flight still in flight at SIGTERM; $answered answered 200, $other otherwise" \
+echo "shutdown-test: $requests requests, $in_flight in flight just before SIGTERM, ${queued_at_term:-?} queued at it; $answered answered 200, $other otherwise" \
      "($(cat "$tmp"/code.* | sort | uniq -c | tr -s ' \n' ' ')); /readyz after SIGTERM: $ready; new /infer: $late; exit code $status"
 grep -E "stopping|shutdown_timeout" "$tmp/stderr" | sed 's/^/  server: /' || true
 
 fail=0
+$all_held || { echo "FAIL: the server never held all $requests requests (held: $(held 2>/dev/null || echo '?'))" >&2; fail=1; }
+[[ "${in_flight:-0}" -ge 1 ]] || { echo "FAIL: no request was in flight just before SIGTERM; nothing tested the drain" >&2; fail=1; }
+[[ -n "$queued_at_term" ]] || { echo "FAIL: the server logged no 'stopping: ... finishing N queued requests' line" >&2; fail=1; }
+[[ "${queued_at_term:-0}" -ge 1 ]] || { echo "FAIL: the server had no queued request at SIGTERM; raise the burst" >&2; fail=1; }
 [[ "$status" -eq 0 ]] || { echo "FAIL: exit code $status, expected 0" >&2; fail=1; }
 [[ "$answered" -eq "$requests" ]] || { echo "FAIL: $answered of $requests accepted requests answered 200" >&2; fail=1; }
 # Both probes race the end of the drain: if the server still answers, it must say 503.

@@ -5,6 +5,6 @@ struct Dyserve: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "dyserve",
         abstract: "Serve, run and inspect dynamic-convolution / DY-ReLU networks.",
-        subcommands: [ServeCommand.self, RunCommand.self, InspectCommand.self, BenchCommand.self]
+        subcommands: [ServeCommand.self, RunCommand.self, InspectCommand.self, BenchCommand.self, BenchJSONCommand.self]
     )
 }

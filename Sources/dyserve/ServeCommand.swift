@@ -63,7 +63,7 @@ final class ServiceRunner {
 
     init(config: ServiceConfig) throws {
         self.config = config
-        let level = config.logLevel.loggerLevel
+        let level = config.logLevel
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
             handler.logLevel = level

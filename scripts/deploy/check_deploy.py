@@ -556,7 +556,7 @@ def check_metric_names(report, exposed):
         return base if base != name and base in exposed else name
 
     used_families = {family(u) for u in used}
-    unused = sorted({family(n) for n in exposed if n.startswith("dyserve_")} - used_families)
+    unused = sorted({family(n) for n in exposed if n.startswith(("dyserve_", "process_"))} - used_families)
     if unused:
         print(f"  info  exposed but on no dashboard panel or alert: {', '.join(unused)}")
 

@@ -12,10 +12,9 @@ public final class APIHandler: HTTPHandler {
     /// up the HTTP thread or other requests.
     private let decodeQueue = DispatchQueue(label: "dyserve.decode", qos: .userInitiated, attributes: .concurrent)
 
-    /// Bodies up to this size are decoded on the calling (HTTP) thread. Decoding one takes a few
-    /// microseconds, less than handing it to another thread and waking that thread (measured on
-    /// dy-digits at 32 connections: one context switch fewer per request); larger bodies go to
-    /// `decodeQueue`.
+    /// Bodies up to this size are decoded on the calling (HTTP) thread: decoding a small body costs
+    /// less than handing it to another thread and waking that thread (one context switch fewer per
+    /// request); larger bodies go to `decodeQueue`.
     static let inlineDecodeMaxBytes = 16 << 10
 
     /// Where /attention, /models and /metrics answers are built: serial, so that clients fetching

@@ -53,10 +53,10 @@ enum ConfigKeys {
             config.server.bodyTimeoutSeconds = try ConfigValueParser.integer(value, in: 0...86_400)
         },
         ConfigKey(path: "server.tls_cert_file") { config, value throws(ConfigValueProblem) in
-            config.server.tlsCertFile = try ConfigValueParser.string(value).trimmingSpaces
+            config.server.tlsCertFile = try ConfigValueParser.optionalString(value)
         },
         ConfigKey(path: "server.tls_key_file") { config, value throws(ConfigValueProblem) in
-            config.server.tlsKeyFile = try ConfigValueParser.string(value).trimmingSpaces
+            config.server.tlsKeyFile = try ConfigValueParser.optionalString(value)
         },
         ConfigKey(path: "server.shutdown_timeout_s") { config, value throws(ConfigValueProblem) in
             config.server.shutdownTimeoutSeconds = try ConfigValueParser.integer(value, in: 1...86_400)
@@ -68,7 +68,7 @@ enum ConfigKeys {
             config.limits.maxTensorElements = try ConfigValueParser.integer(value, in: 1...Int.max)
         },
         ConfigKey(path: "limits.max_json_depth") { config, value throws(ConfigValueProblem) in
-            config.limits.maxJSONDepth = try ConfigValueParser.integer(value, in: 1...10_000)
+            config.limits.maxJSONDepth = try ConfigValueParser.integer(value, in: ServiceConfig.Limits.maxJSONDepthRange)
         },
         ConfigKey(path: "limits.max_inflight_body_bytes") { config, value throws(ConfigValueProblem) in
             config.limits.maxInflightBodyBytes = try ConfigValueParser.byteCount(value, in: 1...Int.max)

@@ -1,3 +1,5 @@
+import Logging
+
 /// One raw configuration value before it is checked against its key's type. YAML gives all three
 /// shapes; environment variables and flags always give `.scalar` (a list is comma-separated there).
 enum ConfigValue: Sendable, Equatable {
@@ -17,6 +19,12 @@ enum ConfigValueParser {
         guard case .scalar(let text) = value else { throw ConfigValueProblem(message: "expected a single value") }
         if !allowEmpty && text.trimmingSpaces.isEmpty { throw ConfigValueProblem(message: "must not be empty") }
         return text
+    }
+
+    /// A string that may be left unset: null or empty gives "".
+    static func optionalString(_ value: ConfigValue) throws(ConfigValueProblem) -> String {
+        if case .null = value { return "" }
+        return try string(value, allowEmpty: true).trimmingSpaces
     }
 
     /// An integer in `range`. Accepts `_` separators (`16_777_216`) as YAML does.
@@ -56,10 +64,11 @@ enum ConfigValueParser {
         }
     }
 
-    static func logLevel(_ value: ConfigValue) throws(ConfigValueProblem) -> LogLevel {
+    /// One of swift-log's level names, in any case.
+    static func logLevel(_ value: ConfigValue) throws(ConfigValueProblem) -> Logger.Level {
         let text = try string(value, allowEmpty: true).trimmingSpaces
-        guard let level = LogLevel(rawValue: text.lowercased()) else {
-            let known = LogLevel.allCases.map(\.rawValue).joined(separator: ", ")
+        guard let level = Logger.Level(rawValue: text.lowercased()) else {
+            let known = Logger.Level.allCases.map(\.rawValue).joined(separator: ", ")
             throw ConfigValueProblem(message: "'\(text)' is not a log level (\(known))")
         }
         return level

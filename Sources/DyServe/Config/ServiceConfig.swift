@@ -1,6 +1,11 @@
 import DyNN
+import Logging
 
 /// The whole service configuration, resolved once at start-up and then read-only.
+///
+/// The initializers below hold the one copy of every default: `SchedulerSettings`, `APILimits`
+/// and `HTTPServerConfiguration` take theirs from here, and `config/dyserve.yaml` lists every key
+/// with these values (a test compares the two).
 ///
 /// Sources, lowest to highest precedence (see `ServiceConfig.load`):
 /// 1. the defaults below (`ServiceConfig()`),
@@ -15,12 +20,13 @@ public struct ServiceConfig: Sendable, Equatable {
     public var attentionStore: AttentionStore
     public var inference: Inference
     public var scheduler: Scheduler
-    public var logLevel: LogLevel
+    /// `log_level`: swift-log's level names (`trace` ... `critical`).
+    public var logLevel: Logger.Level
     public var metrics: Metrics
 
     public init(server: Server = Server(), limits: Limits = Limits(), models: Models = Models(),
                 attentionStore: AttentionStore = AttentionStore(), inference: Inference = Inference(),
-                scheduler: Scheduler = Scheduler(), logLevel: LogLevel = .info, metrics: Metrics = Metrics()) {
+                scheduler: Scheduler = Scheduler(), logLevel: Logger.Level = .info, metrics: Metrics = Metrics()) {
         self.server = server
         self.limits = limits
         self.models = models
@@ -94,6 +100,9 @@ public struct ServiceConfig: Sendable, Equatable {
         public var maxTensorElements: Int
         /// `limits.max_json_depth`: deepest JSON nesting the request decoder accepts.
         public var maxJSONDepth: Int
+        /// The accepted `max_json_depth`: a tensor body needs an object around an array (2), and the
+        /// JSON reader recurses once per level, so the top bounds its stack use whatever the file says.
+        public static let maxJSONDepthRange = 2...512
         /// `limits.max_inflight_body_bytes`: request-body bytes all connections together may hold
         /// until their requests complete; a body that does not fit gets 503 with Retry-After.
         public var maxInflightBodyBytes: Int

@@ -71,6 +71,14 @@ extension ServiceConfig {
     // MARK: YAML
 
     private static func applyYAML(_ yaml: String, fileName: String, to config: inout ServiceConfig) throws(ConfigError) {
+        for entry in try yamlEntries(yaml, fileName: fileName) {
+            try apply(entry.key, entry.value, location: "\(fileName): \(entry.key.path)", to: &config)
+        }
+    }
+
+    /// Every key the YAML document sets, in document order, with its raw value; unknown and
+    /// duplicate keys are errors. Nothing is applied yet.
+    static func yamlEntries(_ yaml: String, fileName: String) throws(ConfigError) -> [(key: ConfigKey, value: ConfigValue)] {
         let root: Node?
         do {
             root = try Yams.compose(yaml: yaml)
@@ -79,10 +87,11 @@ extension ServiceConfig {
         } catch {
             throw ConfigError(location: fileName, message: "not valid YAML: \(error)")
         }
-        guard let root, !isNull(root) else { return }  // an empty file keeps the defaults
+        guard let root, !isNull(root) else { return [] }  // an empty file keeps the defaults
         guard case .mapping(let top) = root else {
             throw ConfigError(location: fileName, message: "expected a mapping of sections at the top level")
         }
+        var entries: [(key: ConfigKey, value: ConfigValue)] = []
         var seenTop = Set<String>()
         for (keyNode, valueNode) in top {
             let name = try keyName(keyNode, fileName: fileName, parent: nil)
@@ -90,8 +99,7 @@ extension ServiceConfig {
                 throw ConfigError(location: "\(fileName): \(name)", message: "duplicate key")
             }
             if let key = ConfigKeys.key(forPath: name) {
-                try apply(key, try value(of: valueNode, path: name, fileName: fileName),
-                          location: "\(fileName): \(name)", to: &config)
+                entries.append((key, try value(of: valueNode, path: name, fileName: fileName)))
                 continue
             }
             guard ConfigKeys.sections.contains(name) else {
@@ -111,10 +119,10 @@ extension ServiceConfig {
                 guard let key = ConfigKeys.key(forPath: path) else {
                     throw ConfigError(location: "\(fileName): \(path)", message: "unknown key")
                 }
-                try apply(key, try value(of: innerValueNode, path: path, fileName: fileName),
-                          location: "\(fileName): \(path)", to: &config)
+                entries.append((key, try value(of: innerValueNode, path: path, fileName: fileName)))
             }
         }
+        return entries
     }
 
     private static func keyName(_ node: Node, fileName: String, parent: String?) throws(ConfigError) -> String {

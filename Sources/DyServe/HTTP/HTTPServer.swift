@@ -96,7 +96,7 @@ public final class HTTPServer: @unchecked Sendable {
             tlsCopies.forEach { free($0) }
             target.deallocate()
             throw HTTPServerError.startFailed(host: host, port: requestedPort,
-                                              reason: logSink.lastMessage ?? "libmicrohttpd refused to start")
+                                              reason: Self.startFailureCause(logSink.lastMessage))
         }
         started = true
         daemon = created
@@ -134,5 +134,17 @@ public final class HTTPServer: @unchecked Sendable {
         target?.deinitialize(count: 1)
         target?.deallocate()
         core.logger.info("HTTP server stopped")
+    }
+}
+
+extension HTTPServer {
+    /// The cause in MHD's last message about a failed start. MHD is handed a socket address, not a
+    /// port, so its bind message reads "Failed to bind to port 0: <cause>"; the port it names is
+    /// not the one asked for, and the error already names the address, so only the cause is kept.
+    static func startFailureCause(_ message: String?) -> String {
+        guard let message else { return "libmicrohttpd refused to start" }
+        let prefix = "Failed to bind to port "
+        guard message.hasPrefix(prefix), let colon = message.range(of: ": ") else { return message }
+        return "bind failed: " + message[colon.upperBound...]
     }
 }

@@ -33,10 +33,17 @@ public struct HTTPServerConfiguration: Sendable, Equatable {
     /// with `Retry-After`.
     public var maxInflightResponseBytes: Int
 
-    public init(maxBodyBytes: Int = 64 << 20, maxConnections: Int = 1024, connectionTimeoutSeconds: Int = 30,
-                connectionMemoryLimitBytes: Int = 0, maxInflightBodyBytes: Int = 512 << 20,
-                maxInflightResponseBytes: Int = 512 << 20, maxConnectionsPerIP: Int = 0,
-                headerTimeoutSeconds: Int = 0, bodyTimeoutSeconds: Int = 0,
+    /// The defaults are the configuration's (`ServiceConfig.Server` and `ServiceConfig.Limits`),
+    /// written there only; `connectionMemoryLimitBytes` is not a configuration key.
+    public init(maxBodyBytes: Int = ServiceConfig.Limits().maxBodyBytes,
+                maxConnections: Int = ServiceConfig.Server().maxConnections,
+                connectionTimeoutSeconds: Int = ServiceConfig.Server().connectionTimeoutSeconds,
+                connectionMemoryLimitBytes: Int = 0,
+                maxInflightBodyBytes: Int = ServiceConfig.Limits().maxInflightBodyBytes,
+                maxInflightResponseBytes: Int = ServiceConfig.Limits().maxInflightResponseBytes,
+                maxConnectionsPerIP: Int = ServiceConfig.Server().maxConnectionsPerIP,
+                headerTimeoutSeconds: Int = ServiceConfig.Server().headerTimeoutSeconds,
+                bodyTimeoutSeconds: Int = ServiceConfig.Server().bodyTimeoutSeconds,
                 tlsCertificatePEM: String? = nil, tlsKeyPEM: String? = nil) {
         self.maxConnectionsPerIP = maxConnectionsPerIP
         self.headerTimeoutSeconds = headerTimeoutSeconds

@@ -6,8 +6,9 @@ import Foundation
 ///
 /// A request is cancelled when its connection ends before the application responded: the client
 /// hung up or timed out (noticed while the body is read, or when the response is queued), or the
-/// server is stopping. While the handler works the connection is suspended and not watched, so a
-/// client that hangs up then is noticed only when the response is delivered.
+/// server is stopping. While the handler works the connection is suspended, and MHD does not poll
+/// it; `HangupWatcher` watches the suspended sockets instead (on Linux), so a client that hangs up
+/// then cancels its request at once rather than when the response is delivered.
 public final class RequestContext: @unchecked Sendable {
     // Guarded by `lock`.
     private let lock = NSLock()

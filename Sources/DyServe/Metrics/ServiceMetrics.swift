@@ -12,8 +12,8 @@ import Prometheus
 /// (samples per execution, histogram) and `dyserve_rejections_total{reason}` (queue_full,
 /// timeout, shutdown, client_gone), and from model loads `dyserve_model_load_duration_seconds` and
 /// `dyserve_model_load_failures_total`.
-/// Whole process: `dyserve_http_requests_total{route, code}`, `dyserve_resident_memory_bytes`,
-/// `dyserve_uptime_seconds`, `dyserve_ready`.
+/// Whole process: `dyserve_http_requests_total{route, code}`, `dyserve_uptime_seconds`,
+/// `dyserve_ready`, and the standard `process_*` metrics (`ProcessMetrics`).
 /// Attention drift per model and dynamic layer, unless turned off: see `AttentionDriftMetrics`.
 public final class ServiceMetrics: @unchecked Sendable {
     public let registry: PrometheusCollectorRegistry
@@ -89,7 +89,7 @@ public final class ServiceMetrics: @unchecked Sendable {
     private let lock = NSLock()
     private var models: [String: ModelMetrics] = [:]
     private var httpByRouteAndCode: [String: CoreMetrics.Counter] = [:]
-    private let residentMemory: Meter
+    private let process: ProcessMetrics
     private let uptime: Meter
     private let ready: Meter
     /// Nil when `metrics.attention_drift` is off.
@@ -103,7 +103,7 @@ public final class ServiceMetrics: @unchecked Sendable {
         factory.defaultDurationHistogramBuckets = Self.durationBuckets
         factory.valueHistogramBuckets["dyserve_batch_size"] = Self.batchSizeBuckets
         self.factory = factory
-        residentMemory = Meter(label: "dyserve_resident_memory_bytes", dimensions: [], factory: factory)
+        process = ProcessMetrics(registry: registry)
         uptime = Meter(label: "dyserve_uptime_seconds", dimensions: [], factory: factory)
         ready = Meter(label: "dyserve_ready", dimensions: [], factory: factory)
         // Known models appear in the output from the start, at zero, so dashboards see them.
@@ -146,7 +146,7 @@ public final class ServiceMetrics: @unchecked Sendable {
 
     /// Refreshes the sampled gauges and renders the Prometheus text format.
     func render(store: TraceStore?, ready isReady: Bool) -> [UInt8] {
-        if let bytes = ProcessStats.residentMemoryBytes() { residentMemory.set(bytes) }
+        process.refresh()
         uptime.set(Double(DispatchTime.now().uptimeNanoseconds &- started) / 1e9)
         ready.set(isReady ? 1 : 0)
         if let store {

@@ -11,12 +11,17 @@ public struct SchedulerSettings: Sendable, Equatable {
     /// Status for a full queue: 503 (default) or 429.
     public var overloadStatus: Int
 
-    public init(maxBatchSize: Int = 8, maxQueueDelayMicroseconds: Int = 0, maxQueueSize: Int = 256,
-                timeoutMilliseconds: Int = 30_000, overloadStatus: Int = 503) {
-        self.maxBatchSize = max(1, maxBatchSize)
-        self.maxQueueDelayMicroseconds = max(0, maxQueueDelayMicroseconds)
-        self.maxQueueSize = max(1, maxQueueSize)
-        self.timeoutMilliseconds = max(1, timeoutMilliseconds)
+    /// The defaults are the `scheduler` section's (`ServiceConfig.Scheduler`), written there only.
+    /// The values are not checked here: the configuration checks each key's range at start-up.
+    public init(maxBatchSize: Int = ServiceConfig.Scheduler().maxBatchSize,
+                maxQueueDelayMicroseconds: Int = ServiceConfig.Scheduler().maxQueueDelayMicroseconds,
+                maxQueueSize: Int = ServiceConfig.Scheduler().maxQueueSize,
+                timeoutMilliseconds: Int = ServiceConfig.Scheduler().timeoutMilliseconds,
+                overloadStatus: Int = ServiceConfig.Scheduler().overloadStatus) {
+        self.maxBatchSize = maxBatchSize
+        self.maxQueueDelayMicroseconds = maxQueueDelayMicroseconds
+        self.maxQueueSize = maxQueueSize
+        self.timeoutMilliseconds = timeoutMilliseconds
         self.overloadStatus = overloadStatus
     }
 

@@ -9,9 +9,4 @@ import Testing
         #expect(APILimits(config) == APILimits(maxBodyBytes: 1000, maxTensorElements: 50, maxJSONDepth: 9))
         #expect(TraceStoreLimits(config) == TraceStoreLimits(maxEntries: 7, maxBytes: 4096))
     }
-
-    @Test func depthIsClampedSoRecursionStaysSmall() {
-        #expect(APILimits(maxJSONDepth: 1_000_000).maxJSONDepth == APILimits.hardMaxJSONDepth)
-        #expect(APILimits(maxJSONDepth: 0).maxJSONDepth == 2)
-    }
 }

@@ -173,8 +173,9 @@ import Testing
     /// At the largest depth the configuration can ask for, the recursive reader must still fit the
     /// decode thread's stack (debug builds have the biggest frames).
     @Test func nestingAtTheHardCapIsDecodedWithoutOverflow() {
-        let api = APIHarness(limits: APILimits(maxJSONDepth: .max))
-        let depth = APILimits.hardMaxJSONDepth - 1
+        let largest = ServiceConfig.Limits.maxJSONDepthRange.upperBound
+        let api = APIHarness(limits: APILimits(maxJSONDepth: largest))
+        let depth = largest - 1
         let input = String(repeating: "[", count: depth) + "1" + String(repeating: "]", count: depth)
         let r = api.post(#"{"model": "test", "input": "# + input + "}")
         #expect(r.status == 400)

@@ -123,7 +123,7 @@ import Testing
         #expect(text.contains(#"dyserve_http_requests_total{route="unmatched",code="404"} 1"#))
         #expect(text.contains("dyserve_uptime_seconds"))
         #expect(text.contains("dyserve_ready 1"))
-        #expect(text.contains("dyserve_resident_memory_bytes"))
+        #expect(text.contains("process_resident_memory_bytes"))
     }
 
     @Test func inFlightGaugeCountsQueuedRequests() {
@@ -133,7 +133,7 @@ import Testing
         api.handler.handle(HTTPRequest(method: "POST", path: "/infer",
                                        body: Array(#"{"model": "test", "input": [[[[0, 0], [0, 0]]]]}"#.utf8))) { box.put($0) }
         // The JSON is decoded off-thread; wait until the job reaches the executor.
-        while gated.heldCount == 0 { usleep(1000) }
+        waitUntil("the job reaches the executor") { gated.heldCount > 0 }
         #expect(api.get("/metrics").text.contains(#"dyserve_in_flight_requests{model="test"} 1"#))
         gated.release()
         #expect(box.wait().status == 200)

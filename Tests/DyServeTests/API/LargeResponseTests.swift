@@ -78,7 +78,7 @@ import Testing
             }
             defer {
                 stop.set(true)
-                group.wait()
+                group.waitInTest("the trace fetchers to stop")
             }
             // Completion is the assertion (each client call has a 20 s socket timeout).
             let probe = try TestHTTPClient(port: port)
@@ -94,7 +94,7 @@ import Testing
                 #expect(r.status == 200)
             }
             stop.set(true)
-            group.wait()
+            group.waitInTest("the trace fetchers to stop")
             #expect(fetched.value >= 3)
         }
     }

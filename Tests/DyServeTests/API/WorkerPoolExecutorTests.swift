@@ -18,7 +18,7 @@ import Testing
                 group.leave()
             }
         }
-        group.wait()
+        group.waitInTest("100 jobs to complete")
         #expect(results.values.count == 100)
         pool.shutdown()
     }
@@ -33,14 +33,14 @@ import Testing
         let done = DispatchGroup()
         done.enter()
         try? pool.submit(job) { _ in done.leave() }
-        started.wait()  // the worker is busy with the first job
+        started.waitInTest("the first job to start")  // the worker is busy with it
         done.enter()
         #expect(throws: Never.self) { try pool.submit(job) { _ in done.leave() } }
         let refused = #expect(throws: RequestError.self) { try pool.submit(job) { _ in } }
         #expect(refused?.status == 503)
         gate.signal()
         gate.signal()
-        done.wait()
+        done.waitInTest("both jobs to complete")
         pool.shutdown()
         #expect(throws: RequestError.self) { try pool.submit(job) { _ in } }
     }
@@ -53,7 +53,7 @@ struct BlockingModel: ServableModel {
     var info: ServedModelInfo { TestModel().info }
     func infer(_ inputs: [Tensor], options: RunOptions) throws -> InferenceOutcome {
         started.signal()
-        gate.wait()
+        gate.waitAtGate()
         return try TestModel().infer(inputs, options: options)
     }
 }
@@ -77,7 +77,7 @@ final class Collected: @unchecked Sendable {
             outcome.set(c.result)
             done.signal()
         }
-        done.wait()
+        done.waitInTest("the cancelled job's completion")
         // BrokenModel would have thrown its Bug: the cancelled job never ran.
         #expect(outcome.isCancelled)
     }
@@ -90,7 +90,7 @@ final class Collected: @unchecked Sendable {
         api.handler.handle(HTTPRequest(method: "POST", path: "/infer",
                                        body: Array(#"{"model": "test", "input": [[[[0, 0], [0, 0]]]]}"#.utf8),
                                        context: context)) { box.put($0) }
-        while gated.heldCount == 0 { usleep(1000) }
+        waitUntil("the job reaches the executor") { gated.heldCount > 0 }
         context.cancel()
         gated.release()
         #expect(box.wait().status == 499)

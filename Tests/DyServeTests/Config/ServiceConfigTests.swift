@@ -14,30 +14,37 @@ import Testing
         }
     }
 
-    @Test func defaultsMatchTheDocumentedValues() {
-        let config = ServiceConfig()
-        #expect(config.server.host == "127.0.0.1")
-        #expect(config.server.port == 8080)
-        #expect(config.server.maxConnections == 1024)
-        #expect(config.server.connectionTimeoutSeconds == 30)
-        #expect(config.limits.maxBodyBytes == 64 * 1024 * 1024)
-        #expect(config.limits.maxTensorElements == 16_777_216)
-        #expect(config.limits.maxJSONDepth == 64)
-        #expect(config.models.directory == "models")
-        #expect(config.models.names == nil)
-        #expect(config.models.pollIntervalSeconds == 0)
-        #expect(config.attentionStore.maxEntries == 1000)
-        #expect(config.attentionStore.maxBytes == 64 * 1024 * 1024)
-        #expect(config.inference.threads == 0)
-        #expect(config.logLevel == .info)
-    }
-
-    @Test func shippedFileParsesToTheDefaults() throws {
-        // The test runs from the package root; the shipped file documents the defaults.
+    /// `config/dyserve.yaml` documents the defaults: it must set every key, each to the value
+    /// `ServiceConfig()` has, so the file and the code cannot drift apart.
+    @Test func shippedFileSetsEveryKeyToItsDefault() throws {
         let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("config/dyserve.yaml")
         let text = try String(contentsOf: url, encoding: .utf8)
+        let setInFile = try ServiceConfig.yamlEntries(text, fileName: "config/dyserve.yaml").map(\.key.path)
+        let missing = ConfigKeys.all.map(\.path).filter { !setInFile.contains($0) }
+        #expect(missing.isEmpty, "config/dyserve.yaml does not set \(missing)")
         #expect(try ServiceConfig.resolve(yaml: text) == ServiceConfig())
+    }
+
+    @Test func derivedSettingsTakeTheConfigDefaults() throws {
+        let config = ServiceConfig()
+        #expect(SchedulerSettings() == SchedulerSettings(config))
+        #expect(APILimits() == APILimits(config))
+        #expect(try HTTPServerConfiguration() == HTTPServerConfiguration(config))
+    }
+
+    @Test func jsonDepthOutsideItsRangeStopsStartUp() throws {
+        expectError("dyserve.yaml: limits.max_json_depth: 513 is out of range 2...512", yaml: "limits: {max_json_depth: 513}")
+        expectError("DYSERVE_LIMITS_MAX_JSON_DEPTH: 1 is out of range 2...512",
+                    environment: ["DYSERVE_LIMITS_MAX_JSON_DEPTH": "1"])
+        #expect(try ServiceConfig.resolve(yaml: "limits: {max_json_depth: 512}").limits.maxJSONDepth == 512)
+    }
+
+    @Test func tlsFilesMayBeLeftEmptyOrNull() throws {
+        let unset = try ServiceConfig.resolve(yaml: "server: {tls_cert_file: '', tls_key_file: null}")
+        #expect(unset.server.tlsCertFile == "" && unset.server.tlsKeyFile == "")
+        let set = try ServiceConfig.resolve(yaml: "server: {tls_cert_file: ' /a.crt ', tls_key_file: /a.key}")
+        #expect(set.server.tlsCertFile == "/a.crt" && set.server.tlsKeyFile == "/a.key")
     }
 
     @Test func hardeningKeysFromYAMLAndIntoTheHTTPServer() throws {

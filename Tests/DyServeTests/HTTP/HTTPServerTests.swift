@@ -242,7 +242,8 @@ import Testing
                 return
             }
             #expect(failedPort == port)
-            #expect(!reason.isEmpty)
+            #expect(reason == "bind failed: Address already in use", "\(reason)")
+            #expect(error.description == "cannot listen on 127.0.0.1:\(port): bind failed: Address already in use")
         }
         server.stop()
         #expect(server.boundPort == nil)

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import DyServe
 
@@ -26,9 +27,26 @@ import Testing
         #expect(text.contains(#"dyserve_compute_duration_seconds_sum{model="digits"} 0.0015"#))
     }
 
-    @Test func residentMemoryIsReadOnLinux() {
+    /// The standard names and plausible values: a test process holds more than a MiB, has used
+    /// some CPU, started before now and not before 2020, and has stdin/out/err open.
+    @Test func standardProcessMetricsAreReadOnLinux() throws {
         #if os(Linux)
         #expect((ProcessStats.residentMemoryBytes() ?? 0) > 1 << 20)
+        #expect((ProcessStats.virtualMemoryBytes() ?? 0) >= (ProcessStats.residentMemoryBytes() ?? .max))
+        #expect((ProcessStats.cpuSeconds() ?? 0) > 0)
+        let start = try #require(ProcessStats.startTimeSeconds())
+        #expect(start > 1_577_836_800 && start <= Date().timeIntervalSince1970 + 1)
+        let open = try #require(ProcessStats.openFileDescriptors())
+        #expect(open >= 3)
+        #expect((ProcessStats.maxFileDescriptors() ?? .max) >= open)
+
+        let text = String(decoding: ServiceMetrics().render(store: nil, ready: true), as: UTF8.self)
+        for name in ["process_resident_memory_bytes", "process_virtual_memory_bytes", "process_cpu_seconds_total",
+                     "process_start_time_seconds", "process_open_fds"] {
+            #expect(text.contains("\n\(name) "), "\(name) missing from\n\(text)")
+        }
+        #expect(text.contains("# TYPE process_cpu_seconds_total counter"))
+        #expect(!text.contains("dyserve_resident_memory_bytes"))
         #endif
     }
 }

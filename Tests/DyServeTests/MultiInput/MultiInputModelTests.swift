@@ -100,11 +100,11 @@ import Testing
             }
             if block {
                 started.signal()
-                gate.wait()
+                gate.waitAtGate()
             }
             return try inner.infer(inputs, options: options)
         }
-        func waitUntilBlocked() { started.wait() }
+        func waitUntilBlocked() { started.waitInTest("a blocked execution to start") }
         func release() { gate.signal() }
         var recorded: [[Int]] { lock.withLock { batches } }
     }

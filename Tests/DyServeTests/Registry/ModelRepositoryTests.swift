@@ -173,7 +173,7 @@ import Testing
             unloaded.signal()
         }
         // New requests are refused once the unload began...
-        while !isUnloaded(h.registry) { usleep(500) }
+        waitUntil("the unload begins") { isUnloaded(h.registry) }
         #expect(h.send(inferBody([[0, 0, 1, 0]])).wait().status == 503)
         // ...while the admitted ones are answered before the unload returns.
         model.release()

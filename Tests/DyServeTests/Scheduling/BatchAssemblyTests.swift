@@ -110,21 +110,6 @@ import Testing
 }
 
 @Suite struct SchedulerConfigTests {
-    @Test func defaultsMatchTheShippedFile() throws {
-        let config = try ServiceConfig.resolve(yaml: nil)
-        #expect(config.scheduler == ServiceConfig.Scheduler())
-        #expect(config.scheduler.maxBatchSize == 8)
-        #expect(config.scheduler.maxQueueDelayMicroseconds == 0)
-        #expect(config.scheduler.maxQueueSize == 256)
-        #expect(config.scheduler.timeoutMilliseconds == 30_000)
-        #expect(config.scheduler.overloadStatus == 503)
-        #expect(config.server.shutdownTimeoutSeconds == 30)
-        let shipped = try ServiceConfig.load(filePath: "config/dyserve.yaml", environment: [:])
-        #expect(shipped.scheduler == config.scheduler)
-        #expect(shipped.server.shutdownTimeoutSeconds == 30)
-        #expect(shipped.inference == config.inference)
-    }
-
     @Test func yamlEnvironmentAndOverridesApply() throws {
         let yaml = """
         scheduler:

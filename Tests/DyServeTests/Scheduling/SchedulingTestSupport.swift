@@ -28,14 +28,14 @@ final class GatedRecordingModel: ServableModel, @unchecked Sendable {
         }
         if block {
             started.signal()
-            gate.wait()
+            gate.waitAtGate()
         }
         return try TestModel().infer(inputs, options: options)
     }
 
-    /// Waits until a blocked execution has started.
-    func waitUntilBlocked() {
-        started.wait()
+    /// Waits until a blocked execution has started; fails the test past the test deadline.
+    func waitUntilBlocked(sourceLocation: SourceLocation = #_sourceLocation) {
+        started.waitInTest("a blocked execution to start", sourceLocation: sourceLocation)
     }
 
     /// Lets one blocked execution finish.
@@ -83,10 +83,10 @@ final class SchedulerHarness: @unchecked Sendable {
         return box
     }
 
-    /// Waits (without a time limit on the outcome) until `count` requests are queued: requests
-    /// are decoded on another thread, so they reach the queue a little after `send` returns.
-    func waitUntilQueued(_ count: Int) {
-        while executor.queued < count { usleep(500) }
+    /// Waits until `count` requests are queued: requests are decoded on another thread, so they
+    /// reach the queue a little after `send` returns. Fails the test past the test deadline.
+    func waitUntilQueued(_ count: Int, sourceLocation: SourceLocation = #_sourceLocation) {
+        waitUntil("\(count) requests are queued", sourceLocation: sourceLocation) { executor.queued >= count }
     }
 
     var metricsText: String {
