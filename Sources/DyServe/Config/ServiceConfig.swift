@@ -17,6 +17,8 @@ public struct ServiceConfig: Sendable, Equatable {
     public var scheduler: Scheduler
     public var logLevel: LogLevel
     public var metrics: Metrics
+    /// API keys and scopes (Sources/DyServe/Auth); off unless keys are configured.
+    public var auth = Auth()
 
     public init(server: Server = Server(), limits: Limits = Limits(), models: Models = Models(),
                 attentionStore: AttentionStore = AttentionStore(), inference: Inference = Inference(),
