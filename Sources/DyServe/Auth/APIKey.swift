@@ -30,12 +30,13 @@ enum APIKeyParser {
 
     /// Keys of a file's text, one per line.
     static func parseFile(_ text: String) throws(Problem) -> [APIKey] {
-        try parse(entries: text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init))
+        // `isNewline` also takes "\r\n", which Swift reads as one Character.
+        try parse(entries: text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).map(String.init))
     }
 
     /// Keys of `auth.keys`: entries separated by `;` or newlines.
     static func parseList(_ text: String) throws(Problem) -> [APIKey] {
-        try parse(entries: text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == ";" || $0 == "\n" }).map(String.init))
+        try parse(entries: text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == ";" || $0.isNewline }).map(String.init))
     }
 
     private static func parse(entries: [String]) throws(Problem) -> [APIKey] {
@@ -43,7 +44,7 @@ enum APIKeyParser {
         for (index, raw) in entries.enumerated() {
             let number = index + 1
             let content = raw.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? ""
-            let fields = content.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\r" || $0 == "," })
+            let fields = content.split(whereSeparator: { $0.isWhitespace || $0 == "," })
             guard let keyField = fields.first else { continue }
             let secret = Array(keyField.utf8)
             if let problem = tokenProblem(secret) {

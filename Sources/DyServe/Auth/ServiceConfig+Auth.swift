@@ -1,6 +1,7 @@
 extension ServiceConfig {
     /// YAML section `auth`: API keys and what each endpoint needs. Off unless keys are given.
-    public struct Auth: Sendable, Equatable {
+    /// Printing it (a dump of the configuration, a test failure) shows no key: `keys` is hidden.
+    public struct Auth: Sendable, Equatable, CustomStringConvertible, CustomDebugStringConvertible {
         /// `auth.keys_file`: a file of keys, one per line (`APIKeyParser` has the format); empty: none.
         public var keysFile: String
         /// `auth.keys`: keys given inline, entries separated by `;` (meant for the environment,
@@ -14,6 +15,12 @@ extension ServiceConfig {
             self.keys = keys
             self.policy = policy
         }
+
+        public var description: String {
+            "Auth(keysFile: \"\(keysFile)\", keys: \(keys.isEmpty ? "none" : "hidden"), policy: \(policy))"
+        }
+
+        public var debugDescription: String { description }
     }
 }
 
