@@ -726,7 +726,7 @@ def self_test(report, binary, listed):
 def check_unit_tests(report):
     result = run([sys.executable, "-m", "unittest", "-q", os.path.join(HERE, "test_deploy_tools.py")], cwd=HERE)
     summary = (result.stderr.strip().splitlines() or ["no output"])[-3:]
-    report.check("unit tests of the renderer, PromQL scan and exposition reader",
+    report.check("unit tests of the renderer, PromQL scan, exposition reader and API keys mount check",
                  [result.stderr.strip()[-2000:]] if result.returncode else [], " ".join(summary))
 
 
