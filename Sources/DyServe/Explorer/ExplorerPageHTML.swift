@@ -20,7 +20,7 @@ extension ExplorerAssets {
   <p id="status" role="status" aria-live="polite"></p>
   <form id="key-form" class="key-form" hidden>
     <label for="api-key">API key</label>
-    <input id="api-key" type="password" autocomplete="off" spellcheck="false" placeholder="needed when the service has keys">
+    <input id="api-key" type="password" autocomplete="off" spellcheck="false" placeholder="paste a key">
     <button type="submit">Use key</button>
     <span class="hint">Kept in this tab only (sessionStorage); empty forgets it.</span>
   </form>
