@@ -1,7 +1,6 @@
 """API keys end to end (docs/auth.md): `dyserve serve` with a keys file, called by raw requests, the
 real tritonclient (its `headers=`) and the kserve SDK (its `headers=`); start-up refusing bad key
 files with the line named; no key in the log."""
-import asyncio
 import os
 import secrets
 import subprocess
@@ -10,11 +9,12 @@ import numpy as np
 import pytest
 import requests
 import tritonclient.http as httpclient
-from kserve import InferenceRESTClient, InferInput, InferRequest, RESTConfig
+from kserve import InferInput, InferRequest
 from tritonclient.utils import InferenceServerException
 
 from conftest import REPO, Server, binary
 from reference import digits_batch, dyserve_run
+from test_kserve import call as kserve_call
 
 MODEL = "dy-digits"
 KEYS = {scope: f"{scope}-{secrets.token_urlsafe(18)}" for scope in ("inference", "introspection", "admin")}
@@ -118,16 +118,6 @@ def test_tritonclient_with_headers(auth_server):
         assert not client.is_model_ready(MODEL)  # model readiness is metadata: a 401 reads as not ready
     finally:
         client.close()
-
-
-def kserve_call(method, *args, **kwargs):
-    async def run():
-        client = InferenceRESTClient(RESTConfig(protocol="v2", timeout=60))
-        try:
-            return await getattr(client, method)(*args, **kwargs)
-        finally:
-            await client.close()
-    return asyncio.run(run())
 
 
 def test_kserve_with_headers(auth_server):
