@@ -61,3 +61,17 @@ mkdir -p "$output"
 # Selenium's own driver download stays off: the Debian chromedriver is named explicitly.
 SE_OFFLINE=true "$venv/bin/python" scripts/browser/explorer_test.py --base "http://127.0.0.1:$port" \
     --npy docs/examples/digit.npy --out "$output"
+
+# Again with API keys (docs/auth.md) and the explorer's files open: the page must ask for the key.
+kill "$server"; wait "$server" 2>/dev/null || true
+key=$(python3 -c 'import secrets; print(secrets.token_urlsafe(24))')
+DYSERVE_AUTH_KEYS="$key inference,introspection" DYSERVE_AUTH_EXPLORER=open \
+    "$binary" serve --config config/dyserve.yaml --port "$port" >"$log" 2>&1 &
+server=$!
+for _ in $(seq 1 600); do
+    [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/readyz" || true)" = 200 ] && break
+    kill -0 "$server" 2>/dev/null || { echo "browser-test: server with keys exited:"; cat "$log"; exit 1; }
+    sleep 0.2
+done
+SE_OFFLINE=true "$venv/bin/python" scripts/browser/explorer_test.py --base "http://127.0.0.1:$port" \
+    --npy docs/examples/digit.npy --out "$output" --key "$key"

@@ -73,6 +73,16 @@ final class ServiceRunner {
     }
 
     func run() throws {
+        // Keys are read and checked before any model loads, so a bad keys file fails fast.
+        let auth: AuthGate
+        do {
+            auth = try AuthGate(config.auth)
+        } catch {
+            throw ServeFailure("\(error)")
+        }
+        if auth.isEnabled {
+            logger.info("authentication on: \(auth.keyCount) API key(s); metrics \(auth.policy.metrics), metadata \(auth.policy.metadata), explorer \(auth.policy.explorer)")
+        }
         let modelsDirectory = URL(fileURLWithPath: config.models.directory, isDirectory: true)
         let names = config.models.names ?? ModelDirectory.discover(modelsDirectory)
         guard !names.isEmpty else {
@@ -116,11 +126,12 @@ final class ServiceRunner {
         let repository = ModelRepository(directory: modelsDirectory, registry: registry, metrics: metrics,
                                          loader: loadModel,
                                          drain: { name in _ = executor.waitUntilIdle(model: name, timeout: drainLimit) })
-        let context = ServiceContext(
+        var context = ServiceContext(
             registry: registry, executor: executor,
             traces: TraceStore(limits: TraceStoreLimits(config)),
             metrics: metrics, limits: APILimits(config), logger: Logger(label: "dyserve.api"),
             scheduling: executor.settings, inferenceCores: budget.cores, repository: repository)
+        context.auth = auth
 
         let allLoaded = registry.loadAll(using: loadModel, report: { report in
             switch report.result {

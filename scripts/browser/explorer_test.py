@@ -45,8 +45,9 @@ def wait_for(what, predicate, timeout=20):
     raise Failed(f"timed out after {timeout} s waiting for {what}")
 
 
-def post(base, path, body, content_type):
-    request = urllib.request.Request(base + path, data=body, method="POST", headers={"Content-Type": content_type})
+def post(base, path, body, content_type, key=None):
+    headers = {"Content-Type": content_type, **({"Authorization": f"Bearer {key}"} if key else {})}
+    request = urllib.request.Request(base + path, data=body, method="POST", headers=headers)
     with urllib.request.urlopen(request, timeout=30) as response:
         return json.loads(response.read())
 
@@ -217,8 +218,36 @@ def run(args):
         driver.quit()
 
 
+def run_with_key(args):
+    """A server with API keys and auth.explorer open (docs/auth.md): the page asks for a key after
+    the first 401, keeps it in sessionStorage and sends it with every call once given."""
+    base = args.base.rstrip("/")
+    latest = post(base, "/infer?model=dy-digits&trace=full", open(args.npy, "rb").read(), "application/x-npy", key=args.key)["id"]
+    driver = browser(args.chromium, args.chromedriver)
+    page = Page(driver, args.out)
+    try:
+        driver.get(base + "/")
+        wait_for("the key form after a 401", lambda: page.find("#key-form").is_displayed())
+        check("HTTP 401" in page.find("#status").text, f"the page reports the 401: {page.find('#status').text!r}")
+        page.screenshot("7-key-asked")
+        page.console_errors()  # the 401s the browser logged before the key was given are expected
+        page.find("#api-key").send_keys(args.key)
+        page.find("#key-form button").click()
+        shown = wait_for("the latest request with the key", lambda: page.find("#facts").get_attribute("data-id"))
+        check(shown == latest, f"with the key the page shows the latest traced request ({latest})")
+        stored = page.js("return sessionStorage.getItem('dyserve.apiKey')")
+        check(stored == args.key, "the key is kept in sessionStorage")
+        check(page.js("return document.cookie") == "" and page.js("return localStorage.length") == 0,
+              "and nowhere else (no cookie, nothing in localStorage)")
+        page.no_console_errors("after giving the key")
+        page.screenshot("8-with-key")
+    finally:
+        driver.quit()
+
+
 def main():
     parser = argparse.ArgumentParser()
+    parser.add_argument("--key", help="the server has API keys: check the page's key form with this key")
     parser.add_argument("--base", required=True)
     parser.add_argument("--npy", required=True)
     parser.add_argument("--out", required=True)
@@ -226,7 +255,7 @@ def main():
     parser.add_argument("--chromedriver", default="/usr/bin/chromedriver")
     args = parser.parse_args()
     try:
-        run(args)
+        run_with_key(args) if args.key else run(args)
     except Failed as failure:
         print(f"  FAIL  {failure}")
         sys.exit(1)

@@ -10,6 +10,7 @@ import argparse
 import json
 import os
 import re
+import secrets
 import subprocess
 import sys
 import tempfile
@@ -357,6 +358,9 @@ def check_workload(report, label, resources):
 
     pod_security = pod.get("securityContext", {})
     security = container.get("securityContext", {})
+    keys_file = ((config or {}).get("auth") or {}).get("keys_file")
+    if keys_file:
+        problems += api_keys_mount_problems(pod, container, keys_file)
     if not (pod_security.get("runAsNonRoot") or security.get("runAsNonRoot")):
         problems.append("runAsNonRoot is not set")
     if security.get("readOnlyRootFilesystem") is not True:
@@ -398,6 +402,28 @@ def check_workload(report, label, resources):
                  f"grace {grace} s > preStop {sleep} s + drain {drain} s; startup budget {startup_budget} s; "
                  f"cpu {cpu_limit} = inference.threads; memory limit {memory_limit}")
     return {"deployment": deployment, "config": config, "config_text": config_text, "memory_limit": memory_limit, "services": services}
+
+
+def api_keys_mount_problems(pod, container, keys_file):
+    """auth.keys_file must be a file of a Secret volume that the non-root service can read through
+    the pod's fsGroup and no other user can (dyserve refuses a keys file others may read)."""
+    directory, name = os.path.split(keys_file)
+    mount = next((m for m in container.get("volumeMounts", []) if m["mountPath"].rstrip("/") == directory), None)
+    volume = mount and next((v for v in pod.get("volumes", []) if v["name"] == mount["name"]), None)
+    if not volume or "secret" not in volume:
+        return [f"auth.keys_file {keys_file} is not in a volume mounted from a Secret"]
+    secret = volume["secret"]
+    items = secret.get("items")
+    item = next((i for i in items or [] if i["path"] == name), None)
+    if items is not None and item is None:
+        return [f"Secret volume {volume['name']} has no item with path {name}"]
+    mode = (item or {}).get("mode", secret.get("defaultMode", 0o644))
+    problems = []
+    if mode & 0o027:
+        problems.append(f"API keys mounted with mode {mode:o}: other users could read them (use 0440 with fsGroup)")
+    if not mode & 0o040 or "fsGroup" not in pod.get("securityContext", {}):
+        problems.append(f"API keys mounted with mode {mode:o}: the non-root service reads them only through fsGroup and group read")
+    return problems
 
 
 def check_kubernetes(report):
@@ -638,11 +664,27 @@ def check_against_binary(report, binary, healthcheck, renderings):
         with tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False) as handle:
             handle.write(workload["config_text"])
             config_path = handle.name
+        extra_env = {"DYSERVE_MODELS_DIR": models_dir}
+        headers = {}
+        keys_path = None
+        if ((workload["config"] or {}).get("auth") or {}).get("keys_file"):
+            # The Secret is the operator's: stand in a keys file of our own with every scope.
+            key = secrets.token_urlsafe(24)
+            with tempfile.NamedTemporaryFile("w", suffix=".keys", delete=False) as handle:
+                handle.write(f"{key} inference,introspection,admin\n")
+                keys_path = handle.name
+            os.chmod(keys_path, 0o600)
+            extra_env["DYSERVE_AUTH_KEYS_FILE"] = keys_path
+            headers = {"Authorization": f"Bearer {key}"}
         try:
-            with ServedBinary(binary, config=config_path, cwd=ROOT,
-                              extra_env={"DYSERVE_MODELS_DIR": models_dir}) as served:
+            with ServedBinary(binary, config=config_path, cwd=ROOT, extra_env=extra_env, headers=headers) as served:
                 names, codes = exercise(served)
                 _, peak = served.resident_kib()
+                if keys_path:
+                    anonymous = (served.status("/v2/models/dy-digits"), served.status("/v2/health/ready"))
+                    report.check(f"{label}: with API keys, metadata needs a key and the probes do not",
+                                 [] if anonymous == (401, 200) else [f"without a key: metadata {anonymous[0]}, ready {anonymous[1]}"],
+                                 "401 without a key, probes 200")
             limit = quantity_bytes(workload["memory_limit"])
             problems = [] if peak * 1024 * 1.25 <= limit else [
                 f"memory limit {workload['memory_limit']} leaves under 25% above the {peak // 1024} MiB peak of one request per model"]
@@ -652,6 +694,8 @@ def check_against_binary(report, binary, healthcheck, renderings):
             report.fail(f"{label}: ConfigMap dyserve.yaml loads in the binary", str(error))
         finally:
             os.unlink(config_path)
+            if keys_path:
+                os.unlink(keys_path)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -682,7 +726,7 @@ def self_test(report, binary, listed):
 def check_unit_tests(report):
     result = run([sys.executable, "-m", "unittest", "-q", os.path.join(HERE, "test_deploy_tools.py")], cwd=HERE)
     summary = (result.stderr.strip().splitlines() or ["no output"])[-3:]
-    report.check("unit tests of the renderer, PromQL scan and exposition reader",
+    report.check("unit tests of the renderer, PromQL scan, exposition reader and API keys mount check",
                  [result.stderr.strip()[-2000:]] if result.returncode else [], " ".join(summary))
 
 

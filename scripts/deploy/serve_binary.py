@@ -14,8 +14,10 @@ import urllib.request
 class ServedBinary:
     """`dyserve serve` on 127.0.0.1:<free port>, as a context manager that always stops it."""
 
-    def __init__(self, binary, config=None, cwd=None, extra_env=None, startup_timeout=180.0):
+    def __init__(self, binary, config=None, cwd=None, extra_env=None, startup_timeout=180.0, headers=None):
         self.binary = binary
+        # Sent with get() and post_json(), e.g. an Authorization header when API keys are on.
+        self.headers = headers or {}
         self.config = config
         self.cwd = cwd
         self.extra_env = extra_env or {}
@@ -82,11 +84,12 @@ class ServedBinary:
             return None
 
     def get(self, path):
-        with urllib.request.urlopen(self.url(path), timeout=30) as response:
+        request = urllib.request.Request(self.url(path), headers=self.headers)
+        with urllib.request.urlopen(request, timeout=30) as response:
             return response.read().decode()
 
     def post_json(self, path, body):
-        request = urllib.request.Request(self.url(path), data=body, headers={"Content-Type": "application/json"})
+        request = urllib.request.Request(self.url(path), data=body, headers={"Content-Type": "application/json", **self.headers})
         try:
             with urllib.request.urlopen(request, timeout=300) as response:
                 return response.status, response.read()

@@ -130,5 +130,36 @@ class ExpositionTests(unittest.TestCase):
         self.assertEqual(exposed_names(text), {"a_total", "h_seconds", "h_seconds_bucket", "h_seconds_sum"})
 
 
+class APIKeysMountTests(unittest.TestCase):
+    """check_deploy.api_keys_mount_problems: auth.keys_file in a Secret only the service can read."""
+
+    @staticmethod
+    def pod(volume, fs_group=True):
+        pod = {"volumes": [volume], "securityContext": {"fsGroup": 10001} if fs_group else {}}
+        container = {"volumeMounts": [{"name": "keys", "mountPath": "/etc/dyserve-auth", "readOnly": True}]}
+        return pod, container
+
+    def problems(self, volume, fs_group=True, keys_file="/etc/dyserve-auth/keys"):
+        from check_deploy import api_keys_mount_problems
+        return api_keys_mount_problems(*self.pod(volume, fs_group), keys_file)
+
+    def test_group_readable_secret_with_fs_group_passes(self):
+        secret = {"name": "keys", "secret": {"secretName": "k", "defaultMode": 0o440, "items": [{"key": "keys", "path": "keys"}]}}
+        self.assertEqual(self.problems(secret), [])
+
+    def test_refuses_what_others_could_read_or_the_service_could_not(self):
+        world = {"name": "keys", "secret": {"secretName": "k"}}  # Kubernetes' default mode is 0644
+        self.assertIn("other users could read them", " ".join(self.problems(world)))
+        owner_only = {"name": "keys", "secret": {"secretName": "k", "defaultMode": 0o400}}
+        self.assertIn("through fsGroup", " ".join(self.problems(owner_only)))
+        group = {"name": "keys", "secret": {"secretName": "k", "defaultMode": 0o440}}
+        self.assertIn("through fsGroup", " ".join(self.problems(group, fs_group=False)))
+        config_map = {"name": "keys", "configMap": {"name": "k"}}
+        self.assertIn("not in a volume mounted from a Secret", " ".join(self.problems(config_map)))
+        other_item = {"name": "keys", "secret": {"secretName": "k", "defaultMode": 0o440, "items": [{"key": "keys", "path": "other"}]}}
+        self.assertIn("no item with path keys", " ".join(self.problems(other_item)))
+        self.assertIn("not in a volume", " ".join(self.problems(group, keys_file="/elsewhere/keys")))
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -38,7 +38,7 @@ class Server:
         self.port = free_port()
         self.url = f"127.0.0.1:{self.port}"
         self.base = f"http://{self.url}"
-        env = dict(os.environ, DYSERVE_LIMITS_MAX_BODY_BYTES=str(body_limit), DYSERVE_LOG_LEVEL="warning", **(env or {}))
+        env = dict(os.environ, DYSERVE_LIMITS_MAX_BODY_BYTES=str(body_limit), DYSERVE_LOG_LEVEL="warning") | (env or {})
         self.log = open(log_path, "w")
         extra = ["--models-dir", str(models_dir)] if models_dir else []
         self.process = subprocess.Popen(

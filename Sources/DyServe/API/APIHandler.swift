@@ -40,6 +40,8 @@ public final class APIHandler: HTTPHandler {
         let started = DispatchTime.now().uptimeNanoseconds
         let id = RequestID.make()
         let metrics = context.metrics
+        // API keys (Sources/DyServe/Auth): a refused request is answered here and reaches no route.
+        guard let request = admitted(request, id: id, respond: respond) else { return }
         // The Open Inference Protocol lives under /v2 with its own routes (Sources/DyServe/V2).
         if V2Route.owns(request.path) {
             return V2API(context: context, handler: self).handle(request, id: id, started: started, respond: respond)

@@ -42,6 +42,7 @@ struct InferRoute: Sendable {
             throw .badRequest("a JSON body carries its options in the body; the query string is for binary bodies")
         }
         let decoded = try decode(request, format: format)
+        if decoded.returnTrace { try AuthGate.requireTraceOutputs(request) }  // the trace: introspection
         let limit = RequestTimeout.shorter(timeout, decoded.timeout)
         let model: any ServableModel
         do {

@@ -17,6 +17,8 @@ public enum RequestError: Error, Sendable, Equatable, CustomStringConvertible {
     case unavailable(String)
     /// 500: a bug on our side; the message is logged and returned.
     case internalError(String)
+    /// 400/401/403 from the authentication gate, with its `WWW-Authenticate` challenge.
+    case authentication(AuthFailure)
 
     public var status: Int {
         switch self {
@@ -27,6 +29,7 @@ public enum RequestError: Error, Sendable, Equatable, CustomStringConvertible {
         case .unsupportedMediaType: 415
         case .unavailable: 503
         case .internalError: 500
+        case .authentication(let failure): failure.status
         }
     }
 
@@ -37,6 +40,8 @@ public enum RequestError: Error, Sendable, Equatable, CustomStringConvertible {
             m
         case .methodNotAllowed(let method, let path, let allowed):
             "method \(method) is not allowed on \(path); use \(allowed.joined(separator: ", "))"
+        case .authentication(let failure):
+            failure.message
         }
     }
 
@@ -47,6 +52,7 @@ public enum RequestError: Error, Sendable, Equatable, CustomStringConvertible {
         switch self {
         case .methodNotAllowed(_, _, let allowed): [("Allow", allowed.joined(separator: ", "))]
         case .unavailable: [("Retry-After", "1")]
+        case .authentication(let failure): [("WWW-Authenticate", failure.challenge)]
         default: []
         }
     }

@@ -21,6 +21,8 @@ public struct ServiceContext: Sendable {
     public var inferenceCores: Int
     /// The models folder as a live repository (`/v2/repository/...`); nil: models are fixed.
     public var repository: ModelRepository?
+    /// Which requests need which API key scope (Sources/DyServe/Auth); off by default.
+    public var auth = AuthGate.disabled
 
     public init(registry: ModelRegistry, executor: any InferenceExecutor, traces: TraceStore,
                 metrics: ServiceMetrics, limits: APILimits, logger: Logger = Logger(label: "dyserve.api"),

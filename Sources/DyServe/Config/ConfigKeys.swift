@@ -135,7 +135,7 @@ enum ConfigKeys {
         ConfigKey(path: "log_level") { config, value throws(ConfigValueProblem) in
             config.logLevel = try ConfigValueParser.logLevel(value)
         },
-    ]
+    ] + auth
 
     /// Short environment names for the settings people change most; each stands for a full key.
     static let environmentAliases: [(alias: String, path: String)] = [

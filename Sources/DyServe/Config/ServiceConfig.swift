@@ -23,6 +23,8 @@ public struct ServiceConfig: Sendable, Equatable {
     /// `log_level`: swift-log's level names (`trace` ... `critical`).
     public var logLevel: Logger.Level
     public var metrics: Metrics
+    /// API keys and scopes (Sources/DyServe/Auth); off unless keys are configured.
+    public var auth = Auth()
 
     public init(server: Server = Server(), limits: Limits = Limits(), models: Models = Models(),
                 attentionStore: AttentionStore = AttentionStore(), inference: Inference = Inference(),

@@ -30,8 +30,15 @@ extension ExplorerAssets {
   // ---------------------------------------------------------------------------------------------
   // API
 
+  // With API keys on (docs/auth.md), every call carries the key the user gave, kept in this tab's
+  // sessionStorage only: gone when the tab closes, never in a cookie or localStorage.
+  const keyItem = 'dyserve.apiKey';
+
   async function api(path, options) {
-    const response = await fetch(path, options);
+    const key = sessionStorage.getItem(keyItem);
+    const headers = { ...((options && options.headers) || {}), ...(key ? { Authorization: `Bearer ${key}` } : {}) };
+    const response = await fetch(path, { ...(options || {}), headers });
+    if (response.status === 401 || response.status === 403) $('key-form').hidden = false;
     const text = await response.text();
     let body = null;
     try { body = JSON.parse(text); } catch (_) { /* not JSON: reported below */ }
@@ -519,6 +526,13 @@ extension ExplorerAssets {
   }
 
   async function start() {
+    $('key-form').hidden = !sessionStorage.getItem(keyItem);
+    $('key-form').addEventListener('submit', e => {
+      e.preventDefault();
+      const key = $('api-key').value.trim();
+      if (key) sessionStorage.setItem(keyItem, key); else sessionStorage.removeItem(keyItem);
+      location.reload();
+    });
     for (const t of ['request', 'try', 'compare']) $(`tab-${t}`).addEventListener('click', () => selectTab(t));
     $('refresh').addEventListener('click', () => loadRecent().then(() => state.recent[0] && show(state.recent[0].id)).catch(e => status(e.message)));
     $('sample').addEventListener('change', e => { state.sample = Number(e.target.value); renderRequest(); });

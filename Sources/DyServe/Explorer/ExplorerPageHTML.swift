@@ -18,6 +18,12 @@ extension ExplorerAssets {
   <h1>dyserve attention explorer</h1>
   <p class="lede">What the dynamic layers did for a request: which experts each dynamic convolution weighted (&pi;), how sharp that choice was (entropy), the DY-ReLU coefficients and spatial attention. Data from <code>GET /attention</code>, <code>GET /models</code> and <code>POST /infer</code>.</p>
   <p id="status" role="status" aria-live="polite"></p>
+  <form id="key-form" class="key-form" hidden>
+    <label for="api-key">API key</label>
+    <input id="api-key" type="password" autocomplete="off" spellcheck="false" placeholder="paste a key">
+    <button type="submit">Use key</button>
+    <span class="hint">Kept in this tab only (sessionStorage); empty forgets it.</span>
+  </form>
 </header>
 <nav class="tabs" role="tablist" aria-label="Views">
   <button role="tab" id="tab-request" aria-controls="view-request" aria-selected="true">Request</button>

@@ -12,6 +12,8 @@ body { margin: 0; background: var(--bg); }
 header, footer { padding: 12px 20px; }
 header h1 { margin: 0 0 4px; font-size: 1.35rem; }
 .lede { margin: 0; color: var(--muted); max-width: 70rem; }
+.key-form { display: flex; gap: 8px; align-items: center; flex-wrap: wrap; margin-top: 6px; }
+.key-form[hidden] { display: none; }
 #status { margin: 6px 0 0; min-height: 1.2em; color: var(--warn); }
 footer { color: var(--muted); font-size: 0.85rem; }
 code { font-size: 0.9em; background: #eef0f4; padding: 0 3px; border-radius: 3px; }

@@ -12,6 +12,9 @@ public struct HTTPRequest: Sendable {
     /// Per-request facts from the connection: whether the client is gone, the peer address.
     /// Requests built outside the server get a context that is never cancelled.
     public var context: RequestContext
+    /// The scopes the request's API key grants, set by `AuthGate` at dispatch; nil when
+    /// authentication is off. Read where a body may ask for more than its endpoint needs.
+    public var apiKeyScopes: Set<AuthScope>?
 
     public init(method: String, path: String, query: [String: String] = [:],
                 headers: [String: String] = [:], body: [UInt8] = [],

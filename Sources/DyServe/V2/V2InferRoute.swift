@@ -30,6 +30,7 @@ struct V2InferRoute: Sendable {
             decoded = try V2InferBodyDecoder(maxDepth: limits.maxJSONDepth, maxElements: limits.maxTensorElements)
                 .decode(body: body, headerLength: request.headers[V2InferBodyDecoder.headerLengthField], model: info)
             try V2BodyModelCheck.check(decoded.header, pathModel: modelName, pathVersion: version, servedVersion: info.version)
+            if decoded.header.trace != nil { try AuthGate.requireTraceOutputs(request) }  // trace outputs: introspection
             // Attention is recorded for every request by default, as on /infer.
             level = decoded.header.trace ?? .attention
             outputs = try Self.checkOutputs(decoded.header.outputs, info: info, extraTrace: decoded.header.trace)
