@@ -47,6 +47,84 @@ extension OpenAPIDocument {
         }
       }
     },
+    "/explorer/style.css": {
+      "get": {
+        "operationId": "explorerStyleSheet",
+        "summary": "The explorer page's style sheet",
+        "tags": [
+          "explorer"
+        ],
+        "responses": {
+          "200": {
+            "description": "The page's style sheet.",
+            "headers": {
+              "X-Request-Id": {
+                "$ref": "#/components/headers/X-Request-Id"
+              }
+            },
+            "content": {
+              "text/css": {
+                "schema": {
+                  "type": "string"
+                }
+              }
+            }
+          }
+        }
+      }
+    },
+    "/explorer/charts.js": {
+      "get": {
+        "operationId": "explorerChartsScript",
+        "summary": "The explorer page's chart drawing script",
+        "tags": [
+          "explorer"
+        ],
+        "responses": {
+          "200": {
+            "description": "The page's chart drawing script.",
+            "headers": {
+              "X-Request-Id": {
+                "$ref": "#/components/headers/X-Request-Id"
+              }
+            },
+            "content": {
+              "text/javascript": {
+                "schema": {
+                  "type": "string"
+                }
+              }
+            }
+          }
+        }
+      }
+    },
+    "/explorer/app.js": {
+      "get": {
+        "operationId": "explorerAppScript",
+        "summary": "The explorer page's application script",
+        "tags": [
+          "explorer"
+        ],
+        "responses": {
+          "200": {
+            "description": "The page's application script.",
+            "headers": {
+              "X-Request-Id": {
+                "$ref": "#/components/headers/X-Request-Id"
+              }
+            },
+            "content": {
+              "text/javascript": {
+                "schema": {
+                  "type": "string"
+                }
+              }
+            }
+          }
+        }
+      }
+    },
     "/healthz": {
       "get": {
         "operationId": "healthz",
@@ -1083,7 +1161,8 @@ extension OpenAPIDocument {
         "operationId": "v2Infer",
         "summary": "Inference (with the binary tensor data extension)",
         "tags": [
-          "v2"
+          "v2",
+          "inference"
         ],
         "responses": {
           "200": {
@@ -1673,7 +1752,8 @@ extension OpenAPIDocument {
         "operationId": "v2InferVersion",
         "summary": "Inference (with the binary tensor data extension)",
         "tags": [
-          "v2"
+          "v2",
+          "inference"
         ],
         "responses": {
           "200": {

@@ -33,7 +33,9 @@ import Testing
             let operations = try #require(paths[route.rawValue], "\(route.rawValue) is not in docs/openapi.json")
             #expect(Set(operations.keys.map { $0.uppercased() }) == Set(route.methods), "\(route.rawValue)")
         }
-        #expect(paths["/"]?.keys.sorted() == ["get"])
+        for path in ExplorerAssets.byPath.keys {
+            #expect(paths[path]?.keys.sorted() == ["get"], "\(path) is not documented")
+        }
     }
 
     /// Each documented path, with its parameters filled in, reaches a route answering the
@@ -49,6 +51,7 @@ import Testing
                     v2Routes.append(route.metricName + (path.contains("/versions/") ? "+version" : ""))
                 } else if ExplorerRoute.owns(path) {
                     #expect(method == "GET")
+                    #expect(ExplorerAssets.byPath[path] != nil, "\(path) is not an explorer file")
                 } else {
                     _ = try Router.match(method: method, path: path)
                 }
