@@ -65,7 +65,7 @@ run() { # run NAME [schemathesis run options]
     shift
     echo "== schemathesis: $name"
     "$venv/bin/schemathesis" --no-color --config-file scripts/schemathesis/schemathesis.toml run docs/openapi.json \
-        --url "$base" --checks all --phases examples,coverage,fuzzing --max-examples 40 --seed 1729 \
+        --url "$base" --checks all --phases examples,coverage,fuzzing --max-examples 30 --seed 1729 \
         --workers 2 --request-timeout 60 --report junit --report-junit-path "$out/junit-$name.xml" "$@" "${extra[@]}"
 }
 extra=("$@")
