@@ -58,6 +58,7 @@ if ! cmp -s "$out/served-openapi.json" docs/openapi.json; then
     exit 1
 fi
 echo "ok   GET /openapi.json is docs/openapi.json byte for byte"
+"$venv/bin/python" scripts/schemathesis/examples_answer.py "$base" docs/openapi.json
 
 # A fixed seed makes a failure reproducible; the per-operation case count bounds the run.
 run() { # run NAME [schemathesis run options]
