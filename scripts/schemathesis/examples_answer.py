@@ -10,6 +10,15 @@ import urllib.error
 import urllib.request
 
 
+def resolved(document, node):
+    """The node, or what its local $ref points to."""
+    while isinstance(node, dict) and "$ref" in node:
+        for part in node["$ref"].removeprefix("#/").split("/"):
+            document = document[part]
+        node = document
+    return node
+
+
 def main() -> int:
     base, path = sys.argv[1], sys.argv[2]
     with open(path) as f:
@@ -18,14 +27,15 @@ def main() -> int:
     sent = 0
     for template, operations in document["paths"].items():
         for method, operation in operations.items():
-            content = operation.get("requestBody", {}).get("content", {})
+            path = template
+            for parameter in (resolved(document, p) for p in operation.get("parameters", [])):
+                if parameter["in"] == "path":
+                    value = next(iter(parameter["examples"].values()))["value"]
+                    path = path.replace("{" + parameter["name"] + "}", value)
+            content = resolved(document, operation.get("requestBody", {})).get("content", {})
             for media_type, media in content.items():
                 for name, example in media.get("examples", {}).items():
-                    for parameter in operation.get("parameters", []):
-                        if parameter["in"] == "path":
-                            value = next(iter(parameter["examples"].values()))["value"]
-                            template = template.replace("{" + parameter["name"] + "}", value)
-                    request = urllib.request.Request(base + template, method=method.upper(),
+                    request = urllib.request.Request(base + path, method=method.upper(),
                                                      data=json.dumps(example["value"]).encode(),
                                                      headers={"Content-Type": media_type})
                     try:
@@ -34,7 +44,7 @@ def main() -> int:
                     except urllib.error.HTTPError as error:
                         status, body = error.code, error.read()
                     sent += 1
-                    label = f"{method.upper()} {template} example {name}"
+                    label = f"{method.upper()} {path} example {name}"
                     if status == 200:
                         print(f"ok   {label}")
                     else:

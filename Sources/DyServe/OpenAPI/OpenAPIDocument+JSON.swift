@@ -19,9 +19,7 @@ extension OpenAPIDocument {
       "get": {
         "operationId": "explorerPage",
         "summary": "The attention explorer page",
-        "tags": [
-          "explorer"
-        ],
+        "tags": ["explorer"],
         "responses": {
           "200": {
             "description": "The page (HTML); its scripts and style sheet are under /explorer/.",
@@ -51,9 +49,7 @@ extension OpenAPIDocument {
       "get": {
         "operationId": "explorerStyleSheet",
         "summary": "The explorer page's style sheet",
-        "tags": [
-          "explorer"
-        ],
+        "tags": ["explorer"],
         "responses": {
           "200": {
             "description": "The page's style sheet.",
@@ -77,9 +73,7 @@ extension OpenAPIDocument {
       "get": {
         "operationId": "explorerChartsScript",
         "summary": "The explorer page's chart drawing script",
-        "tags": [
-          "explorer"
-        ],
+        "tags": ["explorer"],
         "responses": {
           "200": {
             "description": "The page's chart drawing script.",
@@ -103,9 +97,7 @@ extension OpenAPIDocument {
       "get": {
         "operationId": "explorerAppScript",
         "summary": "The explorer page's application script",
-        "tags": [
-          "explorer"
-        ],
+        "tags": ["explorer"],
         "responses": {
           "200": {
             "description": "The page's application script.",
@@ -129,9 +121,7 @@ extension OpenAPIDocument {
       "get": {
         "operationId": "healthz",
         "summary": "Liveness: the process answers",
-        "tags": [
-          "health"
-        ],
+        "tags": ["health"],
         "responses": {
           "200": {
             "description": "Alive.",
@@ -155,9 +145,7 @@ extension OpenAPIDocument {
       "get": {
         "operationId": "readyz",
         "summary": "Readiness: every configured model is loaded and no shutdown has begun",
-        "tags": [
-          "health"
-        ],
+        "tags": ["health"],
         "responses": {
           "200": {
             "description": "Ready.",
@@ -199,9 +187,7 @@ extension OpenAPIDocument {
       "get": {
         "operationId": "listModels",
         "summary": "Every configured model with its state, inputs, outputs and size",
-        "tags": [
-          "models"
-        ],
+        "tags": ["models"],
         "responses": {
           "200": {
             "description": "The models, in configuration order.",
@@ -225,9 +211,7 @@ extension OpenAPIDocument {
       "get": {
         "operationId": "metrics",
         "summary": "Prometheus metrics",
-        "tags": [
-          "metrics"
-        ],
+        "tags": ["metrics"],
         "responses": {
           "200": {
             "description": "Prometheus text exposition format 0.0.4.",
@@ -251,9 +235,7 @@ extension OpenAPIDocument {
       "get": {
         "operationId": "openapi",
         "summary": "This contract",
-        "tags": [
-          "meta"
-        ],
+        "tags": ["meta"],
         "responses": {
           "200": {
             "description": "The OpenAPI 3.1 document (docs/openapi.json in the repository).",
@@ -266,10 +248,7 @@ extension OpenAPIDocument {
               "application/json": {
                 "schema": {
                   "type": "object",
-                  "required": [
-                    "openapi",
-                    "paths"
-                  ]
+                  "required": ["openapi", "paths"]
                 }
               }
             }
@@ -281,9 +260,7 @@ extension OpenAPIDocument {
       "get": {
         "operationId": "attention",
         "summary": "One request's stored trace (id), or the most recent traced requests, newest first",
-        "tags": [
-          "attention"
-        ],
+        "tags": ["attention"],
         "responses": {
           "200": {
             "description": "With id: that request's trace; without: the list.",
@@ -340,9 +317,7 @@ extension OpenAPIDocument {
       "post": {
         "operationId": "infer",
         "summary": "Run a model: JSON, raw FP32 or .npy body",
-        "tags": [
-          "inference"
-        ],
+        "tags": ["inference"],
         "responses": {
           "200": {
             "description": "Outputs, top-k classes per sample and timing; the trace when return_trace is true.",
@@ -418,12 +393,7 @@ extension OpenAPIDocument {
             "name": "return_trace",
             "in": "query",
             "schema": {
-              "enum": [
-                "true",
-                "false",
-                "1",
-                "0"
-              ]
+              "enum": ["true", "false", "1", "0"]
             },
             "description": "Binary bodies."
           },
@@ -438,24 +408,10 @@ extension OpenAPIDocument {
             "description": "Binary bodies."
           },
           {
-            "name": "timeout",
-            "in": "query",
-            "schema": {
-              "type": "integer",
-              "minimum": 1,
-              "maximum": 86400000
-            },
-            "description": "Milliseconds, any body."
+            "$ref": "#/components/parameters/TimeoutQuery"
           },
           {
-            "name": "X-Request-Timeout-Ms",
-            "in": "header",
-            "schema": {
-              "type": "integer",
-              "minimum": 1,
-              "maximum": 86400000
-            },
-            "description": "Milliseconds, any body; the shortest of the limits given wins."
+            "$ref": "#/components/parameters/TimeoutHeader"
           },
           {
             "name": "X-Tensor-Shape",
@@ -481,88 +437,7 @@ extension OpenAPIDocument {
                     "model": "dy-digits",
                     "input": [
                       [
-                        [
-                          [
-                            0,
-                            0,
-                            5,
-                            13,
-                            9,
-                            1,
-                            0,
-                            0
-                          ],
-                          [
-                            0,
-                            0,
-                            13,
-                            15,
-                            10,
-                            15,
-                            5,
-                            0
-                          ],
-                          [
-                            0,
-                            3,
-                            15,
-                            2,
-                            0,
-                            11,
-                            8,
-                            0
-                          ],
-                          [
-                            0,
-                            4,
-                            12,
-                            0,
-                            0,
-                            8,
-                            8,
-                            0
-                          ],
-                          [
-                            0,
-                            5,
-                            8,
-                            0,
-                            0,
-                            9,
-                            8,
-                            0
-                          ],
-                          [
-                            0,
-                            4,
-                            11,
-                            0,
-                            1,
-                            12,
-                            7,
-                            0
-                          ],
-                          [
-                            0,
-                            2,
-                            14,
-                            5,
-                            10,
-                            12,
-                            0,
-                            0
-                          ],
-                          [
-                            0,
-                            0,
-                            6,
-                            13,
-                            10,
-                            0,
-                            0,
-                            0
-                          ]
-                        ]
+                        [[0, 0, 5, 13, 9, 1, 0, 0], [0, 0, 13, 15, 10, 15, 5, 0], [0, 3, 15, 2, 0, 11, 8, 0], [0, 4, 12, 0, 0, 8, 8, 0], [0, 5, 8, 0, 0, 9, 8, 0], [0, 4, 11, 0, 1, 12, 7, 0], [0, 2, 14, 5, 10, 12, 0, 0], [0, 0, 6, 13, 10, 0, 0, 0]]
                       ]
                     ]
                   }
@@ -572,78 +447,8 @@ extension OpenAPIDocument {
                   "value": {
                     "model": "dy-digits",
                     "input": {
-                      "shape": [
-                        1,
-                        1,
-                        8,
-                        8
-                      ],
-                      "data": [
-                        0,
-                        0,
-                        5,
-                        13,
-                        9,
-                        1,
-                        0,
-                        0,
-                        0,
-                        0,
-                        13,
-                        15,
-                        10,
-                        15,
-                        5,
-                        0,
-                        0,
-                        3,
-                        15,
-                        2,
-                        0,
-                        11,
-                        8,
-                        0,
-                        0,
-                        4,
-                        12,
-                        0,
-                        0,
-                        8,
-                        8,
-                        0,
-                        0,
-                        5,
-                        8,
-                        0,
-                        0,
-                        9,
-                        8,
-                        0,
-                        0,
-                        4,
-                        11,
-                        0,
-                        1,
-                        12,
-                        7,
-                        0,
-                        0,
-                        2,
-                        14,
-                        5,
-                        10,
-                        12,
-                        0,
-                        0,
-                        0,
-                        0,
-                        6,
-                        13,
-                        10,
-                        0,
-                        0,
-                        0
-                      ]
+                      "shape": [1, 1, 8, 8],
+                      "data": [0, 0, 5, 13, 9, 1, 0, 0, 0, 0, 13, 15, 10, 15, 5, 0, 0, 3, 15, 2, 0, 11, 8, 0, 0, 4, 12, 0, 0, 8, 8, 0, 0, 5, 8, 0, 0, 9, 8, 0, 0, 4, 11, 0, 1, 12, 7, 0, 0, 2, 14, 5, 10, 12, 0, 0, 0, 0, 6, 13, 10, 0, 0, 0]
                     },
                     "trace": "full",
                     "return_trace": true,
@@ -676,9 +481,7 @@ extension OpenAPIDocument {
       "get": {
         "operationId": "v2ServerMetadata",
         "summary": "Server metadata",
-        "tags": [
-          "v2"
-        ],
+        "tags": ["v2"],
         "responses": {
           "200": {
             "description": "Name, version and protocol extensions.",
@@ -702,9 +505,7 @@ extension OpenAPIDocument {
       "get": {
         "operationId": "v2Live",
         "summary": "Server liveness",
-        "tags": [
-          "v2"
-        ],
+        "tags": ["v2"],
         "responses": {
           "200": {
             "description": "Alive.",
@@ -728,9 +529,7 @@ extension OpenAPIDocument {
       "get": {
         "operationId": "v2Ready",
         "summary": "Server readiness",
-        "tags": [
-          "v2"
-        ],
+        "tags": ["v2"],
         "responses": {
           "200": {
             "description": "Ready.",
@@ -772,9 +571,7 @@ extension OpenAPIDocument {
       "get": {
         "operationId": "v2AllStatistics",
         "summary": "Statistics of every loaded model (statistics extension)",
-        "tags": [
-          "v2"
-        ],
+        "tags": ["v2"],
         "responses": {
           "200": {
             "description": "Triton's model_stats.",
@@ -798,9 +595,7 @@ extension OpenAPIDocument {
       "post": {
         "operationId": "v2RepositoryIndex",
         "summary": "The model folders and their states (model_repository extension)",
-        "tags": [
-          "v2 repository"
-        ],
+        "tags": ["v2 repository"],
         "responses": {
           "200": {
             "description": "One entry per model folder.",
@@ -841,9 +636,7 @@ extension OpenAPIDocument {
       "post": {
         "operationId": "v2RepositoryLoad",
         "summary": "Load (or reload) a model from its folder",
-        "tags": [
-          "v2 repository"
-        ],
+        "tags": ["v2 repository"],
         "responses": {
           "200": {
             "description": "Loaded; it serves from now on.",
@@ -904,9 +697,7 @@ extension OpenAPIDocument {
       "post": {
         "operationId": "v2RepositoryUnload",
         "summary": "Unload a model",
-        "tags": [
-          "v2 repository"
-        ],
+        "tags": ["v2 repository"],
         "responses": {
           "200": {
             "description": "Unloaded once its admitted requests are answered.",
@@ -963,9 +754,7 @@ extension OpenAPIDocument {
       "get": {
         "operationId": "v2ModelMetadata",
         "summary": "Model metadata",
-        "tags": [
-          "v2"
-        ],
+        "tags": ["v2"],
         "responses": {
           "200": {
             "description": "Name, versions, inputs and outputs.",
@@ -1012,9 +801,7 @@ extension OpenAPIDocument {
       "get": {
         "operationId": "v2ModelReady",
         "summary": "Model readiness",
-        "tags": [
-          "v2"
-        ],
+        "tags": ["v2"],
         "responses": {
           "200": {
             "description": "The model serves.",
@@ -1062,9 +849,7 @@ extension OpenAPIDocument {
       "get": {
         "operationId": "v2ModelConfig",
         "summary": "Model configuration (model_configuration extension)",
-        "tags": [
-          "v2"
-        ],
+        "tags": ["v2"],
         "responses": {
           "200": {
             "description": "Triton's model config.",
@@ -1111,9 +896,7 @@ extension OpenAPIDocument {
       "get": {
         "operationId": "v2ModelStatistics",
         "summary": "Model statistics (statistics extension)",
-        "tags": [
-          "v2"
-        ],
+        "tags": ["v2"],
         "responses": {
           "200": {
             "description": "Triton's model_stats with one entry.",
@@ -1160,50 +943,10 @@ extension OpenAPIDocument {
       "post": {
         "operationId": "v2Infer",
         "summary": "Inference (with the binary tensor data extension)",
-        "tags": [
-          "v2",
-          "inference"
-        ],
+        "tags": ["v2", "inference"],
         "responses": {
           "200": {
-            "description": "JSON outputs; with any binary output, application/octet-stream: the JSON header (Inference-Header-Content-Length bytes) followed by the outputs' little-endian bytes.",
-            "headers": {
-              "X-Request-Id": {
-                "$ref": "#/components/headers/X-Request-Id"
-              },
-              "Server-Timing": {
-                "$ref": "#/components/headers/Server-Timing"
-              },
-              "Inference-Header-Content-Length": {
-                "schema": {
-                  "type": "integer",
-                  "minimum": 0
-                },
-                "description": "With application/octet-stream: the JSON header's length."
-              },
-              "Content-Encoding": {
-                "schema": {
-                  "enum": [
-                    "gzip",
-                    "deflate"
-                  ]
-                },
-                "description": "When Accept-Encoding asks for it."
-              }
-            },
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/V2InferResponse"
-                }
-              },
-              "application/octet-stream": {
-                "schema": {
-                  "type": "string",
-                  "format": "binary"
-                }
-              }
-            }
+            "$ref": "#/components/responses/V2InferOK"
           },
           "400": {
             "$ref": "#/components/responses/BadRequest"
@@ -1248,245 +991,20 @@ extension OpenAPIDocument {
             }
           },
           {
-            "name": "Inference-Header-Content-Length",
-            "in": "header",
-            "schema": {
-              "type": "integer",
-              "minimum": 0,
-              "maximum": 999999999999999999
-            },
-            "description": "Length of the JSON header at the start of a binary body (at most the body's length)."
+            "$ref": "#/components/parameters/InferenceHeaderContentLength"
           },
           {
-            "name": "Content-Encoding",
-            "in": "header",
-            "schema": {
-              "enum": [
-                "gzip",
-                "deflate",
-                "identity"
-              ]
-            },
-            "description": "The body's compression."
+            "$ref": "#/components/parameters/ContentEncoding"
           },
           {
-            "name": "timeout",
-            "in": "query",
-            "schema": {
-              "type": "integer",
-              "minimum": 1,
-              "maximum": 86400000
-            },
-            "description": "Milliseconds, as on /infer."
+            "$ref": "#/components/parameters/TimeoutQuery"
           },
           {
-            "name": "X-Request-Timeout-Ms",
-            "in": "header",
-            "schema": {
-              "type": "integer",
-              "minimum": 1,
-              "maximum": 86400000
-            },
-            "description": "Milliseconds; the shortest limit given wins."
+            "$ref": "#/components/parameters/TimeoutHeader"
           }
         ],
         "requestBody": {
-          "required": true,
-          "content": {
-            "application/json": {
-              "schema": {
-                "$ref": "#/components/schemas/V2InferRequest"
-              },
-              "examples": {
-                "json": {
-                  "summary": "One digit, data in JSON",
-                  "value": {
-                    "id": "example",
-                    "inputs": [
-                      {
-                        "name": "input",
-                        "shape": [
-                          1,
-                          1,
-                          8,
-                          8
-                        ],
-                        "datatype": "FP32",
-                        "data": [
-                          0,
-                          0,
-                          5,
-                          13,
-                          9,
-                          1,
-                          0,
-                          0,
-                          0,
-                          0,
-                          13,
-                          15,
-                          10,
-                          15,
-                          5,
-                          0,
-                          0,
-                          3,
-                          15,
-                          2,
-                          0,
-                          11,
-                          8,
-                          0,
-                          0,
-                          4,
-                          12,
-                          0,
-                          0,
-                          8,
-                          8,
-                          0,
-                          0,
-                          5,
-                          8,
-                          0,
-                          0,
-                          9,
-                          8,
-                          0,
-                          0,
-                          4,
-                          11,
-                          0,
-                          1,
-                          12,
-                          7,
-                          0,
-                          0,
-                          2,
-                          14,
-                          5,
-                          10,
-                          12,
-                          0,
-                          0,
-                          0,
-                          0,
-                          6,
-                          13,
-                          10,
-                          0,
-                          0,
-                          0
-                        ]
-                      }
-                    ]
-                  }
-                },
-                "classification": {
-                  "summary": "Top-3 classes and the attention trace",
-                  "value": {
-                    "inputs": [
-                      {
-                        "name": "input",
-                        "shape": [
-                          1,
-                          1,
-                          8,
-                          8
-                        ],
-                        "datatype": "UINT8",
-                        "data": [
-                          0,
-                          0,
-                          5,
-                          13,
-                          9,
-                          1,
-                          0,
-                          0,
-                          0,
-                          0,
-                          13,
-                          15,
-                          10,
-                          15,
-                          5,
-                          0,
-                          0,
-                          3,
-                          15,
-                          2,
-                          0,
-                          11,
-                          8,
-                          0,
-                          0,
-                          4,
-                          12,
-                          0,
-                          0,
-                          8,
-                          8,
-                          0,
-                          0,
-                          5,
-                          8,
-                          0,
-                          0,
-                          9,
-                          8,
-                          0,
-                          0,
-                          4,
-                          11,
-                          0,
-                          1,
-                          12,
-                          7,
-                          0,
-                          0,
-                          2,
-                          14,
-                          5,
-                          10,
-                          12,
-                          0,
-                          0,
-                          0,
-                          0,
-                          6,
-                          13,
-                          10,
-                          0,
-                          0,
-                          0
-                        ]
-                      }
-                    ],
-                    "parameters": {
-                      "trace": "attention",
-                      "temperature": 1.5
-                    },
-                    "outputs": [
-                      {
-                        "name": "probabilities",
-                        "parameters": {
-                          "classification": 3
-                        }
-                      }
-                    ]
-                  }
-                }
-              }
-            },
-            "application/octet-stream": {
-              "schema": {
-                "type": "string",
-                "format": "binary"
-              },
-              "description": "A JSON header followed by binary tensors, per Inference-Header-Content-Length."
-            }
-          }
+          "$ref": "#/components/requestBodies/V2Infer"
         }
       }
     },
@@ -1494,9 +1012,7 @@ extension OpenAPIDocument {
       "get": {
         "operationId": "v2ModelMetadataVersion",
         "summary": "Model metadata",
-        "tags": [
-          "v2"
-        ],
+        "tags": ["v2"],
         "responses": {
           "200": {
             "description": "Name, versions, inputs and outputs.",
@@ -1558,9 +1074,7 @@ extension OpenAPIDocument {
       "get": {
         "operationId": "v2ModelReadyVersion",
         "summary": "Model readiness",
-        "tags": [
-          "v2"
-        ],
+        "tags": ["v2"],
         "responses": {
           "200": {
             "description": "The model serves.",
@@ -1623,9 +1137,7 @@ extension OpenAPIDocument {
       "get": {
         "operationId": "v2ModelConfigVersion",
         "summary": "Model configuration (model_configuration extension)",
-        "tags": [
-          "v2"
-        ],
+        "tags": ["v2"],
         "responses": {
           "200": {
             "description": "Triton's model config.",
@@ -1687,9 +1199,7 @@ extension OpenAPIDocument {
       "get": {
         "operationId": "v2ModelStatisticsVersion",
         "summary": "Model statistics (statistics extension)",
-        "tags": [
-          "v2"
-        ],
+        "tags": ["v2"],
         "responses": {
           "200": {
             "description": "Triton's model_stats with one entry.",
@@ -1751,50 +1261,10 @@ extension OpenAPIDocument {
       "post": {
         "operationId": "v2InferVersion",
         "summary": "Inference (with the binary tensor data extension)",
-        "tags": [
-          "v2",
-          "inference"
-        ],
+        "tags": ["v2", "inference"],
         "responses": {
           "200": {
-            "description": "JSON outputs; with any binary output, application/octet-stream: the JSON header (Inference-Header-Content-Length bytes) followed by the outputs' little-endian bytes.",
-            "headers": {
-              "X-Request-Id": {
-                "$ref": "#/components/headers/X-Request-Id"
-              },
-              "Server-Timing": {
-                "$ref": "#/components/headers/Server-Timing"
-              },
-              "Inference-Header-Content-Length": {
-                "schema": {
-                  "type": "integer",
-                  "minimum": 0
-                },
-                "description": "With application/octet-stream: the JSON header's length."
-              },
-              "Content-Encoding": {
-                "schema": {
-                  "enum": [
-                    "gzip",
-                    "deflate"
-                  ]
-                },
-                "description": "When Accept-Encoding asks for it."
-              }
-            },
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/V2InferResponse"
-                }
-              },
-              "application/octet-stream": {
-                "schema": {
-                  "type": "string",
-                  "format": "binary"
-                }
-              }
-            }
+            "$ref": "#/components/responses/V2InferOK"
           },
           "400": {
             "$ref": "#/components/responses/BadRequest"
@@ -1854,245 +1324,20 @@ extension OpenAPIDocument {
             }
           },
           {
-            "name": "Inference-Header-Content-Length",
-            "in": "header",
-            "schema": {
-              "type": "integer",
-              "minimum": 0,
-              "maximum": 999999999999999999
-            },
-            "description": "Length of the JSON header at the start of a binary body (at most the body's length)."
+            "$ref": "#/components/parameters/InferenceHeaderContentLength"
           },
           {
-            "name": "Content-Encoding",
-            "in": "header",
-            "schema": {
-              "enum": [
-                "gzip",
-                "deflate",
-                "identity"
-              ]
-            },
-            "description": "The body's compression."
+            "$ref": "#/components/parameters/ContentEncoding"
           },
           {
-            "name": "timeout",
-            "in": "query",
-            "schema": {
-              "type": "integer",
-              "minimum": 1,
-              "maximum": 86400000
-            },
-            "description": "Milliseconds, as on /infer."
+            "$ref": "#/components/parameters/TimeoutQuery"
           },
           {
-            "name": "X-Request-Timeout-Ms",
-            "in": "header",
-            "schema": {
-              "type": "integer",
-              "minimum": 1,
-              "maximum": 86400000
-            },
-            "description": "Milliseconds; the shortest limit given wins."
+            "$ref": "#/components/parameters/TimeoutHeader"
           }
         ],
         "requestBody": {
-          "required": true,
-          "content": {
-            "application/json": {
-              "schema": {
-                "$ref": "#/components/schemas/V2InferRequest"
-              },
-              "examples": {
-                "json": {
-                  "summary": "One digit, data in JSON",
-                  "value": {
-                    "id": "example",
-                    "inputs": [
-                      {
-                        "name": "input",
-                        "shape": [
-                          1,
-                          1,
-                          8,
-                          8
-                        ],
-                        "datatype": "FP32",
-                        "data": [
-                          0,
-                          0,
-                          5,
-                          13,
-                          9,
-                          1,
-                          0,
-                          0,
-                          0,
-                          0,
-                          13,
-                          15,
-                          10,
-                          15,
-                          5,
-                          0,
-                          0,
-                          3,
-                          15,
-                          2,
-                          0,
-                          11,
-                          8,
-                          0,
-                          0,
-                          4,
-                          12,
-                          0,
-                          0,
-                          8,
-                          8,
-                          0,
-                          0,
-                          5,
-                          8,
-                          0,
-                          0,
-                          9,
-                          8,
-                          0,
-                          0,
-                          4,
-                          11,
-                          0,
-                          1,
-                          12,
-                          7,
-                          0,
-                          0,
-                          2,
-                          14,
-                          5,
-                          10,
-                          12,
-                          0,
-                          0,
-                          0,
-                          0,
-                          6,
-                          13,
-                          10,
-                          0,
-                          0,
-                          0
-                        ]
-                      }
-                    ]
-                  }
-                },
-                "classification": {
-                  "summary": "Top-3 classes and the attention trace",
-                  "value": {
-                    "inputs": [
-                      {
-                        "name": "input",
-                        "shape": [
-                          1,
-                          1,
-                          8,
-                          8
-                        ],
-                        "datatype": "UINT8",
-                        "data": [
-                          0,
-                          0,
-                          5,
-                          13,
-                          9,
-                          1,
-                          0,
-                          0,
-                          0,
-                          0,
-                          13,
-                          15,
-                          10,
-                          15,
-                          5,
-                          0,
-                          0,
-                          3,
-                          15,
-                          2,
-                          0,
-                          11,
-                          8,
-                          0,
-                          0,
-                          4,
-                          12,
-                          0,
-                          0,
-                          8,
-                          8,
-                          0,
-                          0,
-                          5,
-                          8,
-                          0,
-                          0,
-                          9,
-                          8,
-                          0,
-                          0,
-                          4,
-                          11,
-                          0,
-                          1,
-                          12,
-                          7,
-                          0,
-                          0,
-                          2,
-                          14,
-                          5,
-                          10,
-                          12,
-                          0,
-                          0,
-                          0,
-                          0,
-                          6,
-                          13,
-                          10,
-                          0,
-                          0,
-                          0
-                        ]
-                      }
-                    ],
-                    "parameters": {
-                      "trace": "attention",
-                      "temperature": 1.5
-                    },
-                    "outputs": [
-                      {
-                        "name": "probabilities",
-                        "parameters": {
-                          "classification": 3
-                        }
-                      }
-                    ]
-                  }
-                }
-              }
-            },
-            "application/octet-stream": {
-              "schema": {
-                "type": "string",
-                "format": "binary"
-              },
-              "description": "A JSON header followed by binary tensors, per Inference-Header-Content-Length."
-            }
-          }
+          "$ref": "#/components/requestBodies/V2Infer"
         }
       }
     }
@@ -2102,9 +1347,7 @@ extension OpenAPIDocument {
       "Error": {
         "type": "object",
         "description": "Every error the service answers: what is wrong, in words.",
-        "required": [
-          "error"
-        ],
+        "required": ["error"],
         "additionalProperties": false,
         "properties": {
           "error": {
@@ -2115,9 +1358,7 @@ extension OpenAPIDocument {
       },
       "Health": {
         "type": "object",
-        "required": [
-          "status"
-        ],
+        "required": ["status"],
         "additionalProperties": false,
         "properties": {
           "status": {
@@ -2127,9 +1368,7 @@ extension OpenAPIDocument {
       },
       "Readiness": {
         "type": "object",
-        "required": [
-          "ready"
-        ],
+        "required": ["ready"],
         "additionalProperties": false,
         "properties": {
           "ready": {
@@ -2139,11 +1378,7 @@ extension OpenAPIDocument {
       },
       "NotReady": {
         "type": "object",
-        "required": [
-          "ready",
-          "error",
-          "reasons"
-        ],
+        "required": ["ready", "error", "reasons"],
         "additionalProperties": false,
         "properties": {
           "ready": {
@@ -2162,11 +1397,7 @@ extension OpenAPIDocument {
       },
       "TensorSpec": {
         "type": "object",
-        "required": [
-          "name",
-          "datatype",
-          "shape"
-        ],
+        "required": ["name", "datatype", "shape"],
         "additionalProperties": false,
         "description": "A model input or output; -1 marks the batch dimension.",
         "properties": {
@@ -2187,10 +1418,7 @@ extension OpenAPIDocument {
       },
       "Model": {
         "type": "object",
-        "required": [
-          "name",
-          "state"
-        ],
+        "required": ["name", "state"],
         "description": "A configured model; the fields after state are there once it is ready (error when it failed).",
         "additionalProperties": false,
         "properties": {
@@ -2198,12 +1426,7 @@ extension OpenAPIDocument {
             "type": "string"
           },
           "state": {
-            "enum": [
-              "ready",
-              "failed",
-              "unloaded",
-              "loading"
-            ]
+            "enum": ["ready", "failed", "unloaded", "loading"]
           },
           "version": {
             "type": "string"
@@ -2229,16 +1452,10 @@ extension OpenAPIDocument {
             "minimum": 0
           },
           "temperature": {
-            "type": [
-              "number",
-              "null"
-            ]
+            "type": ["number", "null"]
           },
           "labels": {
-            "type": [
-              "array",
-              "null"
-            ],
+            "type": ["array", "null"],
             "items": {
               "type": "string"
             }
@@ -2254,9 +1471,7 @@ extension OpenAPIDocument {
       },
       "ModelList": {
         "type": "object",
-        "required": [
-          "models"
-        ],
+        "required": ["models"],
         "additionalProperties": false,
         "properties": {
           "models": {
@@ -2274,10 +1489,7 @@ extension OpenAPIDocument {
         "description": "A finite value in the FP32 range."
       },
       "FP32Out": {
-        "type": [
-          "number",
-          "null"
-        ],
+        "type": ["number", "null"],
         "description": "An output value; null stands for NaN or infinity (JSON has neither)."
       },
       "NestedTensor": {
@@ -2297,10 +1509,7 @@ extension OpenAPIDocument {
       },
       "ShapedTensor": {
         "type": "object",
-        "required": [
-          "shape",
-          "data"
-        ],
+        "required": ["shape", "data"],
         "additionalProperties": false,
         "description": "A flat tensor: data holds the product of shape values, row-major.",
         "properties": {
@@ -2335,11 +1544,7 @@ extension OpenAPIDocument {
         ]
       },
       "TraceLevel": {
-        "enum": [
-          "none",
-          "attention",
-          "full"
-        ],
+        "enum": ["none", "attention", "full"],
         "description": "What the trace store records: attention pi per dynamic layer (default), also activations (full), or nothing."
       },
       "Temperature": {
@@ -2350,9 +1555,7 @@ extension OpenAPIDocument {
       },
       "InferRequest": {
         "type": "object",
-        "required": [
-          "model"
-        ],
+        "required": ["model"],
         "additionalProperties": false,
         "description": "Send input (one tensor) or inputs (tensors by name), not both.",
         "properties": {
@@ -2392,24 +1595,16 @@ extension OpenAPIDocument {
         },
         "oneOf": [
           {
-            "required": [
-              "input"
-            ]
+            "required": ["input"]
           },
           {
-            "required": [
-              "inputs"
-            ]
+            "required": ["inputs"]
           }
         ]
       },
       "TopClass": {
         "type": "object",
-        "required": [
-          "index",
-          "label",
-          "score"
-        ],
+        "required": ["index", "label", "score"],
         "additionalProperties": false,
         "properties": {
           "index": {
@@ -2417,10 +1612,7 @@ extension OpenAPIDocument {
             "minimum": 0
           },
           "label": {
-            "type": [
-              "string",
-              "null"
-            ]
+            "type": ["string", "null"]
           },
           "score": {
             "$ref": "#/components/schemas/FP32Out"
@@ -2429,13 +1621,7 @@ extension OpenAPIDocument {
       },
       "InferResponse": {
         "type": "object",
-        "required": [
-          "id",
-          "model",
-          "outputs",
-          "top_k",
-          "timing_us"
-        ],
+        "required": ["id", "model", "outputs", "top_k", "timing_us"],
         "additionalProperties": false,
         "properties": {
           "id": {
@@ -2448,12 +1634,7 @@ extension OpenAPIDocument {
             "type": "array",
             "items": {
               "type": "object",
-              "required": [
-                "name",
-                "shape",
-                "datatype",
-                "data"
-              ],
+              "required": ["name", "shape", "datatype", "data"],
               "additionalProperties": false,
               "properties": {
                 "name": {
@@ -2479,10 +1660,7 @@ extension OpenAPIDocument {
             }
           },
           "top_k": {
-            "type": [
-              "array",
-              "null"
-            ],
+            "type": ["array", "null"],
             "items": {
               "type": "array",
               "items": {
@@ -2492,11 +1670,7 @@ extension OpenAPIDocument {
           },
           "timing_us": {
             "type": "object",
-            "required": [
-              "queue",
-              "compute",
-              "total"
-            ],
+            "required": ["queue", "compute", "total"],
             "additionalProperties": false,
             "properties": {
               "queue": {
@@ -2529,10 +1703,7 @@ extension OpenAPIDocument {
       },
       "TraceLayer": {
         "type": "object",
-        "required": [
-          "name",
-          "type"
-        ],
+        "required": ["name", "type"],
         "description": "One dynamic layer: attention (dynamic convolutions), activation (DY-ReLU, at trace level full).",
         "properties": {
           "name": {
@@ -2554,17 +1725,7 @@ extension OpenAPIDocument {
       },
       "Trace": {
         "type": "object",
-        "required": [
-          "id",
-          "model",
-          "time",
-          "temperature",
-          "model_temperature",
-          "trace",
-          "batch",
-          "top_class",
-          "layers"
-        ],
+        "required": ["id", "model", "time", "temperature", "model_temperature", "trace", "batch", "top_class", "layers"],
         "properties": {
           "id": {
             "type": "string"
@@ -2577,10 +1738,7 @@ extension OpenAPIDocument {
             "format": "date-time"
           },
           "temperature": {
-            "type": [
-              "number",
-              "null"
-            ]
+            "type": ["number", "null"]
           },
           "model_temperature": {
             "$ref": "#/components/schemas/FP32Out"
@@ -2622,21 +1780,14 @@ extension OpenAPIDocument {
       },
       "TraceList": {
         "type": "object",
-        "required": [
-          "requests"
-        ],
+        "required": ["requests"],
         "additionalProperties": false,
         "properties": {
           "requests": {
             "type": "array",
             "items": {
               "type": "object",
-              "required": [
-                "id",
-                "model",
-                "time",
-                "top_class"
-              ],
+              "required": ["id", "model", "time", "top_class"],
               "additionalProperties": false,
               "properties": {
                 "id": {
@@ -2666,9 +1817,7 @@ extension OpenAPIDocument {
       },
       "V2Live": {
         "type": "object",
-        "required": [
-          "live"
-        ],
+        "required": ["live"],
         "additionalProperties": false,
         "properties": {
           "live": {
@@ -2678,9 +1827,7 @@ extension OpenAPIDocument {
       },
       "V2Ready": {
         "type": "object",
-        "required": [
-          "ready"
-        ],
+        "required": ["ready"],
         "additionalProperties": false,
         "properties": {
           "ready": {
@@ -2690,10 +1837,7 @@ extension OpenAPIDocument {
       },
       "V2NotReady": {
         "type": "object",
-        "required": [
-          "ready",
-          "error"
-        ],
+        "required": ["ready", "error"],
         "additionalProperties": false,
         "properties": {
           "ready": {
@@ -2706,11 +1850,7 @@ extension OpenAPIDocument {
       },
       "V2ServerMetadata": {
         "type": "object",
-        "required": [
-          "name",
-          "version",
-          "extensions"
-        ],
+        "required": ["name", "version", "extensions"],
         "additionalProperties": false,
         "properties": {
           "name": {
@@ -2729,13 +1869,7 @@ extension OpenAPIDocument {
       },
       "V2ModelMetadata": {
         "type": "object",
-        "required": [
-          "name",
-          "versions",
-          "platform",
-          "inputs",
-          "outputs"
-        ],
+        "required": ["name", "versions", "platform", "inputs", "outputs"],
         "additionalProperties": false,
         "properties": {
           "name": {
@@ -2766,11 +1900,7 @@ extension OpenAPIDocument {
       },
       "V2ModelReady": {
         "type": "object",
-        "required": [
-          "name",
-          "version",
-          "ready"
-        ],
+        "required": ["name", "version", "ready"],
         "additionalProperties": false,
         "properties": {
           "name": {
@@ -2787,15 +1917,7 @@ extension OpenAPIDocument {
       "V2ModelConfig": {
         "type": "object",
         "description": "Triton's model configuration (the model_configuration extension).",
-        "required": [
-          "name",
-          "platform",
-          "backend",
-          "max_batch_size",
-          "input",
-          "output",
-          "instance_group"
-        ],
+        "required": ["name", "platform", "backend", "max_batch_size", "input", "output", "instance_group"],
         "properties": {
           "name": {
             "type": "string"
@@ -2814,22 +1936,14 @@ extension OpenAPIDocument {
             "type": "array",
             "items": {
               "type": "object",
-              "required": [
-                "name",
-                "data_type",
-                "dims"
-              ]
+              "required": ["name", "data_type", "dims"]
             }
           },
           "output": {
             "type": "array",
             "items": {
               "type": "object",
-              "required": [
-                "name",
-                "data_type",
-                "dims"
-              ]
+              "required": ["name", "data_type", "dims"]
             }
           },
           "instance_group": {
@@ -2842,10 +1956,7 @@ extension OpenAPIDocument {
       },
       "V2Duration": {
         "type": "object",
-        "required": [
-          "count",
-          "ns"
-        ],
+        "required": ["count", "ns"],
         "additionalProperties": false,
         "properties": {
           "count": {
@@ -2860,9 +1971,7 @@ extension OpenAPIDocument {
       },
       "V2Statistics": {
         "type": "object",
-        "required": [
-          "model_stats"
-        ],
+        "required": ["model_stats"],
         "additionalProperties": false,
         "properties": {
           "model_stats": {
@@ -2870,16 +1979,7 @@ extension OpenAPIDocument {
             "items": {
               "type": "object",
               "additionalProperties": false,
-              "required": [
-                "name",
-                "version",
-                "last_inference",
-                "inference_count",
-                "execution_count",
-                "inference_stats",
-                "batch_stats",
-                "memory_usage"
-              ],
+              "required": ["name", "version", "last_inference", "inference_count", "execution_count", "inference_stats", "batch_stats", "memory_usage"],
               "properties": {
                 "name": {
                   "type": "string"
@@ -2902,16 +2002,7 @@ extension OpenAPIDocument {
                 "inference_stats": {
                   "type": "object",
                   "additionalProperties": false,
-                  "required": [
-                    "success",
-                    "fail",
-                    "queue",
-                    "compute_input",
-                    "compute_infer",
-                    "compute_output",
-                    "cache_hit",
-                    "cache_miss"
-                  ],
+                  "required": ["success", "fail", "queue", "compute_input", "compute_infer", "compute_output", "cache_hit", "cache_miss"],
                   "properties": {
                     "success": {
                       "$ref": "#/components/schemas/V2Duration"
@@ -2944,12 +2035,7 @@ extension OpenAPIDocument {
                   "items": {
                     "type": "object",
                     "additionalProperties": false,
-                    "required": [
-                      "batch_size",
-                      "compute_input",
-                      "compute_infer",
-                      "compute_output"
-                    ],
+                    "required": ["batch_size", "compute_input", "compute_infer", "compute_output"],
                     "properties": {
                       "batch_size": {
                         "type": "integer",
@@ -2977,31 +2063,12 @@ extension OpenAPIDocument {
         }
       },
       "V2Datatype": {
-        "enum": [
-          "BOOL",
-          "UINT8",
-          "UINT16",
-          "UINT32",
-          "UINT64",
-          "INT8",
-          "INT16",
-          "INT32",
-          "INT64",
-          "FP16",
-          "BF16",
-          "FP32",
-          "FP64",
-          "BYTES"
-        ],
+        "enum": ["BOOL", "UINT8", "UINT16", "UINT32", "UINT64", "INT8", "INT16", "INT32", "INT64", "FP16", "BF16", "FP32", "FP64", "BYTES"],
         "description": "BOOL and BYTES are refused for model inputs (400); the rest are converted to FP32."
       },
       "V2InferInput": {
         "type": "object",
-        "required": [
-          "name",
-          "shape",
-          "datatype"
-        ],
+        "required": ["name", "shape", "datatype"],
         "additionalProperties": false,
         "description": "Values in data (flat or nested to the shape), or parameters.binary_data_size bytes after the JSON header.",
         "properties": {
@@ -3034,9 +2101,7 @@ extension OpenAPIDocument {
       },
       "V2RequestedOutput": {
         "type": "object",
-        "required": [
-          "name"
-        ],
+        "required": ["name"],
         "additionalProperties": false,
         "properties": {
           "name": {
@@ -3059,9 +2124,7 @@ extension OpenAPIDocument {
       },
       "V2InferRequest": {
         "type": "object",
-        "required": [
-          "inputs"
-        ],
+        "required": ["inputs"],
         "additionalProperties": false,
         "properties": {
           "id": {
@@ -3110,11 +2173,7 @@ extension OpenAPIDocument {
       },
       "V2InferResponse": {
         "type": "object",
-        "required": [
-          "model_name",
-          "model_version",
-          "outputs"
-        ],
+        "required": ["model_name", "model_version", "outputs"],
         "additionalProperties": false,
         "properties": {
           "model_name": {
@@ -3128,9 +2187,7 @@ extension OpenAPIDocument {
           },
           "parameters": {
             "type": "object",
-            "required": [
-              "trace_id"
-            ],
+            "required": ["trace_id"],
             "additionalProperties": false,
             "properties": {
               "trace_id": {
@@ -3142,21 +2199,14 @@ extension OpenAPIDocument {
             "type": "array",
             "items": {
               "type": "object",
-              "required": [
-                "name",
-                "datatype",
-                "shape"
-              ],
+              "required": ["name", "datatype", "shape"],
               "additionalProperties": false,
               "properties": {
                 "name": {
                   "type": "string"
                 },
                 "datatype": {
-                  "enum": [
-                    "FP32",
-                    "BYTES"
-                  ]
+                  "enum": ["FP32", "BYTES"]
                 },
                 "shape": {
                   "type": "array",
@@ -3168,18 +2218,12 @@ extension OpenAPIDocument {
                 "data": {
                   "type": "array",
                   "items": {
-                    "type": [
-                      "number",
-                      "string",
-                      "null"
-                    ]
+                    "type": ["number", "string", "null"]
                   }
                 },
                 "parameters": {
                   "type": "object",
-                  "required": [
-                    "binary_data_size"
-                  ],
+                  "required": ["binary_data_size"],
                   "additionalProperties": false,
                   "properties": {
                     "binary_data_size": {
@@ -3207,11 +2251,7 @@ extension OpenAPIDocument {
         "type": "array",
         "items": {
           "type": "object",
-          "required": [
-            "name",
-            "state",
-            "reason"
-          ],
+          "required": ["name", "state", "reason"],
           "additionalProperties": false,
           "properties": {
             "name": {
@@ -3221,11 +2261,7 @@ extension OpenAPIDocument {
               "type": "string"
             },
             "state": {
-              "enum": [
-                "READY",
-                "LOADING",
-                "UNAVAILABLE"
-              ]
+              "enum": ["READY", "LOADING", "UNAVAILABLE"]
             },
             "reason": {
               "type": "string"
@@ -3262,20 +2298,14 @@ extension OpenAPIDocument {
       },
       "V2RepositoryState": {
         "type": "object",
-        "required": [
-          "name",
-          "state"
-        ],
+        "required": ["name", "state"],
         "additionalProperties": false,
         "properties": {
           "name": {
             "type": "string"
           },
           "state": {
-            "enum": [
-              "READY",
-              "UNAVAILABLE"
-            ]
+            "enum": ["READY", "UNAVAILABLE"]
           }
         }
       }
@@ -3424,6 +2454,43 @@ extension OpenAPIDocument {
             }
           }
         }
+      },
+      "V2InferOK": {
+        "description": "JSON outputs; with any binary output, application/octet-stream: the JSON header (Inference-Header-Content-Length bytes) followed by the outputs' little-endian bytes.",
+        "headers": {
+          "X-Request-Id": {
+            "$ref": "#/components/headers/X-Request-Id"
+          },
+          "Server-Timing": {
+            "$ref": "#/components/headers/Server-Timing"
+          },
+          "Inference-Header-Content-Length": {
+            "schema": {
+              "type": "integer",
+              "minimum": 0
+            },
+            "description": "With application/octet-stream: the JSON header's length."
+          },
+          "Content-Encoding": {
+            "schema": {
+              "enum": ["gzip", "deflate"]
+            },
+            "description": "When Accept-Encoding asks for it."
+          }
+        },
+        "content": {
+          "application/json": {
+            "schema": {
+              "$ref": "#/components/schemas/V2InferResponse"
+            }
+          },
+          "application/octet-stream": {
+            "schema": {
+              "type": "string",
+              "format": "binary"
+            }
+          }
+        }
       }
     },
     "headers": {
@@ -3452,6 +2519,106 @@ extension OpenAPIDocument {
         "description": "queue, compute and total time in milliseconds.",
         "schema": {
           "type": "string"
+        }
+      }
+    },
+    "parameters": {
+      "InferenceHeaderContentLength": {
+        "name": "Inference-Header-Content-Length",
+        "in": "header",
+        "schema": {
+          "type": "integer",
+          "minimum": 0,
+          "maximum": 999999999999999999
+        },
+        "description": "Length of the JSON header at the start of a binary body (at most the body's length)."
+      },
+      "ContentEncoding": {
+        "name": "Content-Encoding",
+        "in": "header",
+        "schema": {
+          "enum": ["gzip", "deflate", "identity"]
+        },
+        "description": "The body's compression."
+      },
+      "TimeoutQuery": {
+        "name": "timeout",
+        "in": "query",
+        "schema": {
+          "type": "integer",
+          "minimum": 1,
+          "maximum": 86400000
+        },
+        "description": "Milliseconds, with any body; shortens the configured timeout."
+      },
+      "TimeoutHeader": {
+        "name": "X-Request-Timeout-Ms",
+        "in": "header",
+        "schema": {
+          "type": "integer",
+          "minimum": 1,
+          "maximum": 86400000
+        },
+        "description": "Milliseconds, with any body; the shortest of the limits given wins."
+      }
+    },
+    "requestBodies": {
+      "V2Infer": {
+        "required": true,
+        "content": {
+          "application/json": {
+            "schema": {
+              "$ref": "#/components/schemas/V2InferRequest"
+            },
+            "examples": {
+              "json": {
+                "summary": "One digit, data in JSON",
+                "value": {
+                  "id": "example",
+                  "inputs": [
+                    {
+                      "name": "input",
+                      "shape": [1, 1, 8, 8],
+                      "datatype": "FP32",
+                      "data": [0, 0, 5, 13, 9, 1, 0, 0, 0, 0, 13, 15, 10, 15, 5, 0, 0, 3, 15, 2, 0, 11, 8, 0, 0, 4, 12, 0, 0, 8, 8, 0, 0, 5, 8, 0, 0, 9, 8, 0, 0, 4, 11, 0, 1, 12, 7, 0, 0, 2, 14, 5, 10, 12, 0, 0, 0, 0, 6, 13, 10, 0, 0, 0]
+                    }
+                  ]
+                }
+              },
+              "classification": {
+                "summary": "Top-3 classes and the attention trace",
+                "value": {
+                  "inputs": [
+                    {
+                      "name": "input",
+                      "shape": [1, 1, 8, 8],
+                      "datatype": "UINT8",
+                      "data": [0, 0, 5, 13, 9, 1, 0, 0, 0, 0, 13, 15, 10, 15, 5, 0, 0, 3, 15, 2, 0, 11, 8, 0, 0, 4, 12, 0, 0, 8, 8, 0, 0, 5, 8, 0, 0, 9, 8, 0, 0, 4, 11, 0, 1, 12, 7, 0, 0, 2, 14, 5, 10, 12, 0, 0, 0, 0, 6, 13, 10, 0, 0, 0]
+                    }
+                  ],
+                  "parameters": {
+                    "trace": "attention",
+                    "temperature": 1.5
+                  },
+                  "outputs": [
+                    {
+                      "name": "probabilities",
+                      "parameters": {
+                        "classification": 3
+                      }
+                    }
+                  ]
+                }
+              }
+            }
+          },
+          "application/octet-stream": {
+            "schema": {
+              "type": "string",
+              "format": "binary"
+            },
+            "description": "A JSON header followed by binary tensors, per Inference-Header-Content-Length."
+          }
         }
       }
     }
