@@ -73,7 +73,7 @@ public final class APIHandler: HTTPHandler {
                     finish(Self.errorResponse(error, id: id))
                 }
             }
-        case .healthz, .readyz:
+        case .healthz, .readyz, .openapi:
             answer(route, request, id: id, finish: finish)
         case .attention, .models, .metrics:
             // Their answers grow with the stored traces and models (a big trace is tens of MB of
@@ -105,6 +105,8 @@ public final class APIHandler: HTTPHandler {
         case .metrics:
             let body = context.metrics.render(store: context.traces, ready: context.registry.readiness().ready)
             return HTTPResponse(status: 200, headers: [("Content-Type", "text/plain; version=0.0.4; charset=utf-8")], body: body)
+        case .openapi:
+            return OpenAPIDocument.response()
         case .infer:
             throw .internalError("/infer is answered asynchronously")
         }

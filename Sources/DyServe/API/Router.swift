@@ -6,12 +6,13 @@ public enum Route: String, Sendable, CaseIterable {
     case readyz = "/readyz"
     case models = "/models"
     case metrics = "/metrics"
+    case openapi = "/openapi.json"
 
     /// Methods each path answers.
     var methods: [String] {
         switch self {
         case .infer: ["POST"]
-        case .attention, .healthz, .readyz, .models, .metrics: ["GET"]
+        case .attention, .healthz, .readyz, .models, .metrics, .openapi: ["GET"]
         }
     }
 

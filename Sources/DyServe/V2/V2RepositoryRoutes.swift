@@ -63,9 +63,9 @@ enum V2RepositoryRoutes {
         return w.bytes
     }
 
-    /// An empty body is an empty object.
+    /// An empty body is an empty object; anything else must be JSON (whitespace alone is not).
     private static func members(of body: [UInt8], maxDepth: Int, what: String) throws(RequestError) -> [(key: String, value: ParsedJSON)] {
-        guard body.contains(where: { !($0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09) }) else { return [] }
+        guard !body.isEmpty else { return [] }
         var reader = JSONReader(bytes: body, maxDepth: maxDepth)
         let value: ParsedJSON
         do {
