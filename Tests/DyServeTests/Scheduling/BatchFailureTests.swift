@@ -4,8 +4,9 @@ import Foundation
 import Testing
 @testable import DyServe
 
-/// The test model, except that its first execution waits for `release` and every execution of
-/// more than one sample fails the way a broken engine would (not an input the model refuses).
+/// The test model, except that its first execution waits for `release`, and then either every
+/// execution of more than one sample fails the way a broken engine would, or (`refusing`) every
+/// execution holding a sample that starts with 7 is refused as bad input.
 final class FailingBatchModel: ServableModel, @unchecked Sendable {
     struct EngineFailure: Error, CustomStringConvertible {
         var description: String { "the fast path's primitive failed" }
@@ -16,6 +17,11 @@ final class FailingBatchModel: ServableModel, @unchecked Sendable {
     private var first = true
     private let started = DispatchSemaphore(value: 0)
     private let gate = DispatchSemaphore(value: 0)
+    private let refusing: Bool
+
+    init(refusing: Bool = false) {
+        self.refusing = refusing
+    }
 
     var info: ServedModelInfo { TestModel().info }
 
@@ -29,7 +35,12 @@ final class FailingBatchModel: ServableModel, @unchecked Sendable {
             started.signal()
             gate.wait()
         }
-        if samples > 1 { throw EngineFailure() }
+        if refusing {
+            let firsts = stride(from: 0, to: inputs[0].data.count, by: 4).map { inputs[0].data[$0] }
+            if firsts.contains(7) { throw RequestError.badRequest("a sample starting with 7 is refused") }
+        } else if samples > 1 {
+            throw EngineFailure()
+        }
         return try TestModel().infer(inputs, options: options)
     }
 
@@ -68,6 +79,23 @@ final class FailingBatchModel: ServableModel, @unchecked Sendable {
 
         #expect(h.send(InferenceAPI.v2.request(4)).wait().status == 200)
         #expect(h.context.registry.readiness().ready)
+    }
+
+    /// An input the model refuses inside a batch belongs to one request: only that one gets the
+    /// 400, its batch-mates are computed on their own.
+    @Test func aRefusedInputInABatchFailsOnlyItsOwnRequest() throws {
+        let model = FailingBatchModel(refusing: true)
+        let h = SchedulerHarness(model: model, settings: SchedulerSettings(maxBatchSize: 3, maxQueueDelayMicroseconds: 100_000))
+        let running = h.send(InferenceAPI.simple.request(9))
+        try #require(model.waitUntilBlocked())
+        let members = [h.send(InferenceAPI.simple.request(1)), h.send(InferenceAPI.v2.request(7)),
+                       h.send(InferenceAPI.simple.request(3))]
+        try #require(Self.wait(until: { h.executor.queued == 3 }))
+        model.release()
+
+        #expect(running.wait().status == 200)
+        #expect(members.map { $0.wait().status } == [200, 400, 200])
+        #expect(model.recordedBatches == [1, 3, 1, 1, 1])
     }
 
     private static func wait(until condition: () -> Bool) -> Bool {
