@@ -1,7 +1,3 @@
-import DyNN
-import Dispatch
-import Foundation
-
 /// `POST /infer`: decode the body into an `InferCodec` and run it through the inference pipeline.
 struct InferRoute: Sendable {
     let context: ServiceContext

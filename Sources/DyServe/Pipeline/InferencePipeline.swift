@@ -26,7 +26,8 @@ struct InferencePipeline: Sendable {
             model = found
         case .failure(.shuttingDown) where context.registry.names.contains(name):
             // A configured model's requests during shutdown count like the scheduler's refusals.
-            let rejection = SchedulingRejection(reason: .shutdown, status: 503, message: "the server is shutting down")
+            let rejection = SchedulingRejection(reason: .shutdown, status: 503,
+                                                message: ModelRegistry.LookupFailure.shuttingDown.requestError(model: name).message)
             return respond(refuse(rejection.response(id: id), counting: .shutdown, model: name, started: started))
         case .failure(let failure):
             // Unknown names get no per-model series: clients must not create them.
