@@ -11,7 +11,7 @@ struct AttentionRoute: Sendable {
             guard let record = context.traces.record(id: id) else {
                 throw .notFound("no trace for request id \"\(id)\": unknown, expired, or not traced")
             }
-            return APIHandler.json(TraceEncoder.encode(record))
+            return HTTPResponse.json(TraceEncoder.encode(record))
         }
         var limit = min(50, context.limits.maxListedTraces)
         if let text = request.query["limit"] {
@@ -20,6 +20,6 @@ struct AttentionRoute: Sendable {
             }
             limit = min(n, context.limits.maxListedTraces)
         }
-        return APIHandler.json(TraceEncoder.encodeList(context.traces.recent(limit: limit)))
+        return HTTPResponse.json(TraceEncoder.encodeList(context.traces.recent(limit: limit)))
     }
 }

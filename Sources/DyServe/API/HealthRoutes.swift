@@ -6,7 +6,7 @@ enum HealthRoutes {
         w.beginObject()
         w.key("status"); w.string("ok")
         w.endObject()
-        return APIHandler.json(w.bytes)
+        return HTTPResponse.json(w.bytes)
     }
 
     static func ready(_ registry: ModelRegistry) -> HTTPResponse {

@@ -38,7 +38,7 @@ enum InferInputBinding {
         let matches = tensor.rank == spec.shape.count
             && zip(tensor.shape, spec.shape).allSatisfy { got, want in want < 0 ? got >= 1 : got == want }
         guard matches else {
-            throw .badRequest((named ? "input \"\(spec.name)\": " : "input ") + "shape \(InferRoute.format(tensor.shape)) does not match \(InferRoute.format(spec.shape))"
+            throw .badRequest((named ? "input \"\(spec.name)\": " : "input ") + "shape \(ShapeText.format(tensor.shape)) does not match \(ShapeText.format(spec.shape))"
                 + (tensor.shape.first == 0 ? " (the batch is empty)" : ""))
         }
     }

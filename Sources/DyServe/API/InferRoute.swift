@@ -1,9 +1,4 @@
-import DyNN
-import Dispatch
-import Foundation
-
-/// `POST /infer`: decode the body, check it against the model, run it on the executor, record
-/// its trace and answer with outputs, top-k and timing.
+/// `POST /infer`: decode the body into an `InferCodec` and run it through the inference pipeline.
 struct InferRoute: Sendable {
     let context: ServiceContext
 
@@ -26,7 +21,8 @@ struct InferRoute: Sendable {
         }
     }
 
-    /// Answers through `respond` exactly once. `started` is the request's arrival (uptime ns).
+    /// Decodes the request and hands it to the inference pipeline, which answers through
+    /// `respond` exactly once; throws for requests refused before a model is named.
     func handle(_ request: HTTPRequest, id: String, started: UInt64,
                 respond: @escaping @Sendable (HTTPResponse) -> Void) throws(RequestError) {
         guard request.body.count <= context.limits.maxBodyBytes else {
@@ -43,37 +39,9 @@ struct InferRoute: Sendable {
         }
         let decoded = try decode(request, format: format)
         if decoded.returnTrace { try AuthGate.requireTraceOutputs(request) }  // the trace: introspection
-        let limit = RequestTimeout.shorter(timeout, decoded.timeout)
-        let model: any ServableModel
-        do {
-            model = try context.registry.model(named: decoded.model)
-        } catch {
-            if case .unavailable = error, context.registry.names.contains(decoded.model),
-               context.registry.readiness().reasons.contains("shutting down") {
-                context.metrics.model(decoded.model).rejections(.shutdown).increment()
-            }
-            throw error
-        }
-        let modelMetrics = context.metrics.model(decoded.model)
-        let inputs: [Tensor]
-        do {
-            inputs = try InferInputBinding.bind(decoded, to: model.info)
-        } catch {
-            modelMetrics.requests(code: error.status).increment()
-            throw error
-        }
-        // Returning the trace implies recording at least attention.
-        let level = decoded.returnTrace && decoded.trace == .none ? TraceLevel.attention : decoded.trace
-        let job = InferenceJob(modelName: decoded.model, model: model, inputs: inputs,
-                               options: RunOptions(temperature: decoded.temperature, trace: context.engineTraceLevel(level)),
-                               isCancelled: { [requestContext = request.context] in requestContext.isCancelled },
-                               onCancel: { [requestContext = request.context] handler in requestContext.onCancel(handler) },
-                               timeout: limit.map { RequestTimeout.remaining($0, since: started) })
-        let context = self.context
-        let batch = inputs[0].shape.first ?? 0
-        try context.submit(job, metrics: modelMetrics, finish: { completion in
-            Self.finish(completion, request: decoded, batch: batch, level: level, model: model, id: id, started: started, context: context)
-        }, respond: respond)
+        let codec = InferCodec(request: decoded, timeout: RequestTimeout.shorter(timeout, decoded.timeout),
+                               defaultTopK: context.limits.defaultTopK)
+        InferencePipeline(context: context).run(codec, id: id, started: started, connection: request.context, respond: respond)
     }
 
     private func decode(_ request: HTTPRequest, format: BodyFormat) throws(RequestError) -> InferRequest {
@@ -86,50 +54,5 @@ struct InferRoute: Sendable {
             let decoder = BinaryInferRequestDecoder(maxElements: limits.maxTensorElements, readNpy: context.readNpy)
             return try decoder.decode(request, format: format == .npy ? .npy : .rawFP32)
         }
-    }
-
-    static func format(_ shape: [Int]) -> String {
-        "[" + shape.map(String.init).joined(separator: ",") + "]"
-    }
-
-    /// Builds the response for a finished job, storing its trace on the way.
-    private static func finish(_ completion: InferenceCompletion, request: InferRequest, batch: Int, level: TraceLevel,
-                               model: any ServableModel, id: String, started: UInt64,
-                               context: ServiceContext) -> HTTPResponse {
-        let info = model.info
-        let outcome: InferenceOutcome
-        switch FinishedInference(completion, model: info, id: id, context: context) {
-        case .outcome(let finished): outcome = finished
-        case .failed(let response): return response
-        }
-        let metrics = context.metrics.model(info.name)
-        metrics.inferences.increment(by: batch)
-
-        let topK = outcome.outputs.first.flatMap {
-            TopK.compute($0, k: request.topK ?? context.limits.defaultTopK, labels: info.labels)
-        }
-        var record: TraceRecord?
-        if level != .none {
-            let top = topK?.first?.first.map { TopClass(index: $0.index, label: $0.label, score: $0.score) }
-            let r = TraceRecord(id: id, model: request.model, time: Date().timeIntervalSince1970,
-                                temperature: request.temperature, modelTemperature: info.temperature,
-                                level: level, batch: batch, topClass: top, layers: outcome.trace,
-                                input: level == .full ? request.input : nil)
-            context.traces.insert(r)
-            record = r
-        }
-        let totalNs = DispatchTime.now().uptimeNanoseconds &- started
-        let timing = RequestTiming(queue: Int(completion.queueNanoseconds / 1000),
-                                   compute: Int(completion.computeNanoseconds / 1000),
-                                   total: Int(totalNs / 1000))
-        metrics.requestDuration.recordNanoseconds(Int64(clamping: totalNs))
-        let body = InferResponseEncoder.encode(id: id, model: request.model, specs: info.outputs,
-                                               outputs: outcome.outputs, topK: topK, timing: timing,
-                                               trace: request.returnTrace ? record : nil)
-        return HTTPResponse(status: 200, headers: [
-            ("Content-Type", "application/json"),
-            ("X-Request-Id", id),
-            ("Server-Timing", timing.serverTimingHeader),
-        ], body: body)
     }
 }

@@ -42,6 +42,6 @@ struct ModelsRoute: Sendable {
         }
         w.endArray()
         w.endObject()
-        return APIHandler.json(w.bytes)
+        return HTTPResponse.json(w.bytes)
     }
 }

@@ -123,13 +123,3 @@ struct BinaryInferRequestDecoder {
         return tensor
     }
 }
-
-extension Substring {
-    /// Without spaces and tabs at either end (Foundation-free).
-    func strippingBlanks() -> Substring {
-        var s = self
-        while let f = s.first, f == " " || f == "\t" { s = s.dropFirst() }
-        while let l = s.last, l == " " || l == "\t" { s = s.dropLast() }
-        return s
-    }
-}

@@ -109,7 +109,7 @@ final class HTTPServerCore: @unchecked Sendable {
         }
         if let announced = headers["content-length"] {
             // Checked above to be digits only; a value too big for Int is too big.
-            let length = Int(announced.trimmingSpaces) ?? Int.max
+            let length = Int(Substring(announced).strippingBlanks()) ?? Int.max
             if length > configuration.maxBodyBytes {
                 state.bodyTooLarge = true
                 return queue(tooLargeResponse(), on: connection)

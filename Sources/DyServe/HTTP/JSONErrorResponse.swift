@@ -1,7 +1,8 @@
 extension HTTPResponse {
-    /// A response with body `{"error": message}` and a JSON content type, for the errors the
-    /// server produces itself (413, 503).
-    static func jsonError(status: Int, message: String) -> HTTPResponse {
+    /// The service's one JSON error writer: a response with body `{"error": message}` and a JSON
+    /// content type. Used for the errors the server produces itself (400, 413, 503) and, through
+    /// `RequestError` and `SchedulingRejection`, for every error the routes answer.
+    static func jsonError(status: Int, message: String, headers: [(name: String, value: String)] = []) -> HTTPResponse {
         var body = "{\"error\": \""
         for scalar in message.unicodeScalars {
             switch scalar {
@@ -17,13 +18,16 @@ extension HTTPResponse {
             }
         }
         body += "\"}"
-        return HTTPResponse(status: status, headers: [("Content-Type", "application/json")], body: Array(body.utf8))
+        return HTTPResponse(status: status, headers: [("Content-Type", "application/json")] + headers, body: Array(body.utf8))
     }
 
     /// 503 with `Retry-After: 1`, as `RequestError.unavailable` answers from the application.
     static func unavailable(_ message: String) -> HTTPResponse {
-        var response = jsonError(status: 503, message: message)
-        response.headers.append(("Retry-After", "1"))
-        return response
+        jsonError(status: 503, message: message, headers: [("Retry-After", "1")])
+    }
+
+    /// A 200 (or `status`) answer with a JSON body.
+    static func json(_ body: [UInt8], status: Int = 200) -> HTTPResponse {
+        HTTPResponse(status: status, headers: [("Content-Type", "application/json")], body: body)
     }
 }

@@ -24,14 +24,14 @@ enum RequestFraming {
             return "Content-Length appears \(lengths.count) times; send it once"
         }
         if let length = lengths.first {
-            let digits = length.trimmingSpaces
+            let digits = Substring(length).strippingBlanks()
             if digits.isEmpty || !digits.utf8.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }) {
                 return "Content-Length \"\(printable(length))\" is not a non-negative decimal number"
             }
         }
         if !codings.isEmpty {
             let listed = codings.flatMap { $0.split(separator: ",", omittingEmptySubsequences: false) }
-                .map { String($0).trimmingSpaces.lowercased() }
+                .map { $0.strippingBlanks().lowercased() }
             if listed != ["chunked"] {
                 return "Transfer-Encoding \"\(printable(codings.joined(separator: ", ")))\" is not supported: only a "
                     + "single \"chunked\" is accepted (compress with Content-Encoding instead)"

@@ -82,12 +82,3 @@ public final class AttentionDriftMetrics: @unchecked Sendable {
         }
     }
 }
-
-extension ServiceContext {
-    /// The trace level both inference routes run a request at: its own, raised to `attention` while
-    /// drift metrics are on, so untraced requests count too. The engine computes every layer's pi for
-    /// any request; this level only makes it hand a copy back (K floats per layer and sample).
-    func engineTraceLevel(_ requested: TraceLevel) -> TraceLevel {
-        metrics.attentionDrift == nil ? requested : max(requested, .attention)
-    }
-}

@@ -7,11 +7,11 @@ import Prometheus
 ///
 /// Per model (label `model`): `dyserve_requests_total{code}`, `dyserve_request_duration_seconds`,
 /// `dyserve_queue_duration_seconds`, `dyserve_compute_duration_seconds`, `dyserve_inferences_total`
-/// (samples), `dyserve_in_flight_requests`, `dyserve_attention_store_entries` and `_bytes`,
-/// and from the scheduler `dyserve_queue_depth` (requests waiting), `dyserve_batch_size`
-/// (samples per execution, histogram) and `dyserve_rejections_total{reason}` (queue_full,
-/// timeout, shutdown, client_gone), and from model loads `dyserve_model_load_duration_seconds` and
-/// `dyserve_model_load_failures_total`.
+/// (samples), `dyserve_in_flight_requests`, `dyserve_rejections_total{reason}` (queue_full,
+/// timeout, shutdown, client_gone), all recorded by `InferencePipeline`; sampled when rendered,
+/// `dyserve_attention_store_entries` and `_bytes`; from the scheduler `dyserve_queue_depth`
+/// (requests waiting) and `dyserve_batch_size` (samples per execution, histogram); and from model
+/// loads `dyserve_model_load_duration_seconds` and `dyserve_model_load_failures_total`.
 /// Whole process: `dyserve_http_requests_total{route, code}`, `dyserve_uptime_seconds`,
 /// `dyserve_ready`, and the standard `process_*` metrics (`ProcessMetrics`).
 /// Attention drift per model and dynamic layer, unless turned off: see `AttentionDriftMetrics`.

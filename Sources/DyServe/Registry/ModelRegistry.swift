@@ -113,21 +113,58 @@ public final class ModelRegistry: @unchecked Sendable {
         lock.withLock { states[name] }
     }
 
-    /// The model to run for a request: 404 if it is unknown, 503 if not loaded yet, failed or unloaded.
-    public func model(named name: String) throws(RequestError) -> any ServableModel {
+    /// Why a model cannot serve a request, as a value the inference pipeline matches on (a
+    /// shutdown is a rejection it counts, the rest are plain errors).
+    public enum LookupFailure: Error, Sendable, Equatable {
+        case shuttingDown
+        case unknown(known: [String])
+        case wrongVersion(asked: String, served: String)
+        case loading
+        case failed(reason: String)
+        case unloaded
+
+        /// 404 if it is unknown (or the version asked for is not served), 503 if not loaded yet,
+        /// failed, unloaded or the server is stopping.
+        func requestError(model name: String) -> RequestError {
+            switch self {
+            case .shuttingDown:
+                .unavailable("the server is shutting down")
+            case .unknown(let known):
+                .notFound("unknown model \"\(name)\"; available: \(known.joined(separator: ", "))")
+            case .wrongVersion(let asked, let served):
+                .notFound("model \"\(name)\" has no version \"\(asked)\"; it serves version \"\(served)\"")
+            case .loading:
+                .unavailable("model \"\(name)\" is still loading")
+            case .failed(let reason):
+                .unavailable("model \"\(name)\" failed to load: \(reason)")
+            case .unloaded:
+                .unavailable("model \"\(name)\" is unloaded; it serves again once loaded (POST /v2/repository/models/\(name)/load)")
+            }
+        }
+    }
+
+    /// The model to run for a request, serving `version` when one is asked for.
+    public func lookup(_ name: String, version: String? = nil) -> Result<any ServableModel, LookupFailure> {
         let (state, down, known) = lock.withLock { (states[name], shuttingDown, order) }
-        if down { throw .unavailable("the server is shutting down") }
+        if down { return .failure(.shuttingDown) }
         switch state {
-        case nil:
-            throw .notFound("unknown model \"\(name)\"; available: \(known.joined(separator: ", "))")
-        case .loading:
-            throw .unavailable("model \"\(name)\" is still loading")
-        case .failed(let reason):
-            throw .unavailable("model \"\(name)\" failed to load: \(reason)")
-        case .unloaded:
-            throw .unavailable("model \"\(name)\" is unloaded; it serves again once loaded (POST /v2/repository/models/\(name)/load)")
+        case nil: return .failure(.unknown(known: known))
+        case .loading: return .failure(.loading)
+        case .failed(let reason): return .failure(.failed(reason: reason))
+        case .unloaded: return .failure(.unloaded)
         case .ready(let model, _):
-            return model
+            if let version, version != model.info.version {
+                return .failure(.wrongVersion(asked: version, served: model.info.version))
+            }
+            return .success(model)
+        }
+    }
+
+    /// `lookup` for routes that only answer: the failure as the `RequestError` it becomes.
+    public func model(named name: String, version: String? = nil) throws(RequestError) -> any ServableModel {
+        switch lookup(name, version: version) {
+        case .success(let model): return model
+        case .failure(let failure): throw failure.requestError(model: name)
         }
     }
 

@@ -76,8 +76,7 @@ final class ModelScheduler: @unchecked Sendable {
         }
         condition.unlock()
         if let rejection {
-            metrics?.rejections(rejection.reason).increment()
-            completion(InferenceCompletion(result: .failure(rejection.completionError), queueNanoseconds: 0, computeNanoseconds: 0))
+            completion(InferenceCompletion(result: .failure(rejection), queueNanoseconds: 0, computeNanoseconds: 0))
             return
         }
         // Registered after queueing: if the client is already gone this drops it at once.
@@ -237,9 +236,9 @@ final class ModelScheduler: @unchecked Sendable {
         }
     }
 
+    /// Answers a request without running it; the pipeline counts it under `rejection.reason`.
     private func answer(_ item: QueuedRequest, _ rejection: SchedulingRejection) {
-        metrics?.rejections(rejection.reason).increment()
-        item.completion(InferenceCompletion(result: .failure(rejection.completionError),
+        item.completion(InferenceCompletion(result: .failure(rejection),
                                             queueNanoseconds: now() &- item.enqueued, computeNanoseconds: 0))
     }
 
@@ -253,9 +252,7 @@ final class ModelScheduler: @unchecked Sendable {
             return item
         }
         guard let item else { return }  // already running or answered
-        metrics?.rejections(.clientGone).increment()
-        item.completion(InferenceCompletion(result: .failure(InferenceCancelled()),
-                                            queueNanoseconds: now() &- item.enqueued, computeNanoseconds: 0))
+        answer(item, .clientGone)
     }
 
     // MARK: Execution
@@ -265,9 +262,7 @@ final class ModelScheduler: @unchecked Sendable {
         var live: [QueuedRequest] = []
         for item in batch {
             if item.job.isCancelled() {
-                metrics?.rejections(.clientGone).increment()
-                item.completion(InferenceCompletion(result: .failure(InferenceCancelled()),
-                                                    queueNanoseconds: now() &- item.enqueued, computeNanoseconds: 0))
+                answer(item, .clientGone)
             } else {
                 live.append(item)
             }
@@ -282,10 +277,9 @@ final class ModelScheduler: @unchecked Sendable {
         for (item, ran) in zip(live, runs) {
             var result = ran.result
             if case .success = result, end > item.deadline {
-                metrics?.rejections(.timeout).increment()
                 result = .failure(SchedulingRejection(reason: .timeout, status: 504,
                                                       message: "the request's deadline passed while it was computed",
-                                                      retryAfterSeconds: nil).completionError)
+                                                      retryAfterSeconds: nil))
             }
             var completion = InferenceCompletion(result: result, queueNanoseconds: start &- item.enqueued,
                                                  computeNanoseconds: end &- start, execution: ran.execution)
@@ -306,36 +300,50 @@ final class ModelScheduler: @unchecked Sendable {
     }
 
     /// Runs `items` (same model, same `BatchKey`) as one execution and splits the result.
+    ///
+    /// When the merged execution fails, its error is never dropped: an input the model refuses
+    /// (`RequestError`) belongs to one request, so each then runs alone and only the culprit gets
+    /// the refusal; any other error (an engine failure) is the whole execution's, and every
+    /// request of the batch is answered with it (a 500 from the pipeline).
     private func run(_ items: [QueuedRequest]) -> [ExecutedRequest] {
         let model = items[0].job.model
         let options = items[0].job.options
-        if items.count > 1 {
-            let sizes = BatchAssembly.batchSizes(items.map(\.job.input))
-            let mergeStart = now()
-            let merged = BatchAssembly.merge(inputsOf: items.map(\.job.inputs))
-            let mergeEnd = now()
-            if let outcome = try? model.infer(merged, options: options) {
-                let splitStart = now()
-                if let pieces = try? BatchAssembly.split(outcome, sizes: sizes) {
-                    let splitEnd = now()
-                    let total = sizes.reduce(0, +)
-                    return pieces.indices.map { i in
-                        ExecutedRequest(result: .success(pieces[i]),
-                                        execution: ExecutionShare(batchSize: total, countsExecution: i == 0),
-                                        inputNanoseconds: mergeEnd &- mergeStart, outputNanoseconds: splitEnd &- splitStart)
-                    }
-                }
-            }
-            // One request's problem must not fail its batch-mates: run each on its own below.
+        guard items.count > 1 else { return items.map { runAlone($0, model: model, options: options) } }
+        let sizes = BatchAssembly.batchSizes(items.map(\.job.input))
+        let mergeStart = now()
+        let merged = BatchAssembly.merge(inputsOf: items.map(\.job.inputs))
+        let mergeEnd = now()
+        let outcome: InferenceOutcome
+        do {
+            outcome = try model.infer(merged, options: options)
+        } catch is RequestError {
+            return items.map { runAlone($0, model: model, options: options) }
+        } catch {
+            return items.map { _ in ExecutedRequest(result: .failure(error), execution: nil) }
         }
-        return items.map { item in
-            let result = Result { try model.infer(item.job.inputs, options: options) }
-            let ran: ExecutionShare? = if case .success = result {
-                ExecutionShare(batchSize: item.samples, countsExecution: true)
-            } else {
-                nil
-            }
-            return ExecutedRequest(result: result, execution: ran)
+        let splitStart = now()
+        let pieces: [InferenceOutcome]
+        do {
+            pieces = try BatchAssembly.split(outcome, sizes: sizes)
+        } catch {
+            return items.map { _ in ExecutedRequest(result: .failure(error), execution: nil) }
         }
+        let splitEnd = now()
+        let total = sizes.reduce(0, +)
+        return pieces.indices.map { i in
+            ExecutedRequest(result: .success(pieces[i]),
+                            execution: ExecutionShare(batchSize: total, countsExecution: i == 0),
+                            inputNanoseconds: mergeEnd &- mergeStart, outputNanoseconds: splitEnd &- splitStart)
+        }
+    }
+
+    private func runAlone(_ item: QueuedRequest, model: any ServableModel, options: RunOptions) -> ExecutedRequest {
+        let result = Result { try model.infer(item.job.inputs, options: options) }
+        let ran: ExecutionShare? = if case .success = result {
+            ExecutionShare(batchSize: item.samples, countsExecution: true)
+        } else {
+            nil
+        }
+        return ExecutedRequest(result: result, execution: ran)
     }
 }

@@ -47,7 +47,7 @@ public final class SchedulingExecutor: InferenceExecutor, @unchecked Sendable {
         sweeper?.cancel()
     }
 
-    public func submit(_ job: InferenceJob, completion: @escaping @Sendable (InferenceCompletion) -> Void) throws(RequestError) {
+    public func submit(_ job: InferenceJob, completion: @escaping @Sendable (InferenceCompletion) -> Void) {
         scheduler(for: job).submit(job, completion: completion)
     }
 

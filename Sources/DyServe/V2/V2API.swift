@@ -5,8 +5,6 @@ import Dispatch
 /// counts each response under a fixed route label.
 struct V2API: Sendable {
     let context: ServiceContext
-    /// Decodes infer bodies where the simple API does (inline when small, else on its queue).
-    let handler: APIHandler
 
     func handle(_ request: HTTPRequest, id: String, started: UInt64, respond: @escaping @Sendable (HTTPResponse) -> Void) {
         let metrics = context.metrics
@@ -15,17 +13,14 @@ struct V2API: Sendable {
             route = try V2Route.match(method: request.method, path: request.path)
         } catch {
             metrics.countHTTP(route: "unmatched", code: error.status)
-            return respond(APIHandler.errorResponse(error, id: id))
+            return respond(error.response(id: id))
         }
-        let finish = APIHandler.counting(route: route.metricName, id: id, metrics: metrics, respond: respond)
+        let finish = CountedResponse.responder(route: route.metricName, id: id, metrics: metrics, respond: respond)
         if case .infer(let model, let version) = route {
-            let infer = V2InferRoute(context: context)
-            handler.decode(request) {
-                do throws(RequestError) {
-                    try infer.handle(request, modelName: model, version: version, id: id, started: started, respond: finish)
-                } catch {
-                    finish(APIHandler.errorResponse(error, id: id))
-                }
+            let codec = V2InferCodec(request: request, modelName: model, modelVersion: version, limits: context.limits)
+            let pipeline = InferencePipeline(context: context)
+            BodyDecoding.run(request) {
+                pipeline.run(codec, id: id, started: started, connection: request.context, respond: finish)
             }
             return
         }
@@ -38,7 +33,7 @@ struct V2API: Sendable {
         do {
             finish(try respondNow(route, request))
         } catch {
-            finish(APIHandler.errorResponse(error, id: id))
+            finish(error.response(id: id))
         }
     }
 
@@ -51,8 +46,8 @@ struct V2API: Sendable {
         case .modelMetadata(let m, let v): return try metadata.model(m, version: v)
         case .modelReady(let m, let v): return try metadata.modelReady(m, version: v)
         case .modelConfig(let m, let v):
-            let model = try V2ModelLookup.model(m, version: v, in: context.registry)
-            return APIHandler.json(V2ModelConfigEncoder.encode(
+            let model = try context.registry.model(named: m, version: v)
+            return HTTPResponse.json(V2ModelConfigEncoder.encode(
                 V2ModelConfig(model: model, scheduling: context.scheduling, cores: context.inferenceCores)))
         case .statistics(let m, let v):
             return try V2StatisticsRoute(registry: context.registry, statistics: context.statistics).handle(model: m, version: v)

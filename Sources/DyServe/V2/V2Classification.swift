@@ -14,7 +14,7 @@ enum V2Classification {
         }
         let classes = values.count / batch
         guard classes > 0 else {
-            throw .badRequest("output \"\(output.name)\" has shape \(InferRoute.format(output.shape)): no classes to rank")
+            throw .badRequest("output \"\(output.name)\" has shape \(ShapeText.format(output.shape)): no classes to rank")
         }
         let k = min(count, classes)
         let ranked = Tensor(shape: [batch, classes], data: values).topK(k)

@@ -87,10 +87,10 @@ struct V2InferBodyDecoder {
             let count = try TensorJSONDecoder.elementCount(of: input.shape, field: "\(named) shape", maxElements: maxElements)
             // Nested data must spell the shape; flat data only needs the element count.
             if let dims = input.dataDims, dims.count > 1, dims != input.shape {
-                throw .badRequest("\(named): data is nested as \(InferRoute.format(dims)) but the shape is \(InferRoute.format(input.shape))")
+                throw .badRequest("\(named): data is nested as \(ShapeText.format(dims)) but the shape is \(ShapeText.format(input.shape))")
             }
             guard data.count == count else {
-                throw .badRequest("\(named): shape \(InferRoute.format(input.shape)) needs \(count) values; data has \(data.count)")
+                throw .badRequest("\(named): shape \(ShapeText.format(input.shape)) needs \(count) values; data has \(data.count)")
             }
             var values = [Float](repeating: 0, count: count)
             for i in 0..<count {
@@ -115,7 +115,7 @@ struct V2InferBodyDecoder {
             expected = overflow ? nil : p
         }
         guard let expected, expected == size else {
-            throw .badRequest("\(named): shape \(InferRoute.format(input.shape)) x \(input.datatype.rawValue) needs \(expected.map(String.init) ?? "more than Int.max") bytes; binary_data_size is \(size)")
+            throw .badRequest("\(named): shape \(ShapeText.format(input.shape)) x \(input.datatype.rawValue) needs \(expected.map(String.init) ?? "more than Int.max") bytes; binary_data_size is \(size)")
         }
         guard size <= body.count - binaryOffset else {
             throw .badRequest("\(named): binary_data_size \(size) goes past the end of the body (\(body.count - binaryOffset) bytes left)")
@@ -143,7 +143,7 @@ struct V2InferBodyDecoder {
         let matches = shape.count == spec.shape.count
             && zip(shape, spec.shape).allSatisfy { got, want in want < 0 ? got >= 1 : got == want }
         guard matches else {
-            throw .badRequest("input \"\(spec.name)\": shape \(InferRoute.format(shape)) does not match the model's \(InferRoute.format(spec.shape))"
+            throw .badRequest("input \"\(spec.name)\": shape \(ShapeText.format(shape)) does not match the model's \(ShapeText.format(spec.shape))"
                 + (shape.first == 0 ? " (the batch is empty)" : ""))
         }
     }
@@ -159,10 +159,10 @@ struct V2InferBodyDecoder {
         let perSample = fixed.reduce(1) { $0.multipliedReportingOverflow(by: $1).overflow ? Int.max : $0 * $1 }
         let sampleBytes = perSample.multipliedReportingOverflow(by: elementSize)
         guard variable <= 1, !sampleBytes.overflow, sampleBytes.partialValue > 0 else {
-            throw .badRequest("input \"\(spec.name)\" with shape \(InferRoute.format(spec.shape)) cannot be sent as a raw binary body; send a JSON header")
+            throw .badRequest("input \"\(spec.name)\" with shape \(ShapeText.format(spec.shape)) cannot be sent as a raw binary body; send a JSON header")
         }
         guard !body.isEmpty, body.count % sampleBytes.partialValue == 0 else {
-            throw .badRequest("a raw binary body for input \"\(spec.name)\" must be a non-zero multiple of \(sampleBytes.partialValue) bytes (\(InferRoute.format(spec.shape)) x \(spec.datatype)); got \(body.count)")
+            throw .badRequest("a raw binary body for input \"\(spec.name)\" must be a non-zero multiple of \(sampleBytes.partialValue) bytes (\(ShapeText.format(spec.shape)) x \(spec.datatype)); got \(body.count)")
         }
         let batch = body.count / sampleBytes.partialValue
         let shape = spec.shape.map { $0 < 0 ? batch : $0 }

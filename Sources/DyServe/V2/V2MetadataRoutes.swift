@@ -17,7 +17,7 @@ struct V2MetadataRoutes: Sendable {
         w.beginObject()
         w.key("live"); w.bool(true)
         w.endObject()
-        return APIHandler.json(w.bytes)
+        return HTTPResponse.json(w.bytes)
     }
 
     func ready() -> HTTPResponse {
@@ -42,11 +42,11 @@ struct V2MetadataRoutes: Sendable {
         for e in Self.extensions { w.string(e) }
         w.endArray()
         w.endObject()
-        return APIHandler.json(w.bytes)
+        return HTTPResponse.json(w.bytes)
     }
 
     func model(_ name: String, version: String?) throws(RequestError) -> HTTPResponse {
-        let info = try V2ModelLookup.model(name, version: version, in: registry).info
+        let info = try registry.model(named: name, version: version).info
         var w = JSONWriter()
         w.beginObject()
         w.key("name"); w.string(info.name)
@@ -56,17 +56,17 @@ struct V2MetadataRoutes: Sendable {
         w.key("inputs"); w.tensorSpecs(info.inputs)
         w.key("outputs"); w.tensorSpecs(info.outputs)
         w.endObject()
-        return APIHandler.json(w.bytes)
+        return HTTPResponse.json(w.bytes)
     }
 
     func modelReady(_ name: String, version: String?) throws(RequestError) -> HTTPResponse {
-        let info = try V2ModelLookup.model(name, version: version, in: registry).info
+        let info = try registry.model(named: name, version: version).info
         var w = JSONWriter()
         w.beginObject()
         w.key("name"); w.string(info.name)
         w.key("version"); w.string(info.version)
         w.key("ready"); w.bool(true)
         w.endObject()
-        return APIHandler.json(w.bytes)
+        return HTTPResponse.json(w.bytes)
     }
 }

@@ -16,7 +16,7 @@ struct V2RepositoryCalls: Sendable {
         let repository = try repository()
         let readyOnly = try V2RepositoryRoutes.decodeIndexRequest(request.body, maxDepth: context.limits.maxJSONDepth)
         let entries = repository.index().filter { !readyOnly || $0.state == "READY" }
-        return APIHandler.json(V2RepositoryRoutes.encodeIndex(entries))
+        return HTTPResponse.json(V2RepositoryRoutes.encodeIndex(entries))
     }
 
     func loadOrUnload(_ route: V2Route, model: String, request: HTTPRequest, id: String,
@@ -27,11 +27,11 @@ struct V2RepositoryCalls: Sendable {
             repository = try self.repository()
             try V2RepositoryRoutes.checkLoadOrUnloadRequest(request.body, maxDepth: context.limits.maxJSONDepth, unloading: !loading)
         } catch {
-            return respond(APIHandler.errorResponse(error, id: id))
+            return respond(error.response(id: id))
         }
         let done: @Sendable (RequestError?) -> Void = { error in
-            if let error { return respond(APIHandler.errorResponse(error, id: id)) }
-            respond(APIHandler.json(V2RepositoryRoutes.encodeState(name: model, state: loading ? "READY" : "UNAVAILABLE")))
+            if let error { return respond(error.response(id: id)) }
+            respond(HTTPResponse.json(V2RepositoryRoutes.encodeState(name: model, state: loading ? "READY" : "UNAVAILABLE")))
         }
         if loading {
             repository.load(model, completion: done)

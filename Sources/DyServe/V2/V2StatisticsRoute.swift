@@ -14,7 +14,7 @@ struct V2StatisticsRoute: Sendable {
     func handle(model: String?, version: String?) throws(RequestError) -> HTTPResponse {
         var infos: [ServedModelInfo] = []
         if let model {
-            infos.append(try V2ModelLookup.model(model, version: version, in: registry).info)
+            infos.append(try registry.model(named: model, version: version).info)
         } else {
             for name in registry.names {
                 if case .ready(let m, _)? = registry.state(of: name) { infos.append(m.info) }
@@ -55,7 +55,7 @@ struct V2StatisticsRoute: Sendable {
         }
         w.endArray()
         w.endObject()
-        return APIHandler.json(w.bytes)
+        return HTTPResponse.json(w.bytes)
     }
 
     private func write(_ d: InferenceStatistics.ComputeDurations, into w: inout JSONWriter) {

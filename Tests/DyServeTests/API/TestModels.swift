@@ -73,8 +73,11 @@ final class GatedExecutor: InferenceExecutor, @unchecked Sendable {
     private var held: [(InferenceJob, @Sendable (InferenceCompletion) -> Void)] = []
     var refuse = false
 
-    func submit(_ job: InferenceJob, completion: @escaping @Sendable (InferenceCompletion) -> Void) throws(RequestError) {
-        if refuse { throw .unavailable("the inference queue is full (0 requests waiting)") }
+    func submit(_ job: InferenceJob, completion: @escaping @Sendable (InferenceCompletion) -> Void) {
+        if refuse {
+            let full = SchedulingRejection(reason: .queueFull, status: 503, message: "the inference queue is full (0 requests waiting)")
+            return completion(InferenceCompletion(result: .failure(full), queueNanoseconds: 0, computeNanoseconds: 0))
+        }
         lock.withLock { held.append((job, completion)) }
     }
 
@@ -87,7 +90,7 @@ final class GatedExecutor: InferenceExecutor, @unchecked Sendable {
         }
         for (job, completion) in jobs {
             let result: Result<InferenceOutcome, any Error> = job.isCancelled()
-                ? .failure(InferenceCancelled())
+                ? .failure(SchedulingRejection.clientGone)
                 : Result { try job.model.infer(job.inputs, options: job.options) }
             completion(InferenceCompletion(result: result, queueNanoseconds: 0, computeNanoseconds: 0))
         }

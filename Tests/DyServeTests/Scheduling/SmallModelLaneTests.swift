@@ -36,7 +36,7 @@ import Testing
         let succeeded = Collected()
         let job = InferenceJob(modelName: name, model: model, input: Tensor(shape: [1, 1, 2, 2], data: [1, 0, 0, 0]),
                                options: RunOptions())
-        try? executor.submit(job) { completion in
+        executor.submit(job) { completion in
             if case .success = completion.result { succeeded.append(1) }
             done.signal()
         }
@@ -50,7 +50,7 @@ import Testing
                                           budget: ComputeBudget(cores: 1, intraOpThreads: 1), sweepInterval: nil)
         let job = InferenceJob(modelName: "large", model: large, input: Tensor(shape: [1, 1, 2, 2], data: [0, 0, 0, 0]),
                                options: RunOptions())
-        try? executor.submit(job) { _ in }
+        executor.submit(job) { _ in }
         gated.waitUntilBlocked()  // the large model now holds the only core
         #expect(answered(executor, "small", Sized(base: TestModel(), multiplyAdds: 300_000)))
         gated.release()
@@ -63,12 +63,12 @@ import Testing
                                           budget: ComputeBudget(cores: 1, intraOpThreads: 1), sweepInterval: nil)
         let job = InferenceJob(modelName: "first", model: Sized(base: gated, multiplyAdds: 300_000_000),
                                input: Tensor(shape: [1, 1, 2, 2], data: [0, 0, 0, 0]), options: RunOptions())
-        try? executor.submit(job) { _ in }
+        executor.submit(job) { _ in }
         gated.waitUntilBlocked()
         let second = DispatchSemaphore(value: 0)
         let other = InferenceJob(modelName: "second", model: Sized(base: TestModel(), multiplyAdds: 50_000_000),
                                  input: Tensor(shape: [1, 1, 2, 2], data: [0, 0, 0, 0]), options: RunOptions())
-        try? executor.submit(other) { _ in second.signal() }
+        executor.submit(other) { _ in second.signal() }
         // Not answered while the first holds the core...
         #expect(second.wait(timeout: .now() + 0.3) == .timedOut)
         gated.release()

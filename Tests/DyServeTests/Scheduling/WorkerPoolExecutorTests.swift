@@ -12,7 +12,7 @@ import Testing
         for i in 0..<100 {
             group.enter()
             let input = Tensor(shape: [1, 1, 2, 2], data: [Float(i), 0, 0, 0])
-            try? pool.submit(InferenceJob(modelName: "t", model: TestModel(), input: input, options: RunOptions())) { c in
+            pool.submit(InferenceJob(modelName: "t", model: TestModel(), input: input, options: RunOptions())) { c in
                 #expect(UInt(pthread_self()) != caller)
                 if case .success(let o) = c.result { results.append(o.outputs[0].data[0]) }
                 group.leave()
@@ -32,18 +32,42 @@ import Testing
         let job = InferenceJob(modelName: "t", model: blocker, input: input, options: RunOptions())
         let done = DispatchGroup()
         done.enter()
-        try? pool.submit(job) { _ in done.leave() }
+        pool.submit(job) { _ in done.leave() }
         started.waitInTest("the first job to start")  // the worker is busy with it
         done.enter()
-        #expect(throws: Never.self) { try pool.submit(job) { _ in done.leave() } }
-        let refused = #expect(throws: RequestError.self) { try pool.submit(job) { _ in } }
-        #expect(refused?.status == 503)
+        pool.submit(job) { c in
+            #expect(Self.rejection(c) == nil)
+            done.leave()
+        }
+        let refused = Completions()
+        pool.submit(job) { refused.append($0) }
+        #expect(refused.values.map(Self.rejection) == [.queueFull])
+        #expect(refused.values.first.map { Self.status($0) } == 503)
         gate.signal()
         gate.signal()
         done.waitInTest("both jobs to complete")
         pool.shutdown()
-        #expect(throws: RequestError.self) { try pool.submit(job) { _ in } }
+        pool.submit(job) { refused.append($0) }
+        #expect(refused.values.map(Self.rejection) == [.queueFull, .shutdown])
     }
+
+    private static func rejection(_ c: InferenceCompletion) -> RejectionReason? {
+        if case .failure(let r as SchedulingRejection) = c.result { return r.reason }
+        return nil
+    }
+
+    private static func status(_ c: InferenceCompletion) -> Int? {
+        if case .failure(let r as SchedulingRejection) = c.result { return r.status }
+        return nil
+    }
+}
+
+/// Completions collected from any thread.
+final class Completions: @unchecked Sendable {
+    private let lock = NSLock()
+    private var items: [InferenceCompletion] = []
+    func append(_ c: InferenceCompletion) { lock.withLock { items.append(c) } }
+    var values: [InferenceCompletion] { lock.withLock { items } }
 }
 
 /// Signals `started` and blocks until `gate` is signalled.
@@ -73,7 +97,7 @@ final class Collected: @unchecked Sendable {
         let outcome = ResultBox()
         let job = InferenceJob(modelName: "t", model: BrokenModel(), input: Tensor(shape: [1, 1, 2, 2], data: [0, 0, 0, 0]),
                                options: RunOptions(), isCancelled: { true })
-        try? pool.submit(job) { c in
+        pool.submit(job) { c in
             outcome.set(c.result)
             done.signal()
         }
@@ -104,7 +128,7 @@ final class ResultBox: @unchecked Sendable {
     func set(_ r: Result<InferenceOutcome, any Error>) { lock.withLock { result = r } }
     var isCancelled: Bool {
         lock.withLock {
-            if case .failure(let e)? = result { return e is InferenceCancelled }
+            if case .failure(let e as SchedulingRejection)? = result { return e.reason == .clientGone }
             return false
         }
     }

@@ -3,7 +3,7 @@ import Foundation
 
 /// A fixed pool of worker threads sharing one bounded FIFO queue.
 ///
-/// The queue bound is the back-pressure: past it a request gets 503 at once instead of waiting
+/// The queue bound is the back-pressure: past it a request gets 503 (reason `queue_full`) at once instead of waiting
 /// behind minutes of work. `shutdown` lets queued jobs finish and then ends the threads.
 public final class WorkerPoolExecutor: InferenceExecutor, @unchecked Sendable {
     private struct Pending {
@@ -35,15 +35,23 @@ public final class WorkerPoolExecutor: InferenceExecutor, @unchecked Sendable {
         }
     }
 
-    public func submit(_ job: InferenceJob, completion: @escaping @Sendable (InferenceCompletion) -> Void) throws(RequestError) {
-        condition.lock()
-        defer { condition.unlock() }
-        guard !stopped else { throw .unavailable("the server is shutting down") }
-        guard queue.count - head < maxQueued else {
-            throw .unavailable("the inference queue is full (\(maxQueued) requests waiting)")
+    public func submit(_ job: InferenceJob, completion: @escaping @Sendable (InferenceCompletion) -> Void) {
+        let rejection: SchedulingRejection? = condition.withLock {
+            if stopped {
+                return SchedulingRejection(reason: .shutdown, status: 503, message: "the server is shutting down")
+            }
+            guard queue.count - head < maxQueued else {
+                return SchedulingRejection(reason: .queueFull, status: 503,
+                                           message: "the inference queue is full (\(maxQueued) requests waiting)")
+            }
+            queue.append(Pending(job: job, enqueued: DispatchTime.now().uptimeNanoseconds, completion: completion))
+            condition.signal()
+            return nil
         }
-        queue.append(Pending(job: job, enqueued: DispatchTime.now().uptimeNanoseconds, completion: completion))
-        condition.signal()
+        // Answered outside the lock: the completion may do real work (encode the answer).
+        if let rejection {
+            completion(InferenceCompletion(result: .failure(rejection), queueNanoseconds: 0, computeNanoseconds: 0))
+        }
     }
 
     /// Stops accepting work, lets queued jobs finish, and waits for the workers to end.
@@ -78,7 +86,7 @@ public final class WorkerPoolExecutor: InferenceExecutor, @unchecked Sendable {
         while let item = next() {
             let start = DispatchTime.now().uptimeNanoseconds
             let result: Result<InferenceOutcome, any Error> = item.job.isCancelled()
-                ? .failure(InferenceCancelled())
+                ? .failure(SchedulingRejection.clientGone)
                 : Result { try item.job.model.infer(item.job.inputs, options: item.job.options) }
             let end = DispatchTime.now().uptimeNanoseconds
             // Every job is an execution of its own here.

@@ -8,8 +8,7 @@ import Foundation
 ///   ran in, split into merging the batch's inputs, the model's forward pass, and splitting the
 ///   outputs per request);
 /// - `batch_stats`: per execution batch size, one count and those three times per *execution*.
-/// Thread-safe; fed by `StatisticsRecordingExecutor` (both APIs) and by the V2 route for requests
-/// it rejects before they reach the executor.
+/// Thread-safe; fed by `InferencePipeline` for both APIs.
 public final class InferenceStatistics: @unchecked Sendable {
     /// A count and the nanoseconds summed over it.
     struct Duration: Sendable, Equatable {

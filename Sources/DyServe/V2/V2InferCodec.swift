@@ -1,24 +1,23 @@
 import DyNN
-import Dispatch
-import Foundation
 
-/// `POST /v2/models/{m}[/versions/{v}]/infer`: inflate the body if it is compressed, decode the
-/// JSON header and binary tensors, run the model on the shared executor, record the trace in the
-/// shared store and answer in JSON or with Triton's binary outputs (compressed when asked).
-struct V2InferRoute: Sendable {
-    let context: ServiceContext
+/// `POST /v2/models/{m}[/versions/{v}]/infer`: the V2 side of the inference pipeline. Binding
+/// inflates the body if it is compressed and decodes the JSON header and binary tensors against
+/// the model; encoding selects and classifies the outputs asked for and answers in JSON or with
+/// Triton's binary outputs (compressed when asked).
+struct V2InferCodec: InferenceCodec {
+    let request: HTTPRequest
+    let modelName: String
+    let modelVersion: String?
+    let limits: APILimits
 
-    /// Answers through `respond` exactly once; throws for requests refused before inference.
-    func handle(_ request: HTTPRequest, modelName: String, version: String?, id: String, started: UInt64,
-                respond: @escaping @Sendable (HTTPResponse) -> Void) throws(RequestError) {
-        let limits = context.limits
-        let model = try V2ModelLookup.model(modelName, version: version, in: context.registry)
-        let info = model.info
-        let modelMetrics = context.metrics.model(modelName)
-        let decoded: V2InferRequest
-        let level: TraceLevel
-        let outputs: [V2RequestedOutput]?
-        let timeout: UInt64?
+    /// What binding decoded that encoding needs again.
+    struct Bound: Sendable {
+        var decoded: V2InferRequest
+        var outputs: [V2RequestedOutput]?
+        var accept: ContentCoding?
+    }
+
+    func bind(to info: ServedModelInfo) throws(RequestError) -> BoundInference<Bound> {
         do {
             guard request.body.count <= limits.maxBodyBytes else {
                 throw RequestError.payloadTooLarge("the body has \(request.body.count) bytes; the limit is \(limits.maxBodyBytes)")
@@ -27,39 +26,26 @@ struct V2InferRoute: Sendable {
             if let coding = try ContentCoding.fromContentEncoding(request.headers["content-encoding"]) {
                 body = try coding.decode(body, limit: limits.maxBodyBytes)
             }
-            decoded = try V2InferBodyDecoder(maxDepth: limits.maxJSONDepth, maxElements: limits.maxTensorElements)
+            let decoded = try V2InferBodyDecoder(maxDepth: limits.maxJSONDepth, maxElements: limits.maxTensorElements)
                 .decode(body: body, headerLength: request.headers[V2InferBodyDecoder.headerLengthField], model: info)
-            try V2BodyModelCheck.check(decoded.header, pathModel: modelName, pathVersion: version, servedVersion: info.version)
+            try V2BodyModelCheck.check(decoded.header, pathModel: modelName, pathVersion: modelVersion, servedVersion: info.version)
             if decoded.header.trace != nil { try AuthGate.requireTraceOutputs(request) }  // trace outputs: introspection
-            // Attention is recorded for every request by default, as on /infer.
-            level = decoded.header.trace ?? .attention
-            outputs = try Self.checkOutputs(decoded.header.outputs, info: info, extraTrace: decoded.header.trace)
+            let outputs = try Self.checkOutputs(decoded.header.outputs, info: info, extraTrace: decoded.header.trace)
             // The same query parameter and header as /infer (milliseconds), and Triton's request
             // parameter (microseconds): the shortest wins.
-            timeout = RequestTimeout.shorter(
+            let timeout = RequestTimeout.shorter(
                 try RequestTimeout.parse(query: request.query["timeout"], header: request.headers["x-request-timeout-ms"]),
                 decoded.header.timeout)
+            // Attention is recorded for every request by default, as on /infer.
+            return BoundInference(inputs: decoded.inputs, temperature: decoded.header.temperature,
+                                  traceLevel: decoded.header.trace ?? .attention, traceInput: nil, timeout: timeout,
+                                  bound: Bound(decoded: decoded, outputs: outputs,
+                                               accept: ContentCoding.fromAcceptEncoding(request.headers["accept-encoding"])))
         } catch let error as RequestError {
-            modelMetrics.requests(code: error.status).increment()
-            context.statistics.recordFailure(model: modelName, totalNs: DispatchTime.now().uptimeNanoseconds &- started)
             throw error
         } catch {
             throw .internalError("unexpected error decoding a V2 request: \(error)")
         }
-
-        let job = InferenceJob(modelName: modelName, model: model, inputs: decoded.inputs,
-                               options: RunOptions(temperature: decoded.header.temperature, trace: context.engineTraceLevel(level)),
-                               isCancelled: { [requestContext = request.context] in requestContext.isCancelled },
-                               onCancel: { [requestContext = request.context] handler in requestContext.onCancel(handler) },
-                               timeout: timeout.map { RequestTimeout.remaining($0, since: started) })
-        let context = self.context
-        let accept = ContentCoding.fromAcceptEncoding(request.headers["accept-encoding"])
-        try context.submit(job, metrics: modelMetrics, finish: { completion in
-            let response = Self.finish(completion, request: decoded, outputs: outputs, level: level, info: info,
-                                       id: id, started: started, context: context)
-            guard response.status == 200, let accept else { return response }
-            return Self.compress(response, with: accept)
-        }, respond: respond)
     }
 
     /// Every requested output must be a model output, or a trace output when a trace is asked for;
@@ -85,29 +71,17 @@ struct V2InferRoute: Sendable {
         return requested
     }
 
-    private static func finish(_ completion: InferenceCompletion, request: V2InferRequest, outputs requested: [V2RequestedOutput]?,
-                               level: TraceLevel, info: ServedModelInfo, id: String, started: UInt64,
-                               context: ServiceContext) -> HTTPResponse {
-        let outcome: InferenceOutcome
-        switch FinishedInference(completion, model: info, id: id, context: context) {
-        case .outcome(let finished): outcome = finished
-        case .failed(let response): return response
-        }
-        let metrics = context.metrics.model(info.name)
-        let batch = request.input.shape.first ?? 0
-        metrics.inferences.increment(by: batch)
+    func encode(_ success: InferenceSuccess, _ bound: Bound) -> HTTPResponse {
+        let response = Self.encode(success, request: bound.decoded, outputs: bound.outputs)
+        guard response.status == 200, let accept = bound.accept else { return response }
+        return Self.compress(response, with: accept)
+    }
 
-        var traceID: String?
-        if level != .none {
-            let top = outcome.outputs.first.flatMap { TopK.compute($0, k: 1, labels: info.labels) }?.first?.first
-            let record = TraceRecord(id: id, model: info.name, time: Date().timeIntervalSince1970,
-                                     temperature: request.header.temperature, modelTemperature: info.temperature,
-                                     level: level, batch: batch,
-                                     topClass: top.map { TopClass(index: $0.index, label: $0.label, score: $0.score) },
-                                     layers: outcome.trace)
-            if context.traces.insert(record) { traceID = id }
-        }
-
+    private static func encode(_ success: InferenceSuccess, request: V2InferRequest,
+                               outputs requested: [V2RequestedOutput]?) -> HTTPResponse {
+        let info = success.model
+        let outcome = success.outcome
+        let id = success.id
         let defaultBinary = request.header.binaryDataOutput
         let modelOutputs: [V2OutputTensor] = zip(info.outputs, outcome.outputs).map { spec, tensor in
             V2OutputTensor(name: spec.name, shape: tensor.shape, data: tensor.data, binary: defaultBinary)
@@ -122,14 +96,14 @@ struct V2InferRoute: Sendable {
                 // A trace output asked for but absent (e.g. dyrelu_a/ under "attention") is a 400
                 // the client can act on, not a silent omission.
                 guard var t = modelOutputs.first(where: { $0.name == r.name }) ?? traceOutputs.first(where: { $0.name == r.name }) else {
-                    return APIHandler.errorResponse(.badRequest("output \"\(r.name)\" is not produced by model \(info.name) at trace level \"\(traceLevel.rawValue)\""), id: id)
+                    return RequestError.badRequest("output \"\(r.name)\" is not produced by model \(info.name) at trace level \"\(traceLevel.rawValue)\"").response(id: id)
                 }
                 t.binary = r.binary ?? defaultBinary
                 if let count = r.classification {
                     do {
                         t = try V2Classification.classify(t, count: count, labels: info.labels)
                     } catch {
-                        return APIHandler.errorResponse(error, id: id)
+                        return error.response(id: id)
                     }
                 }
                 selected.append(t)
@@ -143,15 +117,11 @@ struct V2InferRoute: Sendable {
             selected = modelOutputs + traceOutputs
         }
 
-        let totalNs = DispatchTime.now().uptimeNanoseconds &- started
-        metrics.requestDuration.recordNanoseconds(Int64(clamping: totalNs))
         let encoded = V2InferResponseEncoder.encode(model: info.name, version: info.version, id: request.header.id,
-                                                    traceID: traceID, outputs: selected)
-        let timing = RequestTiming(queue: Int(completion.queueNanoseconds / 1000),
-                                   compute: Int(completion.computeNanoseconds / 1000), total: Int(totalNs / 1000))
+                                                    traceID: success.traceStored ? id : nil, outputs: selected)
         return HTTPResponse(status: 200, headers: encoded.headers + [
             ("X-Request-Id", id),
-            ("Server-Timing", timing.serverTimingHeader),
+            ("Server-Timing", success.timing.serverTimingHeader),
         ], body: encoded.body)
     }
 

@@ -10,7 +10,7 @@ public struct InferenceJob: Sendable {
     public var input: Tensor { inputs[0] }
     public var options: RunOptions
     /// True once nobody waits for the answer (client gone, server stopping): the executor then
-    /// skips the computation and completes with `InferenceCancelled`.
+    /// skips the computation and completes with `SchedulingRejection.clientGone`.
     public var isCancelled: @Sendable () -> Bool
     /// Registers a handler to run once nobody waits any more (e.g. `RequestContext.onCancel`),
     /// so a scheduler can drop a queued job at once instead of when it reaches the head.
@@ -41,12 +41,6 @@ public struct InferenceJob: Sendable {
         self.init(modelName: modelName, model: model, inputs: [input], options: options,
                   isCancelled: isCancelled, onCancel: onCancel, timeout: timeout)
     }
-}
-
-/// A job skipped because its client had gone before it started (routes answer 499, which nobody reads).
-public struct InferenceCancelled: Error, Sendable, CustomStringConvertible {
-    public init() {}
-    public var description: String { "the client went away before inference started" }
 }
 
 /// The model execution a job took part in. A batching executor runs several jobs as one
@@ -89,11 +83,11 @@ public struct InferenceCompletion: Sendable {
     }
 }
 
-/// Runs inference away from the HTTP threads. The routes only ever call `submit`, so a batching
-/// scheduler can replace the worker pool without touching them.
+/// Runs inference away from the HTTP threads. The pipeline only ever calls `submit`, so a batching
+/// scheduler can replace the worker pool without touching it.
 public protocol InferenceExecutor: Sendable {
-    /// Queues `job`; `completion` is called exactly once, on an executor thread or (for a job
-    /// refused at once, e.g. a full queue with `SchedulingRejection`) on the caller's thread.
-    /// May instead throw `RequestError.unavailable` when the queue is full or the executor has stopped.
-    func submit(_ job: InferenceJob, completion: @escaping @Sendable (InferenceCompletion) -> Void) throws(RequestError)
+    /// Queues `job`; `completion` is called exactly once, on an executor thread or, for a job
+    /// refused at once (queue full, stopping), on the caller's thread. A job answered without a
+    /// result completes with a `SchedulingRejection` naming why; a model's failure with its error.
+    func submit(_ job: InferenceJob, completion: @escaping @Sendable (InferenceCompletion) -> Void)
 }

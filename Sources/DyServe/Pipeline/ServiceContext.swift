@@ -4,8 +4,7 @@ import Logging
 /// What every route needs, shared by all of them: built once by the serve command (or a test).
 public struct ServiceContext: Sendable {
     public var registry: ModelRegistry
-    /// The executor the routes submit to: the one given, wrapped so that every completed job
-    /// feeds `statistics`.
+    /// The executor the inference pipeline submits to.
     public var executor: any InferenceExecutor
     public var traces: TraceStore
     public var metrics: ServiceMetrics
@@ -33,9 +32,8 @@ public struct ServiceContext: Sendable {
         self.scheduling = scheduling
         self.inferenceCores = max(1, inferenceCores)
         self.repository = repository
-        let statistics = InferenceStatistics()
-        self.statistics = statistics
-        self.executor = StatisticsRecordingExecutor(inner: executor, statistics: statistics)
+        self.statistics = InferenceStatistics()
+        self.executor = executor
         self.traces = traces
         self.metrics = metrics
         self.limits = limits
@@ -45,24 +43,10 @@ public struct ServiceContext: Sendable {
 }
 
 extension ServiceContext {
-    /// Submits `job` for both inference APIs: the model's in-flight gauge counts it until it is
-    /// answered, `finish` turns its completion into the response, and the model's request counter
-    /// records the status it is answered with (or the status of the error that refused it).
-    func submit(_ job: InferenceJob, metrics: ServiceMetrics.ModelMetrics,
-                finish: @escaping @Sendable (InferenceCompletion) -> HTTPResponse,
-                respond: @escaping @Sendable (HTTPResponse) -> Void) throws(RequestError) {
-        metrics.inFlight.increment()
-        do {
-            try executor.submit(job) { completion in
-                let response = finish(completion)
-                metrics.inFlight.decrement()
-                metrics.requests(code: response.status).increment()
-                respond(response)
-            }
-        } catch {
-            metrics.inFlight.decrement()
-            metrics.requests(code: error.status).increment()
-            throw error
-        }
+    /// The trace level both inference routes run a request at: its own, raised to `attention` while
+    /// drift metrics are on, so untraced requests count too. The engine computes every layer's pi for
+    /// any request; this level only makes it hand a copy back (K floats per layer and sample).
+    func engineTraceLevel(_ requested: TraceLevel) -> TraceLevel {
+        metrics.attentionDrift == nil ? requested : max(requested, .attention)
     }
 }

@@ -1,7 +1,8 @@
 /// Everything a request can get wrong, each case knowing the HTTP status it becomes.
 ///
-/// Routes and codecs throw these; `APIHandler` turns them into `{"error": message}` once, so no
-/// route writes an error response by hand. `internalError` is reserved for our own bugs.
+/// Routes, codecs and the registry throw these; `response(id:)` turns one into `{"error": message}`
+/// through the service's one JSON error writer (`HTTPResponse.jsonError`), so no route writes an
+/// error response by hand. `internalError` is reserved for our own bugs.
 public enum RequestError: Error, Sendable, Equatable, CustomStringConvertible {
     /// 400: the input is malformed; the message says what and where.
     case badRequest(String)
@@ -57,15 +58,8 @@ public enum RequestError: Error, Sendable, Equatable, CustomStringConvertible {
         }
     }
 
-    /// The JSON response this error becomes.
-    func response() -> HTTPResponse {
-        var writer = JSONWriter()
-        writer.beginObject()
-        writer.key("error")
-        writer.string(message)
-        writer.endObject()
-        return HTTPResponse(status: status,
-                            headers: [("Content-Type", "application/json")] + extraHeaders,
-                            body: writer.bytes)
+    /// The JSON response this error becomes, tagged with the request's id.
+    func response(id: String) -> HTTPResponse {
+        HTTPResponse.jsonError(status: status, message: message, headers: extraHeaders + [("X-Request-Id", id)])
     }
 }
