@@ -24,9 +24,9 @@ public struct AuthGate: Sendable {
     /// The scopes the request's key grants, for checks made after the body is decoded (trace
     /// outputs): nil when authentication is off, empty on an open endpoint (no key is read
     /// there). Throws the 401/400/403 the request gets.
-    public func authorize(_ request: HTTPRequest) throws(RequestError) -> Set<AuthScope>? {
+    public func authorize(_ request: HTTPRequest, requirement: AuthRequirement) throws(RequestError) -> Set<AuthScope>? {
         guard isEnabled else { return nil }
-        guard case .scope(let required) = policy.requirement(method: request.method, path: request.path) else {
+        guard case .scope(let required) = requirement else {
             return []
         }
         let action = "\(request.method) \(request.path)"

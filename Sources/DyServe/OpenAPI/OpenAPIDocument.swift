@@ -6,6 +6,6 @@ enum OpenAPIDocument {
     static let bytes: [UInt8] = Array(text.utf8)
 
     static func response() -> HTTPResponse {
-        APIHandler.json(bytes)
+        HTTPResponse.json(bytes)
     }
 }

@@ -16,11 +16,13 @@ import Testing
         "HTTP": 1,          // the server, requests and responses, the one JSON error writer
         "Vocabulary": 2,    // what every layer above speaks: RequestError, jobs, executors, models
         "Tracing": 3,       // stored attention traces
+        "Auth": 3,          // API keys: loading, matching in constant time, the gate
         "Metrics": 4,       // Prometheus instruments and the V2 statistics
         "Registry": 5,      // loaded models, the model repository
         "Scheduling": 5,    // executors: queues, batching, deadlines
         "Codecs": 6,        // JSON and binary request decoding, response encoding
         "Explorer": 6,      // the attention explorer's static page
+        "OpenAPI": 6,       // the served OpenAPI contract
         "Pipeline": 7,      // the one inference path shared by both protocols, the service context
         "V2": 8,            // the Open Inference Protocol
         "API": 9,           // the simple API and the front door (`APIHandler`) that also dispatches to V2

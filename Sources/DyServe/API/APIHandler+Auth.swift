@@ -4,11 +4,12 @@ extension APIHandler {
     func admitted(_ request: HTTPRequest, id: String, respond: @Sendable (HTTPResponse) -> Void) -> HTTPRequest? {
         var request = request
         do {
-            request.apiKeyScopes = try context.auth.authorize(request)
+            request.apiKeyScopes = try context.auth.authorize(
+                request, requirement: context.auth.policy.requirement(method: request.method, path: request.path))
             return request
         } catch {
             context.metrics.countHTTP(route: "unauthorized", code: error.status)
-            respond(Self.errorResponse(error, id: id))
+            respond(error.response(id: id))
             return nil
         }
     }

@@ -2,21 +2,7 @@
 /// the explorer is named in an exhaustive switch, so a new route does not compile until it is
 /// given a requirement here; a path no route matches needs `admin`, so a forgotten or misspelt
 /// endpoint is never open (and the 404 listing the endpoints is only shown to administrators).
-public struct AuthPolicy: Sendable, Equatable {
-    /// `auth.metrics`: `GET /metrics` and `GET /v2/models[/{m}]/stats`.
-    public var metrics: AuthRequirement
-    /// `auth.metadata`: `GET /models`, `GET /v2`, and a model's V2 metadata, readiness and configuration.
-    public var metadata: AuthRequirement
-    /// `auth.explorer`: the attention explorer's page and files (`GET /`, `GET /explorer/...`).
-    public var explorer: AuthRequirement
-
-    public init(metrics: AuthRequirement = .scope(.introspection), metadata: AuthRequirement = .scope(.inference),
-                explorer: AuthRequirement = .scope(.introspection)) {
-        self.metrics = metrics
-        self.metadata = metadata
-        self.explorer = explorer
-    }
-
+extension AuthPolicy {
     /// What a request for `path` needs. The method only serves to find the route: a path that
     /// exists for another method gets that route's requirement (its 405 comes after the key check).
     public func requirement(method: String, path: String) -> AuthRequirement {
@@ -38,7 +24,7 @@ public struct AuthPolicy: Sendable, Equatable {
 
     func requirement(_ route: Route) -> AuthRequirement {
         switch route {
-        case .healthz, .readyz: .open
+        case .healthz, .readyz, .openapi: .open  // the contract holds no data of the service
         case .infer: .scope(.inference)
         case .attention: .scope(.introspection)
         case .models: metadata
