@@ -9,7 +9,7 @@ import Testing
     static func everyRoute(_ policy: AuthPolicy) -> [(method: String, path: String, requirement: AuthRequirement)] {
         var rows: [(String, String, AuthRequirement)] = Route.allCases.map { route in
             let expected: AuthRequirement = switch route {
-            case .healthz, .readyz: .open
+            case .healthz, .readyz, .openapi: .open
             case .infer: .scope(.inference)
             case .attention: .scope(.introspection)
             case .models: policy.metadata
@@ -70,9 +70,9 @@ import Testing
         }
     }
 
-    @Test func defaultsCloseEverythingButHealth() {
+    @Test func defaultsCloseEverythingButHealthAndTheContract() {
         let open = Self.everyRoute(AuthPolicy()).filter { $0.requirement == .open }.map(\.path)
-        #expect(Set(open) == ["/healthz", "/readyz", "/v2/health/live", "/v2/health/ready"])
+        #expect(Set(open) == ["/healthz", "/readyz", "/v2/health/live", "/v2/health/ready", "/openapi.json"])
     }
 
     @Test func aRouteAskedWithAnotherMethodKeepsItsRequirement() {

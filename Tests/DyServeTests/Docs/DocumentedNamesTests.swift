@@ -26,8 +26,10 @@ import Testing
         for document in try Self.documents() {
             let text = document.text
             for match in text.matches(of: pattern) {
-                // Part of a longer dotted name (a host such as `dyserve.models.example.com`) is not a key.
-                if match.range.lowerBound > text.startIndex, text[text.index(before: match.range.lowerBound)] == "." { continue }
+                // Part of a longer dotted name (a host such as `dyserve.models.example.com`) or a file
+                // path (`docs/auth.md`) is not a key.
+                if match.range.lowerBound > text.startIndex, ".".contains(text[text.index(before: match.range.lowerBound)])
+                    || "/".contains(text[text.index(before: match.range.lowerBound)]) { continue }
                 if match.range.upperBound < text.endIndex, text[match.range.upperBound] == ".",
                    text.index(after: match.range.upperBound) < text.endIndex,
                    text[text.index(after: match.range.upperBound)].isLetter { continue }
