@@ -25,7 +25,7 @@ artifacts=test-output/fuzz
 mkdir -p "$artifacts"
 
 export DYSERVE_FUZZ=1
-# One build for all targets: building them one `--product` at a time rebuilds the libraries each time.
+# One build for all targets (the manifest leaves the service's executable out in this mode).
 swift build --sanitize fuzzer --sanitize address --scratch-path "$scratch" 2>&1 | grep -v "ld.gold: warning: Cannot export local symbol"
 
 # Leak checking stays on: a parser that leaks per request is a finding too.
