@@ -142,8 +142,8 @@ final class ConvPrimitive: @unchecked Sendable {
     /// the primitive's own, for callers that never run it from two threads at once.
     func execute(stream: dnnl_stream_t, source: UnsafeMutableRawPointer, weights: UnsafeMutableRawPointer,
                  bias: UnsafeMutableRawPointer?, destination: UnsafeMutableRawPointer,
-                 scratchpad: UnsafeMutableRawPointer, binding: PrimitiveBinding? = nil) {
-        (binding ?? self.binding).execute(primitive, stream: stream, source: source, weights: weights, bias: bias,
+                 scratchpad: UnsafeMutableRawPointer, binding: PrimitiveBinding? = nil) throws(FastEngineError) {
+        try (binding ?? self.binding).execute(primitive, stream: stream, source: source, weights: weights, bias: bias,
                                           destination: destination, scratchpad: scratchpad)
     }
 }
