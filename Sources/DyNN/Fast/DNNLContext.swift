@@ -13,7 +13,8 @@ final class DNNLContext: @unchecked Sendable {
     /// One stream per worker thread; `streams[0]` is the calling thread's.
     let streams: [dnnl_stream_t]
     var stream: dnnl_stream_t { streams[0] }
-    /// AVX2 (with FMA and F16C) or better: the C kernels of the CDNNL shim may use their AVX2 versions.
+    /// AVX2 (with FMA and F16C) or better, and a build with the shim's AVX2 kernels (x86-64, without
+    /// DYSERVE_PORTABLE_KERNELS): the C kernels of the CDNNL shim may use their AVX2 versions.
     let hasAVX2: Bool
 
     init(workers: Int = 1) throws(FastEngineError) {
@@ -34,7 +35,7 @@ final class DNNLContext: @unchecked Sendable {
         self.engine = engine
         self.streams = streams
         // Ordered ISA values: every AVX2 level and above (avx2, avx2_vnni, avx512_*, amx) compares greater.
-        hasAVX2 = dnnl_get_effective_cpu_isa().rawValue >= dnnl_cpu_isa_avx2.rawValue
+        hasAVX2 = dy_avx2_kernels_enabled() != 0 && dnnl_get_effective_cpu_isa().rawValue >= dnnl_cpu_isa_avx2.rawValue
     }
 
     deinit {
