@@ -47,8 +47,6 @@ final class ConvPrimitive: @unchecked Sendable {
     let weightsBytes: Int
     let scratchpadBytes: Int
     let hasBias: Bool
-    /// oneDNN's name of the implementation it chose (`brg:avx2`, `jit_dw:avx2`, ...), for diagnostics.
-    let implementation: String
 
     let descriptors: PrimitiveDescriptors
 
@@ -102,9 +100,6 @@ final class ConvPrimitive: @unchecked Sendable {
         weightsBytes = dnnl_memory_desc_get_size([weightsDesc])
         var scratchDesc = dnnl_primitive_desc_query_md(descriptor, dnnl_query_scratchpad_md, 0).pointee
         scratchpadBytes = dnnl_memory_desc_get_size(&scratchDesc)
-        var info: UnsafePointer<CChar>?
-        dnnl_primitive_desc_query(descriptor, dnnl_query_impl_info_str, 0, &info)
-        implementation = info.map { String(cString: $0) } ?? "?"
 
         var primitive: dnnl_primitive_t?
         try dnnlCheck(dnnl_primitive_create(&primitive, descriptor), "dnnl_primitive_create (convolution)", node: node)
