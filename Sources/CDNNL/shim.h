@@ -9,7 +9,7 @@
 //
 // Portability: the AVX2 kernels exist only when compiling for x86-64; every other CPU (arm64) gets the
 // portable loops alone. The Swift side calls only the portable-or-AVX2 entry points (`dy_matvec`,
-// `dy_aggregate_f32`, `dy_aggregate_pair`, `dy_normalize_run`, `dy_channel_sums`, `dy_fc_rows`, ...),
+// `dy_aggregate`, `dy_aggregate_pair`, `dy_normalize_run`, `dy_channel_sums`, `dy_fc_rows`, ...),
 // never an `_avx2` function by name, and asks `dy_avx2_kernels_enabled()` before passing avx2 = 1.
 // Defining DYSERVE_PORTABLE_KERNELS (`-Xcc -DDYSERVE_PORTABLE_KERNELS`) makes an x86-64 build use the
 // portable loops too, which is how the tests check them here (scripts/portable-kernels-test.sh).
@@ -343,27 +343,18 @@ static inline void dy_channel_sums_nhwc_avx2(const float *x, int pixels, int str
 // Entry points for the Swift side: the AVX2 kernel when `avx2` != 0 and one was compiled, else the
 // portable loop.
 
-static inline void dy_aggregate_f32(const float *bank, size_t stride, size_t count, int experts, const float *pi,
-                                    int avx2, float *out) {
-#if DY_X86_64
-    if (avx2) { dy_aggregate_f32_avx2(bank, stride, count, experts, pi, out); return; }
-#endif
-    dy_aggregate_f32_portable(bank, stride, count, experts, pi, out);
-}
-
-static inline void dy_aggregate_f16(const uint16_t *bank, size_t stride, size_t count, int experts, const float *pi,
-                                    int avx2, float *out) {
-#if DY_X86_64
-    if (avx2) { dy_aggregate_f16_avx2(bank, stride, count, experts, pi, out); return; }
-#endif
-    dy_aggregate_f16_portable(bank, stride, count, experts, pi, out);
-}
-
 /// One sample's kernel from fp32 or (half != 0) fp16 experts.
 static inline void dy_aggregate(const void *bank, int half, size_t stride, size_t count, int experts, const float *pi,
                                 int avx2, float *out) {
-    if (half) dy_aggregate_f16((const uint16_t *)bank, stride, count, experts, pi, avx2, out);
-    else dy_aggregate_f32((const float *)bank, stride, count, experts, pi, avx2, out);
+#if DY_X86_64
+    if (avx2) {
+        if (half) dy_aggregate_f16_avx2((const uint16_t *)bank, stride, count, experts, pi, out);
+        else dy_aggregate_f32_avx2((const float *)bank, stride, count, experts, pi, out);
+        return;
+    }
+#endif
+    if (half) dy_aggregate_f16_portable((const uint16_t *)bank, stride, count, experts, pi, out);
+    else dy_aggregate_f32_portable((const float *)bank, stride, count, experts, pi, out);
 }
 
 /// Two samples' kernels: in one pass over the experts with AVX2, else one portable pass each.

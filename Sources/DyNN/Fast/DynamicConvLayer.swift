@@ -179,7 +179,7 @@ final class DynamicConvLayer: @unchecked Sendable {
     func aggregateBias(pi: UnsafePointer<Float>, into bias: UnsafeMutablePointer<Float>, avx2: Bool) {
         let out = outChannels
         if let expertBias {
-            dy_aggregate_f32(expertBias.floats, out, out, Int32(experts), pi, avx2 ? 1 : 0, bias)
+            dy_aggregate(expertBias.floats, 0, out, out, Int32(experts), pi, avx2 ? 1 : 0, bias)
         }
         guard let biasShift else { return }
         if expertBias == nil {

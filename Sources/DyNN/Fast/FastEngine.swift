@@ -41,7 +41,7 @@ public final class FastEngine: InferenceEngine, @unchecked Sendable {
     /// Where multi-threaded passes run; nil for a one-thread engine, which runs on the caller's thread.
     private let lane: OpenMPLane?
     private let lock = NSLock()
-    /// One plan per planned batch size, made at load time and never added to.
+    /// One plan per planned batch size, made in `init` and never changed after (read without the lock).
     private var plans: [Int: FastPlan] = [:]
     /// The memory every plan's pass works in, sized for the largest plan (see `FastWorkspace`).
     private var workspace: FastWorkspace?
@@ -220,7 +220,7 @@ public final class FastEngine: InferenceEngine, @unchecked Sendable {
     public var plannedBatchSizes: [Int] { plans.keys.sorted() }
 
     /// How many plans the engine holds: fixed when it is built, whatever batches it runs.
-    public var planCount: Int { lock.withLock { plans.count } }
+    public var planCount: Int { plans.count }
 
     /// Bytes of expert banks (what one request's aggregation reads).
     public var expertBytes: Int {
