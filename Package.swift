@@ -57,6 +57,11 @@ let package = Package(
             name: "DyServeTests",
             dependencies: ["DyServe", "DyNN"]
         ),
+        // The command-line tool's own logic (flag checks), through @testable import of the executable.
+        .testTarget(
+            name: "CommandLineTests",
+            dependencies: ["dyserve", "DyNN"]
+        ),
     ]
 )
 

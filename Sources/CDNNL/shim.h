@@ -6,13 +6,35 @@
 // a CPU, and a binary built that way crashes on older CPUs. Clang's `target` attribute compiles just
 // these functions for AVX2 + FMA + F16C; the Swift side calls them only after oneDNN reports that
 // the CPU has AVX2 (every AVX2 CPU has F16C), and otherwise calls the portable versions.
+//
+// Portability: the AVX2 kernels exist only when compiling for x86-64; every other CPU (arm64) gets the
+// portable loops alone. The Swift side calls only the portable-or-AVX2 entry points (`dy_matvec`,
+// `dy_aggregate`, `dy_aggregate_pair`, `dy_normalize_run`, `dy_channel_sums`, `dy_fc_rows`, ...),
+// never an `_avx2` function by name, and asks `dy_avx2_kernels_enabled()` before passing avx2 = 1.
+// Defining DYSERVE_PORTABLE_KERNELS (`-Xcc -DDYSERVE_PORTABLE_KERNELS`) makes an x86-64 build use the
+// portable loops too, which is how the tests check them here (scripts/portable-kernels-test.sh).
 #ifndef DYSERVE_CDNNL_SHIM_H
 #define DYSERVE_CDNNL_SHIM_H
 
 #include <dnnl.h>
-#include <immintrin.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#if defined(__x86_64__)
+#define DY_X86_64 1
+#include <immintrin.h>
+#else
+#define DY_X86_64 0
+#endif
+
+/// Whether the AVX2 kernels may be used (the caller still checks that the CPU has AVX2).
+static inline int dy_avx2_kernels_enabled(void) {
+#if DY_X86_64 && !defined(DYSERVE_PORTABLE_KERNELS)
+    return 1;
+#else
+    return 0;
+#endif
+}
 
 /// IEEE half to float, portable (no F16C).
 static inline float dy_half_to_float(uint16_t h) {
@@ -39,6 +61,11 @@ static inline float dy_half_to_float(uint16_t h) {
     return f;
 }
 
+/// Element i of fp32 weights, or (half != 0) of IEEE half weights converted.
+static inline float dy_load1(const void *weights, int half, size_t i) {
+    return half ? dy_half_to_float(((const uint16_t *)weights)[i]) : ((const float *)weights)[i];
+}
+
 /// out[i] = sum_k pi[k] * bank[k * stride + i] for i < count (`count` <= `stride`: a slice of the bank
 /// when the work is split across threads). One sample's kernel; portable version (any CPU).
 static inline void dy_aggregate_f32_portable(const float *bank, size_t stride, size_t count, int experts,
@@ -50,6 +77,58 @@ static inline void dy_aggregate_f32_portable(const float *bank, size_t stride, s
         for (size_t i = 0; i < count; i++) out[i] += pk * e[i];
     }
 }
+
+/// Aggregation over experts stored as IEEE half; products and sums in fp32. Portable.
+static inline void dy_aggregate_f16_portable(const uint16_t *bank, size_t stride, size_t count, int experts,
+                                             const float *pi, float *out) {
+    for (size_t i = 0; i < count; i++) {
+        float s = pi[0] * dy_half_to_float(bank[i]);
+        for (int k = 1; k < experts; k++) s += pi[k] * dy_half_to_float(bank[(size_t)k * stride + i]);
+        out[i] = s;
+    }
+}
+
+/// y[r] = bias[r] + sum_i w[r * cols + i] * x[i] (bias may be NULL), then max(y, 0) when relu != 0.
+/// The attention MLPs' fully connected layers. Portable.
+static inline void dy_matvec_portable(const float *w, const float *bias, const float *x, int rows, int cols,
+                                      int relu, float *y) {
+    for (int r = 0; r < rows; r++) {
+        const float *row = w + (size_t)r * cols;
+        float s = bias ? bias[r] : 0.0f;
+        for (int i = 0; i < cols; i++) s += row[i] * x[i];
+        y[r] = relu && s < 0 ? 0.0f : s;
+    }
+}
+
+/// The same with the weights stored as IEEE half (fp16 attention weights); products and sums in fp32.
+static inline void dy_matvec_f16_portable(const uint16_t *w, const float *bias, const float *x, int rows, int cols,
+                                          int relu, float *y) {
+    for (int r = 0; r < rows; r++) {
+        const uint16_t *row = w + (size_t)r * cols;
+        float s = bias ? bias[r] : 0.0f;
+        for (int i = 0; i < cols; i++) s += dy_half_to_float(row[i]) * x[i];
+        y[r] = relu && s < 0 ? 0.0f : s;
+    }
+}
+
+/// out[i] = (x[i] - mean) / std for i < count: one channel's run of pixels of `Normalize`. A real division
+/// (not a multiplication by 1/std), so the result is the reference's bit for bit.
+static inline void dy_normalize_run_portable(const float *x, int count, float mean, float std, float *out) {
+    for (int i = 0; i < count; i++) out[i] = (x[i] - mean) / std;
+}
+
+/// sums[c] = sum over pixels of x[p * stride + c] for c < channels: one NHWC sample of `pixels` pixels
+/// (`stride` = its channel count; `channels` < `stride` sums a slice of the channels).
+static inline void dy_channel_sums_nhwc(const float *x, int pixels, int stride, int channels, float *sums) {
+    for (int c = 0; c < channels; c++) sums[c] = 0.0f;
+    for (int p = 0; p < pixels; p++) {
+        const float *row = x + (size_t)p * stride;
+        for (int c = 0; c < channels; c++) sums[c] += row[c];
+    }
+}
+
+#if DY_X86_64
+// The AVX2 versions of the loops above (x86-64 only).
 
 /// The same with AVX2 + FMA: 8 outputs per step, every expert's 8 values loaded once per step.
 __attribute__((target("avx2,fma")))
@@ -66,16 +145,6 @@ static inline void dy_aggregate_f32_avx2(const float *bank, size_t stride, size_
     for (; i < count; i++) {
         float s = pi[0] * bank[i];
         for (int k = 1; k < experts; k++) s += pi[k] * bank[(size_t)k * stride + i];
-        out[i] = s;
-    }
-}
-
-/// Aggregation over experts stored as IEEE half; products and sums in fp32. Portable.
-static inline void dy_aggregate_f16_portable(const uint16_t *bank, size_t stride, size_t count, int experts,
-                                             const float *pi, float *out) {
-    for (size_t i = 0; i < count; i++) {
-        float s = pi[0] * dy_half_to_float(bank[i]);
-        for (int k = 1; k < experts; k++) s += pi[k] * dy_half_to_float(bank[(size_t)k * stride + i]);
         out[i] = s;
     }
 }
@@ -97,18 +166,6 @@ static inline void dy_aggregate_f16_avx2(const uint16_t *bank, size_t stride, si
         float s = pi[0] * dy_half_to_float(bank[i]);
         for (int k = 1; k < experts; k++) s += pi[k] * dy_half_to_float(bank[(size_t)k * stride + i]);
         out[i] = s;
-    }
-}
-
-/// y[r] = bias[r] + sum_i w[r * cols + i] * x[i] (bias may be NULL), then max(y, 0) when relu != 0.
-/// The attention MLPs' fully connected layers. Portable.
-static inline void dy_matvec_portable(const float *w, const float *bias, const float *x, int rows, int cols,
-                                      int relu, float *y) {
-    for (int r = 0; r < rows; r++) {
-        const float *row = w + (size_t)r * cols;
-        float s = bias ? bias[r] : 0.0f;
-        for (int i = 0; i < cols; i++) s += row[i] * x[i];
-        y[r] = relu && s < 0 ? 0.0f : s;
     }
 }
 
@@ -152,7 +209,7 @@ static inline void dy_row_dots_avx2(const void *row, int half, const float *cons
     for (int j = 0; j < m; j++) {
         float s = dy_sum8_avx2(_mm256_add_ps(a[j], b[j]));
         for (int t = i; t < cols; t++) {
-            float w = half ? dy_half_to_float(((const uint16_t *)row)[t]) : ((const float *)row)[t];
+            float w = dy_load1(row, half, (size_t)t);
             s += w * x[j][t];
         }
         out[j] = s;
@@ -177,17 +234,6 @@ static inline void dy_matvec_avx2(const float *w, const float *bias, const float
     dy_matvec_rows_avx2(w, 0, bias, x, rows, cols, relu, y);
 }
 
-/// The same with the weights stored as IEEE half (fp16 attention weights); products and sums in fp32.
-static inline void dy_matvec_f16_portable(const uint16_t *w, const float *bias, const float *x, int rows, int cols,
-                                          int relu, float *y) {
-    for (int r = 0; r < rows; r++) {
-        const uint16_t *row = w + (size_t)r * cols;
-        float s = bias ? bias[r] : 0.0f;
-        for (int i = 0; i < cols; i++) s += dy_half_to_float(row[i]) * x[i];
-        y[r] = relu && s < 0 ? 0.0f : s;
-    }
-}
-
 static inline void dy_matvec_f16_avx2(const uint16_t *w, const float *bias, const float *x, int rows, int cols,
                                       int relu, float *y) {
     dy_matvec_rows_avx2(w, 1, bias, x, rows, cols, relu, y);
@@ -198,13 +244,13 @@ static inline void dy_matvec_f16_avx2(const uint16_t *w, const float *bias, cons
 __attribute__((target("avx2,fma,f16c")))
 static inline void dy_aggregate_pair_avx2(const void *bank, int half, size_t stride, size_t count, int experts,
                                           const float *pi0, const float *pi1, float *out0, float *out1) {
+    const size_t element = half ? sizeof(uint16_t) : sizeof(float);
     size_t i = 0;
     for (; i + 8 <= count; i += 8) {
         __m256 e = dy_load8_avx2(bank, half, (int)i);
         __m256 a0 = _mm256_mul_ps(_mm256_set1_ps(pi0[0]), e), a1 = _mm256_mul_ps(_mm256_set1_ps(pi1[0]), e);
         for (int k = 1; k < experts; k++) {
-            e = half ? _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)((const uint16_t *)bank + (size_t)k * stride + i)))
-                     : _mm256_loadu_ps((const float *)bank + (size_t)k * stride + i);
+            e = dy_load8_avx2((const char *)bank + (size_t)k * stride * element, half, (int)i);
             a0 = _mm256_fmadd_ps(_mm256_set1_ps(pi0[k]), e, a0);
             a1 = _mm256_fmadd_ps(_mm256_set1_ps(pi1[k]), e, a1);
         }
@@ -214,28 +260,12 @@ static inline void dy_aggregate_pair_avx2(const void *bank, int half, size_t str
     for (; i < count; i++) {
         float s0 = 0, s1 = 0;
         for (int k = 0; k < experts; k++) {
-            float e = half ? dy_half_to_float(((const uint16_t *)bank)[(size_t)k * stride + i]) : ((const float *)bank)[(size_t)k * stride + i];
+            float e = dy_load1(bank, half, (size_t)k * stride + i);
             s0 += pi0[k] * e;
             s1 += pi1[k] * e;
         }
         out0[i] = s0;
         out1[i] = s1;
-    }
-}
-
-/// FC1 + ReLU rows [r0, r1) from `weights`, fp32 or (half != 0) fp16, picking the AVX2 kernel when allowed.
-static inline void dy_fc_rows(const void *weights, int half, const float *bias, const float *x, int r0, int r1,
-                              int cols, int relu, int avx2, float *y) {
-    if (r0 >= r1) return;
-    const float *b = bias ? bias + r0 : 0;
-    if (half) {
-        const uint16_t *w = (const uint16_t *)weights + (size_t)r0 * cols;
-        if (avx2) dy_matvec_f16_avx2(w, b, x, r1 - r0, cols, relu, y + r0);
-        else dy_matvec_f16_portable(w, b, x, r1 - r0, cols, relu, y + r0);
-    } else {
-        const float *w = (const float *)weights + (size_t)r0 * cols;
-        if (avx2) dy_matvec_avx2(w, b, x, r1 - r0, cols, relu, y + r0);
-        else dy_matvec_portable(w, b, x, r1 - r0, cols, relu, y + r0);
     }
 }
 
@@ -268,41 +298,12 @@ static inline void dy_fc_rows_samples_avx2(const void *weights, int half, const 
     }
 }
 
-static inline void dy_fc_rows_samples(const void *weights, int half, const float *bias, const float *x, int x_stride,
-                                      int samples, int r0, int r1, int cols, int relu, int avx2, float *y, int y_stride) {
-    if (avx2) {
-        dy_fc_rows_samples_avx2(weights, half, bias, x, x_stride, samples, r0, r1, cols, relu, y, y_stride);
-        return;
-    }
-    for (int r = r0; r < r1; r++) {
-        for (int n = 0; n < samples; n++) {
-            dy_fc_rows(weights, half, bias, x + (size_t)n * x_stride, r, r + 1, cols, relu, 0, y + (size_t)n * y_stride);
-        }
-    }
-}
-
-/// out[i] = (x[i] - mean) / std for i < count: one channel's run of pixels of `Normalize`. A real division
-/// (not a multiplication by 1/std), so the result is the reference's bit for bit.
-static inline void dy_normalize_run_portable(const float *x, int count, float mean, float std, float *out) {
-    for (int i = 0; i < count; i++) out[i] = (x[i] - mean) / std;
-}
-
 __attribute__((target("avx2")))
 static inline void dy_normalize_run_avx2(const float *x, int count, float mean, float std, float *out) {
     const __m256 m = _mm256_set1_ps(mean), d = _mm256_set1_ps(std);
     int i = 0;
     for (; i + 8 <= count; i += 8) _mm256_storeu_ps(out + i, _mm256_div_ps(_mm256_sub_ps(_mm256_loadu_ps(x + i), m), d));
     for (; i < count; i++) out[i] = (x[i] - mean) / std;
-}
-
-/// sums[c] = sum over pixels of x[p * stride + c] for c < channels: one NHWC sample of `pixels` pixels
-/// (`stride` = its channel count; `channels` < `stride` sums a slice of the channels).
-static inline void dy_channel_sums_nhwc(const float *x, int pixels, int stride, int channels, float *sums) {
-    for (int c = 0; c < channels; c++) sums[c] = 0.0f;
-    for (int p = 0; p < pixels; p++) {
-        const float *row = x + (size_t)p * stride;
-        for (int c = 0; c < channels; c++) sums[c] += row[c];
-    }
 }
 
 /// The same with 32 channels held in registers across all pixels (each channel still summed in pixel
@@ -337,6 +338,91 @@ static inline void dy_channel_sums_nhwc_avx2(const float *x, int pixels, int str
     }
 }
 
+#endif // DY_X86_64
+
+// Entry points for the Swift side: the AVX2 kernel when `avx2` != 0 and one was compiled, else the
+// portable loop.
+
+/// One sample's kernel from fp32 or (half != 0) fp16 experts.
+static inline void dy_aggregate(const void *bank, int half, size_t stride, size_t count, int experts, const float *pi,
+                                int avx2, float *out) {
+#if DY_X86_64
+    if (avx2) {
+        if (half) dy_aggregate_f16_avx2((const uint16_t *)bank, stride, count, experts, pi, out);
+        else dy_aggregate_f32_avx2((const float *)bank, stride, count, experts, pi, out);
+        return;
+    }
+#endif
+    if (half) dy_aggregate_f16_portable((const uint16_t *)bank, stride, count, experts, pi, out);
+    else dy_aggregate_f32_portable((const float *)bank, stride, count, experts, pi, out);
+}
+
+/// Two samples' kernels: in one pass over the experts with AVX2, else one portable pass each.
+static inline void dy_aggregate_pair(const void *bank, int half, size_t stride, size_t count, int experts,
+                                     const float *pi0, const float *pi1, int avx2, float *out0, float *out1) {
+#if DY_X86_64
+    if (avx2) { dy_aggregate_pair_avx2(bank, half, stride, count, experts, pi0, pi1, out0, out1); return; }
+#endif
+    dy_aggregate(bank, half, stride, count, experts, pi0, 0, out0);
+    dy_aggregate(bank, half, stride, count, experts, pi1, 0, out1);
+}
+
+static inline void dy_matvec(const float *w, const float *bias, const float *x, int rows, int cols, int relu, int avx2,
+                             float *y) {
+#if DY_X86_64
+    if (avx2) { dy_matvec_avx2(w, bias, x, rows, cols, relu, y); return; }
+#endif
+    dy_matvec_portable(w, bias, x, rows, cols, relu, y);
+}
+
+static inline void dy_matvec_f16(const uint16_t *w, const float *bias, const float *x, int rows, int cols, int relu,
+                                 int avx2, float *y) {
+#if DY_X86_64
+    if (avx2) { dy_matvec_f16_avx2(w, bias, x, rows, cols, relu, y); return; }
+#endif
+    dy_matvec_f16_portable(w, bias, x, rows, cols, relu, y);
+}
+
+static inline void dy_normalize_run(const float *x, int count, float mean, float std, int avx2, float *out) {
+#if DY_X86_64
+    if (avx2) { dy_normalize_run_avx2(x, count, mean, std, out); return; }
+#endif
+    dy_normalize_run_portable(x, count, mean, std, out);
+}
+
+static inline void dy_channel_sums(const float *x, int pixels, int stride, int channels, int avx2, float *sums) {
+#if DY_X86_64
+    if (avx2) { dy_channel_sums_nhwc_avx2(x, pixels, stride, channels, sums); return; }
+#endif
+    dy_channel_sums_nhwc(x, pixels, stride, channels, sums);
+}
+
+/// FC1 + ReLU rows [r0, r1) from `weights`, fp32 or (half != 0) fp16.
+static inline void dy_fc_rows(const void *weights, int half, const float *bias, const float *x, int r0, int r1,
+                              int cols, int relu, int avx2, float *y) {
+    if (r0 >= r1) return;
+    const float *b = bias ? bias + r0 : 0;
+    if (half) dy_matvec_f16((const uint16_t *)weights + (size_t)r0 * cols, b, x, r1 - r0, cols, relu, avx2, y + r0);
+    else dy_matvec((const float *)weights + (size_t)r0 * cols, b, x, r1 - r0, cols, relu, avx2, y + r0);
+}
+
+/// FC1 + ReLU rows [r0, r1) for `samples` inputs at once: `y[n * y_stride + r]` from `x + n * x_stride`.
+/// With AVX2 each weight row is read once for four samples (see `dy_fc_rows_samples_avx2`).
+static inline void dy_fc_rows_samples(const void *weights, int half, const float *bias, const float *x, int x_stride,
+                                      int samples, int r0, int r1, int cols, int relu, int avx2, float *y, int y_stride) {
+#if DY_X86_64
+    if (avx2) {
+        dy_fc_rows_samples_avx2(weights, half, bias, x, x_stride, samples, r0, r1, cols, relu, y, y_stride);
+        return;
+    }
+#endif
+    for (int r = r0; r < r1; r++) {
+        for (int n = 0; n < samples; n++) {
+            dy_fc_rows(weights, half, bias, x + (size_t)n * x_stride, r, r + 1, cols, relu, 0, y + (size_t)n * y_stride);
+        }
+    }
+}
+
 /// One aggregation split across OpenMP's threads (the pool oneDNN already uses, so no second set of
 /// threads competes with it). libgomp's entry points are looked up at run time by the Swift side
 /// (it is a dependency of libdnnl, not linked directly) and passed in.
@@ -362,16 +448,9 @@ static void dy_aggregation_job_run(void *argument) {
     size_t end = (blocks * (me + 1) / threads) * 64;
     if (end > job->stride) end = job->stride;
     if (start >= end) return;
-    size_t count = end - start;
-    if (job->half) {
-        const uint16_t *bank = (const uint16_t *)job->bank + start;
-        if (job->avx2) dy_aggregate_f16_avx2(bank, job->stride, count, job->experts, job->pi, job->out + start);
-        else dy_aggregate_f16_portable(bank, job->stride, count, job->experts, job->pi, job->out + start);
-    } else {
-        const float *bank = (const float *)job->bank + start;
-        if (job->avx2) dy_aggregate_f32_avx2(bank, job->stride, count, job->experts, job->pi, job->out + start);
-        else dy_aggregate_f32_portable(bank, job->stride, count, job->experts, job->pi, job->out + start);
-    }
+    const size_t element = job->half ? sizeof(uint16_t) : sizeof(float);
+    dy_aggregate((const char *)job->bank + start * element, job->half, job->stride, end - start, job->experts, job->pi,
+                 job->avx2, job->out + start);
 }
 
 /// Runs `job` on `threads` OpenMP threads through libgomp's `GOMP_parallel` (what `#pragma omp parallel`
@@ -381,16 +460,7 @@ static inline void dy_aggregate_parallel(dy_aggregation_job *job, unsigned threa
     if (parallel) { // threads 0: OpenMP's default count
         parallel(dy_aggregation_job_run, job, threads, 0);
     } else {
-        const size_t count = job->stride;
-        if (job->half) {
-            const uint16_t *bank = (const uint16_t *)job->bank;
-            if (job->avx2) dy_aggregate_f16_avx2(bank, job->stride, count, job->experts, job->pi, job->out);
-            else dy_aggregate_f16_portable(bank, job->stride, count, job->experts, job->pi, job->out);
-        } else {
-            const float *bank = (const float *)job->bank;
-            if (job->avx2) dy_aggregate_f32_avx2(bank, job->stride, count, job->experts, job->pi, job->out);
-            else dy_aggregate_f32_portable(bank, job->stride, count, job->experts, job->pi, job->out);
-        }
+        dy_aggregate(job->bank, job->half, job->stride, job->stride, job->experts, job->pi, job->avx2, job->out);
     }
 }
 
@@ -420,8 +490,7 @@ static void dy_attention_job_run(void *argument) {
     int c0 = blocks * me / threads * 32, c1 = blocks * (me + 1) / threads * 32;
     if (c1 > job->channels) c1 = job->channels;
     if (c0 < c1) {
-        if (job->avx2) dy_channel_sums_nhwc_avx2(job->x + c0, job->pixels, job->channels, c1 - c0, job->means + c0);
-        else dy_channel_sums_nhwc(job->x + c0, job->pixels, job->channels, c1 - c0, job->means + c0);
+        dy_channel_sums(job->x + c0, job->pixels, job->channels, c1 - c0, job->avx2, job->means + c0);
         float scale = (float)job->pixels;
         for (int c = c0; c < c1; c++) job->means[c] /= scale;
     }
@@ -436,7 +505,7 @@ static inline void dy_attention_parallel(dy_attention_job *job, unsigned threads
     parallel(dy_attention_job_run, job, threads, 0);
 }
 
-// DY-ReLU's passes (uses dy_sum8_avx2 above).
+// DY-ReLU's passes (uses dy_sum8_avx2 above; x86-64 only until dyrelu.h guards its AVX2 code too).
 #include "dyrelu.h"
 
 #endif

@@ -74,9 +74,7 @@ struct BenchCommand: ParsableCommand {
 
     func run() throws {
         var settings = try settings()
-        let engine = try modelOptions.engine(settings.backend, threads: settings.threads,
-                                             expertPrecision: experts ?? .fp32)
-        let model = engine.model
+        let model = try modelOptions.load()
         let inputs: [Tensor]
         if let input {
             guard let data = FileManager.default.contents(atPath: input) else {
@@ -101,6 +99,9 @@ struct BenchCommand: ParsableCommand {
         } else {
             inputs = try benchInputs(model, batch: settings.batch)
         }
+        // The one batch size measured gets its plan when the engine is built, never inside a timed pass.
+        let engine = try modelOptions.engine(settings.backend, model: model, threads: settings.threads,
+                                             expertPrecision: experts ?? .fp32, batchSizes: [settings.batch])
 
         for _ in 0..<settings.warmup {
             _ = try engine.run(inputs, options: RunOptions())

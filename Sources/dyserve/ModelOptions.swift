@@ -16,15 +16,17 @@ struct ModelOptions: ParsableArguments {
         return try Model.load(from: url)
     }
 
-    /// The model behind the chosen backend: the reference ops, or oneDNN (`threads` 0 = all cores).
-    func engine(_ backend: Backend, threads: Int = 0,
-                expertPrecision: ExpertPrecision = .fp32) throws -> any InferenceEngine {
-        let model = try load()
+    /// The model behind the chosen backend: the reference ops, or oneDNN (`threads` 0 = all cores)
+    /// with plans for `batchSizes`.
+    func engine(_ backend: Backend, model: Model? = nil, threads: Int = 0, expertPrecision: ExpertPrecision = .fp32,
+                batchSizes: [Int] = FastEngineOptions().batchSizes) throws -> any InferenceEngine {
+        let model = try model ?? load()
         switch backend {
         case .reference:
             return model
         case .fast:
-            return try FastEngine(model: model, options: FastEngineOptions(threads: threads, expertPrecision: expertPrecision))
+            return try FastEngine(model: model, options: FastEngineOptions(threads: threads, expertPrecision: expertPrecision,
+                                                                         batchSizes: batchSizes))
         }
     }
 }

@@ -50,7 +50,7 @@ struct ServeCommand: ParsableCommand {
         } catch {
             throw ValidationError("\(error)")
         }
-        if config.inference.backend == .fast { OpenMPWaitPolicy.ensureFiniteSpin() }
+        EngineEnvironment.ensure(for: config.inference.backend)
         let service = try ServiceRunner(config: config)
         try service.run()
     }
@@ -99,27 +99,23 @@ final class ServiceRunner {
         let backend = config.inference.backend
         let inference = config.inference
         let maxEngineBatch = config.scheduler.maxBatchSize
+        let logger = logger
         // Loads one model folder for the chosen backend: at start-up, and later through the
         // model repository (POST /v2/repository/models/{m}/load, models.poll_interval_s).
         let loadModel: @Sendable (String) throws -> any ServableModel = { name in
             let model = try Model.load(from: try Model.resolve(name, modelsDirectory: modelsDirectory))
-            let threads = budget.threads(forModelWithMultiplyAdds: model.summary(batch: 1).totalMacs)
-            switch backend {
-            case .reference:
-                // Model.run is safe to call from several threads: one instance serves every execution.
-                return DyNNServableModel(engine: model, intraOpThreads: threads,
-                                         maxEngineBatch: maxEngineBatch)
-            case .fast:
-                // A FastEngine runs one call at a time, so each execution the cores allow at once
-                // gets its own engine, spread over `threads` cores; replica i of every model computes
-                // on lane i, so replicas of different models that never run at once share threads.
-                let replicas = try (0..<budget.concurrentExecutions(threads: threads)).map { replica in
-                    DyNNServableModel(engine: try FastEngine(model: model, options: FastEngineOptions(
-                        threads: threads, expertPrecision: inference.expertPrecision(of: name), lane: replica)),
-                                      intraOpThreads: threads, maxEngineBatch: maxEngineBatch)
-                }
-                return ReplicatedModel(replicas: replicas)
+            let needs = budget.needs(forModelWithMultiplyAdds: model.summary(batch: 1).totalMacs)
+            // Engines plan every batch size the scheduler forms, now, so no request pays for planning
+            // and their memory is fixed by the configuration.
+            let engines = try backend.makeEngines(for: model, needs: needs, options: FastEngineOptions(
+                expertPrecision: inference.expertPrecision(of: name), batchSizes: FastEngineOptions.batchSizes(upTo: maxEngineBatch)))
+            for fallback in engines.first?.fallbacks ?? [] {
+                logger.warning("\(name): \(fallback) on the \(backend.rawValue) backend")
             }
+            let replicas = engines.map {
+                DyNNServableModel(engine: $0, intraOpThreads: needs.threadsPerExecution, maxEngineBatch: maxEngineBatch)
+            }
+            return replicas.count == 1 ? replicas[0] : ReplicatedModel(replicas: replicas)
         }
         // An unload waits for the model's admitted requests, which end by their deadline at the latest.
         let drainLimit = Duration.milliseconds(config.scheduler.timeoutMilliseconds) + .seconds(1)

@@ -4,6 +4,13 @@ public protocol InferenceEngine: Sendable {
     /// The model this engine runs (spec, nodes, summary).
     var model: Model { get }
     func run(_ inputs: [Tensor], options: RunOptions) throws(RunError) -> RunResult
+    /// Nodes this engine runs with their reference op although it is an optimised backend; empty for
+    /// the reference engine itself, whose every op is the reference.
+    var fallbacks: [ReferenceFallback] { get }
+}
+
+extension InferenceEngine {
+    public var fallbacks: [ReferenceFallback] { [] }
 }
 
 /// Which implementation of the ops runs a model.

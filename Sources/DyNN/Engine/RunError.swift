@@ -1,4 +1,5 @@
-/// Why a forward pass refused its inputs. Messages name the input and say expected vs got.
+/// Why a forward pass refused its inputs (messages name the input and say expected vs got), or why the
+/// engine failed to compute it (`engineFailure`: never the caller's fault).
 public enum RunError: Error, Sendable, Equatable, CustomStringConvertible {
     case inputCount(expected: Int, actual: Int)
     case inputShape(input: String, expected: [Int], actual: [Int])
@@ -7,6 +8,15 @@ public enum RunError: Error, Sendable, Equatable, CustomStringConvertible {
     case emptyBatch(input: String)
     /// NaN or infinity at `index` of the input's flat (row-major) data.
     case nonFinite(input: String, index: Int, value: Float)
+    /// The fast backend failed during the pass (a oneDNN call, with its status and node).
+    case engineFailure(FastEngineError)
+
+    /// Whether the inputs are to blame (every case but `engineFailure`): a service answers 400 for
+    /// these and 500 for an engine failure.
+    public var isInputError: Bool {
+        if case .engineFailure = self { return false }
+        return true
+    }
 
     public var description: String {
         switch self {
@@ -20,6 +30,8 @@ public enum RunError: Error, Sendable, Equatable, CustomStringConvertible {
             return "input \"\(input)\": batch size is 0"
         case .nonFinite(let input, let index, let value):
             return "input \"\(input)\": value \(value) at flat index \(index) is not finite"
+        case .engineFailure(let error):
+            return "the fast engine failed: \(error)"
         }
     }
 }

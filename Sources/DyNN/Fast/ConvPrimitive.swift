@@ -47,8 +47,6 @@ final class ConvPrimitive: @unchecked Sendable {
     let weightsBytes: Int
     let scratchpadBytes: Int
     let hasBias: Bool
-    /// oneDNN's name of the implementation it chose (`brg:avx2`, `jit_dw:avx2`, ...), for diagnostics.
-    let implementation: String
 
     let descriptors: PrimitiveDescriptors
 
@@ -102,9 +100,6 @@ final class ConvPrimitive: @unchecked Sendable {
         weightsBytes = dnnl_memory_desc_get_size([weightsDesc])
         var scratchDesc = dnnl_primitive_desc_query_md(descriptor, dnnl_query_scratchpad_md, 0).pointee
         scratchpadBytes = dnnl_memory_desc_get_size(&scratchDesc)
-        var info: UnsafePointer<CChar>?
-        dnnl_primitive_desc_query(descriptor, dnnl_query_impl_info_str, 0, &info)
-        implementation = info.map { String(cString: $0) } ?? "?"
 
         var primitive: dnnl_primitive_t?
         try dnnlCheck(dnnl_primitive_create(&primitive, descriptor), "dnnl_primitive_create (convolution)", node: node)
@@ -142,8 +137,8 @@ final class ConvPrimitive: @unchecked Sendable {
     /// the primitive's own, for callers that never run it from two threads at once.
     func execute(stream: dnnl_stream_t, source: UnsafeMutableRawPointer, weights: UnsafeMutableRawPointer,
                  bias: UnsafeMutableRawPointer?, destination: UnsafeMutableRawPointer,
-                 scratchpad: UnsafeMutableRawPointer, binding: PrimitiveBinding? = nil) {
-        (binding ?? self.binding).execute(primitive, stream: stream, source: source, weights: weights, bias: bias,
+                 scratchpad: UnsafeMutableRawPointer, binding: PrimitiveBinding? = nil) throws(FastEngineError) {
+        try (binding ?? self.binding).execute(primitive, stream: stream, source: source, weights: weights, bias: bias,
                                           destination: destination, scratchpad: scratchpad)
     }
 }

@@ -166,8 +166,7 @@ final class DynamicConvLayer: @unchecked Sendable {
 
     /// Attention logits `z[K] = FC2(h)` of one sample from its hidden layer `h` (FC1 and ReLU applied).
     func logits(hidden h: UnsafeMutablePointer<Float>, into z: UnsafeMutablePointer<Float>, avx2: Bool) {
-        let matvec = avx2 ? dy_matvec_avx2 : dy_matvec_portable
-        matvec(fc2.floats, fc2Bias?.floats, h, Int32(experts), Int32(hidden), 0, z)
+        dy_matvec(fc2.floats, fc2Bias?.floats, h, Int32(experts), Int32(hidden), 0, avx2 ? 1 : 0, z)
     }
 
     /// Channel means of one NHWC input sample: this layer's attention input.
@@ -180,8 +179,7 @@ final class DynamicConvLayer: @unchecked Sendable {
     func aggregateBias(pi: UnsafePointer<Float>, into bias: UnsafeMutablePointer<Float>, avx2: Bool) {
         let out = outChannels
         if let expertBias {
-            let aggregate = avx2 ? dy_aggregate_f32_avx2 : dy_aggregate_f32_portable
-            aggregate(expertBias.floats, out, out, Int32(experts), pi, bias)
+            dy_aggregate(expertBias.floats, 0, out, out, Int32(experts), pi, avx2 ? 1 : 0, bias)
         }
         guard let biasShift else { return }
         if expertBias == nil {

@@ -59,13 +59,8 @@ final class ExpertBank: @unchecked Sendable {
     /// once for both.
     func aggregatePair(pi first: UnsafePointer<Float>, _ second: UnsafePointer<Float>,
                        into firstOut: UnsafeMutablePointer<Float>, _ secondOut: UnsafeMutablePointer<Float>, avx2: Bool) {
-        if avx2 {
-            dy_aggregate_pair_avx2(storage.raw, precision == .fp16 ? 1 : 0, count, count, Int32(experts), first, second,
-                                   firstOut, secondOut)
-        } else {
-            aggregate(pi: first, into: firstOut, avx2: false, threads: 1)
-            aggregate(pi: second, into: secondOut, avx2: false, threads: 1)
-        }
+        dy_aggregate_pair(storage.raw, precision == .fp16 ? 1 : 0, count, count, Int32(experts), first, second,
+                          avx2 ? 1 : 0, firstOut, secondOut)
     }
 
     /// Smallest bank split across threads even when regions are cheap.

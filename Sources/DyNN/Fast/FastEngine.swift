@@ -3,18 +3,24 @@ import Foundation
 
 /// The fast CPU backend: oneDNN convolutions on NHWC activations, dynamic convolutions aggregated in
 /// the primitive's own weight layout, element-wise ops fused or run as single passes over planned
-/// buffers. Computes what `Model.run` computes, within FP32 tolerance (the reference stays the oracle);
-/// nodes it does not cover run their reference op.
+/// buffers. Computes what `Model.run` computes, within FP32 tolerance (the reference stays the oracle).
+/// Ops it does not cover run their reference op; that is decided when the engine is built and listed in
+/// `fallbacks`. Anything else that fails (oneDNN refusing a layer at load time, or failing in a pass)
+/// is an error naming the call, status and node: never a silent switch to the slower reference path.
+///
+/// Plans: one per batch size in `FastEngineOptions.batchSizes`, all made when the engine is built, with
+/// one workspace sized for the largest; a larger batch, or one of a size without a plan, runs as chunks
+/// of planned sizes. No pass plans or allocates, and the engine's memory is fixed once it is built.
 ///
 /// Concurrency: `run` may be called from any number of threads; executions are serialised by a lock
-/// inside the engine (one plan per batch size, one workspace of buffers shared by all plans). Parallelism comes from oneDNN's
+/// inside the engine (one workspace of buffers shared by all plans). Parallelism comes from oneDNN's
 /// intra-op threads at batch 1; a larger batch also runs its samples' dynamic convolutions side by side,
 /// one per thread (`runsSampleParallel`): the attention's FC1 computed for the whole batch at once where
 /// the experts are large, and each sample taken through several layers at once where its activations
 /// are (see `FastExecution+DynamicConvolution.swift`). A scheduler in front of the engine decides batching.
 ///
-/// Threads: `FastEngineOptions.threads > 0` sets `OMP_NUM_THREADS` for the process when the engine
-/// is built and applies the count on the executing thread before every pass. An engine with more than
+/// Threads: `FastEngineOptions.threads > 0` is applied on the executing thread before every pass (and
+/// before the layers are prepared); the process environment is left alone. An engine with more than
 /// one thread prepares its layers and runs its passes on its `OpenMPLane` (`FastEngineOptions.lane`),
 /// whose one OpenMP team it shares with the other engines of that lane; a one-thread engine runs on
 /// the caller's thread and starts no team.
@@ -35,14 +41,22 @@ public final class FastEngine: InferenceEngine, @unchecked Sendable {
     /// Where multi-threaded passes run; nil for a one-thread engine, which runs on the caller's thread.
     private let lane: OpenMPLane?
     private let lock = NSLock()
+    /// One plan per planned batch size, made in `init` and never changed after (read without the lock).
     private var plans: [Int: FastPlan] = [:]
-    /// The memory every plan's pass works in, sized for the largest plan so far (see `FastWorkspace`).
+    /// The memory every plan's pass works in, sized for the largest plan (see `FastWorkspace`).
     private var workspace: FastWorkspace?
+    /// Nodes that run their reference op, with why; decided at load time.
+    public let fallbacks: [ReferenceFallback]
+    /// Tests only: consulted before every step of a pass; an error it returns fails the pass as a failing
+    /// step would. Set before the engine runs.
+    var injectedStepFailure: ((FastStep) -> FastEngineError?)?
 
     public init(model: Model, options: FastEngineOptions = FastEngineOptions()) throws(FastEngineError) {
         guard options.threads >= 0 else { throw .invalidThreads(options.threads) }
         guard options.lane >= 0 else { throw .invalidLane(options.lane) }
-        if options.threads > 0 { OpenMPThreads.setEnvironment(options.threads) }
+        guard !options.batchSizes.isEmpty, options.batchSizes.allSatisfy({ (1...FastEngineOptions.maxPlannedBatch).contains($0) }) else {
+            throw .invalidBatchSizes(options.batchSizes)
+        }
         self.model = model
         self.options = options
         let lane = options.threads == 1 ? nil : OpenMPLane.shared(options.lane)
@@ -78,10 +92,29 @@ public final class FastEngine: InferenceEngine, @unchecked Sendable {
         self.lastUse = lastUse
         self.inputDims = inputDims
         // Preparing layers runs oneDNN reorders, parallel regions that belong on the engine's threads.
-        kinds = try Self.onThreads(lane: lane, threads: options.threads) { () throws(FastEngineError) in
+        let kinds = try Self.onThreads(lane: lane, threads: options.threads) { () throws(FastEngineError) in
             try Self.nodeKinds(model: model, options: options, context: context, inputCount: inputCount,
                                consumers: consumers, lastUse: lastUse)
         }
+        self.kinds = kinds
+        fallbacks = model.nodes.indices.compactMap { index in
+            guard case .reference = kinds[index] else { return nil }
+            let node = model.nodes[index]
+            return ReferenceFallback(node: node.name, op: node.op.opName, inputShapes: node.inputShapes)
+        }
+        try onThreads { () throws(FastEngineError) in try makePlans() }
+    }
+
+    /// The plans of every planned batch size and the workspace they share, sized for the largest.
+    private func makePlans() throws(FastEngineError) {
+        var sizes: FastWorkspace.Sizes?
+        for batch in options.plannedBatches {
+            var builder = FastPlanBuilder(engine: self, batch: batch)
+            let plan = try builder.build()
+            plans[batch] = plan
+            sizes = sizes.map { $0.union(plan.sizes) } ?? plan.sizes
+        }
+        workspace = sizes.map(FastWorkspace.init)
     }
 
     /// Decides each node's kind; a convolution whose only reader is a parameterless activation takes
@@ -110,18 +143,16 @@ public final class FastEngine: InferenceEngine, @unchecked Sendable {
             case let op as Conv2d where fourD:
                 let layer = StaticConvLayer(op: op, node: node.name, postOp: fusable?.kind,
                                             inputShape: node.inputShapes[0], outputShape: node.outputShape)
-                // Reorders the weights now, and proves oneDNN takes the shape.
-                if (try? layer.prepare(batch: 1, context: context)) != nil {
-                    kinds[index] = .convolution(layer)
-                    if let fusable { kinds[fusable.index] = .fusedActivation }
-                }
+                // Reorders the weights now; a shape oneDNN refuses fails the load with its cause.
+                _ = try layer.prepare(batch: 1, context: context)
+                kinds[index] = .convolution(layer)
+                if let fusable { kinds[fusable.index] = .fusedActivation }
             case let op as DynamicConv2d where fourD:
-                if let layer = try? DynamicConvLayer(op: op, node: node.name, postOp: fusable?.kind,
-                                                     inputShape: node.inputShapes[0], outputShape: node.outputShape,
-                                                     context: context, precision: options.expertPrecision) {
-                    kinds[index] = .dynamicConvolution(layer)
-                    if let fusable { kinds[fusable.index] = .fusedActivation }
-                }
+                let layer = try DynamicConvLayer(op: op, node: node.name, postOp: fusable?.kind,
+                                                 inputShape: node.inputShapes[0], outputShape: node.outputShape,
+                                                 context: context, precision: options.expertPrecision)
+                kinds[index] = .dynamicConvolution(layer)
+                if let fusable { kinds[fusable.index] = .fusedActivation }
             case let op as RoutedDynamicConv2d where fourD:
                 // A batch norm that only this convolution feeds is folded in exactly (any routing weights),
                 // and an activation that only the batch norm feeds becomes the post-op.
@@ -138,14 +169,13 @@ public final class FastEngine: InferenceEngine, @unchecked Sendable {
                         activation = (after, next.kind)
                     }
                 }
-                if let layer = try? DynamicConvLayer(routed: op, routingSlot: slot(node.inputs[1]), folding: batchNorm?.op,
-                                                     node: node.name, postOp: activation?.kind, inputShape: node.inputShapes[0],
-                                                     outputShape: node.outputShape, context: context,
-                                                     precision: options.expertPrecision) {
-                    kinds[index] = .dynamicConvolution(layer)
-                    if let batchNorm { kinds[batchNorm.index] = .foldedBatchNorm }
-                    if let activation { kinds[activation.index] = .fusedActivation }
-                }
+                let layer = try DynamicConvLayer(routed: op, routingSlot: slot(node.inputs[1]), folding: batchNorm?.op,
+                                                 node: node.name, postOp: activation?.kind, inputShape: node.inputShapes[0],
+                                                 outputShape: node.outputShape, context: context,
+                                                 precision: options.expertPrecision)
+                kinds[index] = .dynamicConvolution(layer)
+                if let batchNorm { kinds[batchNorm.index] = .foldedBatchNorm }
+                if let activation { kinds[activation.index] = .fusedActivation }
             case let op as ExpertRouting where node.inputShapes.first?.count == 4: kinds[index] = .expertRouting(op)
             case is Mul where fourD: kinds[index] = .mul
             case let op as Normalize: kinds[index] = .normalize(op)
@@ -155,8 +185,9 @@ public final class FastEngine: InferenceEngine, @unchecked Sendable {
             case is GlobalAvgPool where fourD: kinds[index] = .globalAvgPool
             case let op as Linear where node.inputShapes.first?.count == 2:
                 let layer = LinearLayer(op: op, node: node.name)
-                // Proves oneDNN takes the shape.
-                if (try? layer.prepare(batch: 1, context: context)) != nil { kinds[index] = .linear(layer) }
+                // Proves oneDNN takes the shape; a refusal fails the load with its cause.
+                _ = try layer.prepare(batch: 1, context: context)
+                kinds[index] = .linear(layer)
             default: break
             }
         }
@@ -182,28 +213,14 @@ public final class FastEngine: InferenceEngine, @unchecked Sendable {
         }
     }
 
-    /// oneDNN's implementation name per convolution node (for diagnostics and the report).
-    public var implementations: [(node: String, implementation: String)] {
-        onThreads {
-            lock.lock()
-            defer { lock.unlock() }
-            return model.nodes.indices.compactMap { index in
-                switch kinds[index] {
-                case .dynamicConvolution(let layer): (model.nodes[index].name, layer.primitive.implementation)
-                case .convolution(let layer): (model.nodes[index].name, (try? layer.prepare(batch: 1, context: context))?.0.implementation ?? "?")
-                default: nil
-                }
-            }
-        }
-    }
+    /// Nodes that run their reference op instead of a fast path (`fallbacks`' nodes).
+    public var referenceNodes: [String] { fallbacks.map(\.node) }
 
-    /// Nodes that run their reference op instead of a fast path.
-    public var referenceNodes: [String] {
-        model.nodes.indices.compactMap { index in
-            if case .reference = kinds[index] { return model.nodes[index].name }
-            return nil
-        }
-    }
+    /// The batch sizes that have a plan, ascending.
+    public var plannedBatchSizes: [Int] { plans.keys.sorted() }
+
+    /// How many plans the engine holds: fixed when it is built, whatever batches it runs.
+    public var planCount: Int { plans.count }
 
     /// Bytes of expert banks (what one request's aggregation reads).
     public var expertBytes: Int {
@@ -223,6 +240,17 @@ public final class FastEngine: InferenceEngine, @unchecked Sendable {
         return (result, timings ?? [])
     }
 
+    /// Below this many multiply-adds per sample, an execution gains nothing from a second thread: a pass
+    /// that short costs about what the OpenMP fork and join of each of its layers would, so such a model
+    /// runs on one thread and more of its executions run at once instead.
+    public static let singleThreadMaxMultiplyAdds = 20_000_000
+
+    /// The threads the fast engine wants per execution of a model with `multiplyAdds` per sample on
+    /// `cores` cores: one for a small model, every core for a larger one.
+    public static func threads(forMultiplyAdds multiplyAdds: Int, cores: Int) -> Int {
+        multiplyAdds < singleThreadMaxMultiplyAdds ? 1 : max(1, cores)
+    }
+
     /// Threads that run the samples of a batch side by side, one sample each at a time.
     var sampleWorkers: Int { context.streams.count }
 
@@ -232,42 +260,47 @@ public final class FastEngine: InferenceEngine, @unchecked Sendable {
     /// synchronisation costs about a fifth of a 2-thread pass on dy-mobilenetv2).
     public func runsSampleParallel(batch: Int) -> Bool { batch > 1 && sampleWorkers > 1 }
 
-    /// The plan for `batch` samples, built on first use of that batch size. Call with the lock held.
-    func plan(batch: Int) throws(FastEngineError) -> FastPlan {
-        if let plan = plans[batch] { return plan }
-        var builder = FastPlanBuilder(engine: self, batch: batch)
-        let plan = try builder.build()
-        plans[batch] = plan
-        return plan
-    }
-
-    /// The workspace, grown first if `plan` needs more than any plan before it. Call with the lock held.
-    private func workspace(for plan: FastPlan) -> FastWorkspace {
-        if let workspace, plan.sizes.fits(in: workspace.sizes) { return workspace }
-        // Release the old workspace before allocating the larger one, so both are never resident at once.
-        let sizes = workspace.map { $0.sizes.union(plan.sizes) } ?? plan.sizes
-        workspace = nil
-        let grown = FastWorkspace(sizes)
-        workspace = grown
-        return grown
+    /// The sizes a batch of `batch` samples runs as: the largest planned size that fits, repeatedly, so a
+    /// batch of a planned size runs whole. Planned sizes always include 1, so any batch decomposes.
+    public func chunkSizes(batch: Int) -> [Int] {
+        let sizes = plannedBatchSizes.reversed()
+        var chunks: [Int] = []
+        var left = batch
+        while left > 0, let size = sizes.first(where: { $0 <= left }) {
+            chunks.append(size)
+            left -= size
+        }
+        return chunks
     }
 
     private func execute(_ inputs: [Tensor], options: RunOptions, profile: Bool) throws(RunError) -> (result: RunResult, timings: [LayerTiming]?) {
+        // The model's input checks also fix every non-batch dimension, which is what the plans assume.
         try model.validate(inputs)
-        // Plans assume the node shapes of the loaded model; any other spatial size runs the reference.
-        for (tensor, dims) in zip(inputs, inputDims) {
-            if let dims, Array(tensor.shape.dropFirst()) != dims {
-                return (try model.run(inputs, options: options), profile ? [] : nil)
-            }
+        let chunks = chunkSizes(batch: inputs[0].shape[0])
+        guard chunks.count > 1 else { return try executePlanned(inputs, options: options, profile: profile) }
+        var result: RunResult?
+        var timings: [LayerTiming]?
+        var start = 0
+        for count in chunks {
+            let part = try executePlanned(inputs.map { $0.samples(start, count) }, options: options, profile: profile)
+            result = result.map { $0.appending(part.result) } ?? part.result
+            timings = timings.map { zip($0, part.timings ?? []).map { $0.adding($1) } } ?? part.timings
+            start += count
         }
+        return (result ?? RunResult(outputs: [], trace: []), timings)
+    }
+
+    /// One pass over the plan of the inputs' batch size, which has one.
+    private func executePlanned(_ inputs: [Tensor], options: RunOptions, profile: Bool) throws(RunError) -> (result: RunResult, timings: [LayerTiming]?) {
         lock.lock()
         defer { lock.unlock() }
         let batch = inputs[0].shape[0]
-        guard let plan = try? plan(batch: batch) else {
-            // oneDNN refused a shape for this batch size: the reference path still answers.
-            return (try model.run(inputs, options: options), profile ? [] : nil)
+        guard let plan = plans[batch], let workspace else { preconditionFailure("no plan for batch \(batch)") }
+        do {
+            return try FastExecution(engine: self, plan: plan, workspace: workspace, inputs: inputs, options: options,
+                                     profile: profile).run()
+        } catch {
+            throw .engineFailure(error)
         }
-        return FastExecution(engine: self, plan: plan, workspace: workspace(for: plan), inputs: inputs, options: options,
-                             profile: profile).run()
     }
 }

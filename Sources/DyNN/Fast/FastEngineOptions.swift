@@ -20,9 +20,9 @@ public enum AggregationMethod: String, Sendable, Codable, CaseIterable {
 
 /// Settings of a `FastEngine`, fixed when it is built.
 public struct FastEngineOptions: Sendable, Equatable {
-    /// Intra-op threads for oneDNN (OpenMP). 0 leaves the OpenMP default (all cores, or `OMP_NUM_THREADS`).
-    /// A positive value is applied process-wide: OpenMP has one thread pool per process, so the last
-    /// engine built decides for every engine (see `FastEngine` for details).
+    /// Intra-op threads for oneDNN (OpenMP). 0 leaves the OpenMP default (all cores, or `OMP_NUM_THREADS`
+    /// as set when the process started). A positive value is applied on the thread of every pass of this
+    /// engine (see `FastEngine`).
     public var threads: Int
     public var expertPrecision: ExpertPrecision
     public var aggregation: AggregationMethod
@@ -31,12 +31,32 @@ public struct FastEngineOptions: Sendable, Equatable {
     /// pass at a time between them; give engines that should compute at the same time different lanes
     /// (a server's replicas of a model: replica `i` on lane `i`). See `OpenMPLane`.
     public var lane: Int
+    /// The batch sizes planned when the engine is built (1 is always planned too). A batch of another
+    /// size runs as chunks of planned sizes, so these fix the engine's memory: a server plans the sizes
+    /// its scheduler forms (1 to `max_batch_size`), a benchmark the one batch it measures.
+    public var batchSizes: [Int]
+
+    /// The largest batch size a plan may be made for.
+    public static let maxPlannedBatch = 4096
 
     public init(threads: Int = 0, expertPrecision: ExpertPrecision = .fp32, aggregation: AggregationMethod = .vectorLoop,
-                lane: Int = 0) {
+                lane: Int = 0, batchSizes: [Int] = Self.batchSizes(upTo: 8)) {
         self.threads = threads
         self.expertPrecision = expertPrecision
         self.aggregation = aggregation
         self.lane = lane
+        self.batchSizes = batchSizes
     }
+
+    /// Sizes to plan for batches of up to `maximum` samples: each size up to `everySizeUpTo`, so such a
+    /// batch runs whole; beyond it the powers of two and `maximum` itself, so the number of plans grows
+    /// with the logarithm of the maximum while any batch runs in at most a few chunks.
+    public static func batchSizes(upTo maximum: Int, everySizeUpTo: Int = 16) -> [Int] {
+        let maximum = max(1, maximum)
+        let powers = sequence(first: 1) { $0 <= maximum / 2 ? $0 * 2 : nil }
+        return Set(Array(1...min(maximum, max(1, everySizeUpTo))) + powers + [maximum]).sorted()
+    }
+
+    /// The sizes that get a plan: `batchSizes` and 1, each once, ascending.
+    var plannedBatches: [Int] { Set(batchSizes + [1]).sorted() }
 }

@@ -14,7 +14,7 @@ extension FastExecution {
     /// `supplied`: an externally routed layer's routing weights `[N, K]`, used instead of an attention.
     func dynamicConvolution(_ layer: DynamicConvLayer, aggregation: MatmulPrimitive?, input: UnsafeMutablePointer<Float>,
                             output: UnsafeMutablePointer<Float>, means: PooledMeans, supplied: Tensor?, avx2: Bool,
-                            timing: ((Int, UInt64) -> Void)?, lap: () -> UInt64) -> LayerTrace? {
+                            timing: ((Int, UInt64) -> Void)?, lap: () -> UInt64) throws(FastEngineError) -> LayerTrace? {
         let batch = plan.batch
         let k = layer.experts
         let (inSample, outSample) = (layer.inputCount, layer.outputCount)
@@ -22,8 +22,8 @@ extension FastExecution {
         let workers = plan.workers
         let threads = engine.options.threads
 
-        func convolve(_ n: Int, kernel: UnsafeMutablePointer<Float>, worker w: Int) {
-            convolveSample(layer, source: input + n * inSample, destination: output + n * outSample, kernel: kernel,
+        func convolve(_ n: Int, kernel: UnsafeMutablePointer<Float>, worker w: Int) throws(FastEngineError) {
+            try convolveSample(layer, source: input + n * inSample, destination: output + n * outSample, kernel: kernel,
                            bias: workspace.biases.floats + n * plan.biasStride, worker: w)
             if means.forNext {
                 layer.outputMeans(output + n * outSample, into: workspace.batchMeans.floats + n * plan.pooledStride, avx2: avx2)
@@ -47,7 +47,7 @@ extension FastExecution {
         let kernels = workspace.kernels.floats
         if let aggregation {
             // All kernels of the batch in one matmul.
-            aggregation.execute(stream: engine.context.stream, source: UnsafeMutableRawPointer(pi), weights: layer.bank.raw,
+            try aggregation.execute(stream: engine.context.stream, source: UnsafeMutableRawPointer(pi), weights: layer.bank.raw,
                                 destination: UnsafeMutableRawPointer(kernels), scratchpad: workspace.scratchpad.raw)
             timing?(1, lap())
         }
@@ -59,12 +59,13 @@ extension FastExecution {
             let spent = UnsafeMutablePointer<UInt64>.allocate(capacity: 2 * workers)
             spent.initialize(repeating: 0, count: 2 * workers)
             defer { spent.deallocate() }
-            _ = OpenMPThreads.forEachThread(workers) { me, team in
+            let failure = RegionFailure()
+            _ = OpenMPThreads.forEachThread(workers) { me, team in failure.record { () throws(FastEngineError) in
                 // A team smaller than asked for still covers every sample of the side-by-side part.
                 // Two of its samples at a time: both kernels in one pass over the experts (into the
                 // worker's two slots), then the two convolutions.
                 var n = me
-                while n < sideBySide {
+                while n < sideBySide, !failure.failed {
                     let start = timing == nil ? 0 : monotonicNanoseconds()
                     let pair = n + team < sideBySide
                     var first = kernels + n * layer.bank.count
@@ -79,15 +80,16 @@ extension FastExecution {
                         }
                     }
                     let aggregated = timing == nil ? 0 : monotonicNanoseconds()
-                    convolve(n, kernel: first, worker: me)
-                    if pair { convolve(n + team, kernel: second, worker: me) }
+                    try convolve(n, kernel: first, worker: me)
+                    if pair { try convolve(n + team, kernel: second, worker: me) }
                     if timing != nil {
                         spent[2 * me] += aggregated - start
                         spent[2 * me + 1] += monotonicNanoseconds() - aggregated
                     }
                     n += pair ? 2 * team : team
                 }
-            }
+            } }
+            try failure.rethrow()
             next = sideBySide
             if let timing {
                 let wall = lap()
@@ -108,7 +110,7 @@ extension FastExecution {
                 layer.bank.aggregate(pi: pi + n * k, into: kernel, avx2: avx2, threads: threads)
                 timing?(1, lap())
             }
-            convolve(n, kernel: kernel, worker: -1)
+            try convolve(n, kernel: kernel, worker: -1)
             timing?(2, lap())
         }
         return attentionTrace(layer, pi: pi)
@@ -147,7 +149,7 @@ extension FastExecution {
     /// each sample reads the experts itself, which costs little there. `timings[j]`: layer j's
     /// (attention, aggregation, convolution) nanoseconds, summed over threads and divided by their number.
     func dynamicChain(_ links: [ChainLink], means: PooledMeans, buffers: [UnsafeMutablePointer<Float>], avx2: Bool,
-                      profile: Bool) -> (traces: [LayerTrace?], timings: [(UInt64, UInt64, UInt64)]) {
+                      profile: Bool) throws(FastEngineError) -> (traces: [LayerTrace?], timings: [(UInt64, UInt64, UInt64)]) {
         let batch = plan.batch
         let workers = plan.workers
         let routingStride = batch * plan.routingLayerStride
@@ -157,13 +159,14 @@ extension FastExecution {
         spent.initialize(repeating: 0, count: workers * links.count * 3 + 1)
         defer { spent.deallocate() }
         let team = spent + workers * links.count * 3
-        _ = OpenMPThreads.forEachThread(workers) { me, size in
+        let failure = RegionFailure()
+        _ = OpenMPThreads.forEachThread(workers) { me, size in failure.record { () throws(FastEngineError) in
             if me == 0 { team.pointee = UInt64(size) }
             let pooled = workspace.pooled.floats + me * plan.pooledStride
             let hidden = workspace.hidden.floats + me * plan.hiddenStride
             let z = workspace.logits.floats + me * plan.logitsStride
             let kernel = workspace.kernels.floats + 2 * me * plan.workerKernelStride
-            for n in stride(from: me, to: batch, by: size) {
+            for n in stride(from: me, to: batch, by: size) where !failure.failed {
                 let bias = workspace.biases.floats + n * plan.biasStride
                 for (j, link) in links.enumerated() {
                     let layer = link.layer
@@ -190,7 +193,7 @@ extension FastExecution {
                     layer.aggregateBias(pi: pi, into: bias, avx2: avx2)
                     layer.bank.aggregate(pi: pi, into: kernel, avx2: avx2, threads: 1)
                     phase(1)
-                    convolveSample(layer, source: source, destination: destination, kernel: kernel, bias: bias, worker: me)
+                    try convolveSample(layer, source: source, destination: destination, kernel: kernel, bias: bias, worker: me)
                     if j + 1 < links.count {
                         layer.outputMeans(destination, into: pooled, avx2: avx2)
                     } else if means.forNext {
@@ -199,7 +202,8 @@ extension FastExecution {
                     phase(2)
                 }
             }
-        }
+        } }
+        try failure.rethrow()
         let traces = links.enumerated().map { j, link in
             attentionTrace(link.layer, pi: workspace.routing.floats + j * routingStride)
         }
@@ -229,8 +233,8 @@ extension FastExecution {
     /// One sample's convolution with its kernel and aggregated bias, on worker `w`'s binding, stream and
     /// scratchpad (w < 0: the calling thread's, the primitive free to use every thread).
     private func convolveSample(_ layer: DynamicConvLayer, source: UnsafeMutablePointer<Float>, destination: UnsafeMutablePointer<Float>,
-                                kernel: UnsafeMutablePointer<Float>, bias: UnsafeMutablePointer<Float>, worker w: Int) {
-        layer.primitive.execute(stream: engine.context.streams[max(w, 0)], source: UnsafeMutableRawPointer(source),
+                                kernel: UnsafeMutablePointer<Float>, bias: UnsafeMutablePointer<Float>, worker w: Int) throws(FastEngineError) {
+        try layer.primitive.execute(stream: engine.context.streams[max(w, 0)], source: UnsafeMutableRawPointer(source),
                                 weights: UnsafeMutableRawPointer(kernel),
                                 bias: layer.hasBias ? UnsafeMutableRawPointer(bias) : nil,
                                 destination: UnsafeMutableRawPointer(destination),

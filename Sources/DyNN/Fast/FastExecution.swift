@@ -10,7 +10,8 @@ struct FastExecution {
     let options: RunOptions
     let profile: Bool
 
-    func run() -> (result: RunResult, timings: [LayerTiming]?) {
+    /// The pass; any step that fails (a oneDNN status, a missing value) throws with its cause.
+    func run() throws(FastEngineError) -> (result: RunResult, timings: [LayerTiming]?) {
         let model = engine.model
         let inputCount = model.spec.inputs.count
         let avx2 = engine.context.hasAVX2
@@ -50,6 +51,7 @@ struct FastExecution {
 
         var lastNode = -1
         for step in plan.steps {
+            if let failure = engine.injectedStepFailure?(step) { throw failure }
             switch step {
             case .toNHWC(let s, let buffer, let channels, let pixels):
                 tensors[s]?.data.withUnsafeBufferPointer { source in
@@ -75,7 +77,7 @@ struct FastExecution {
                 lastNode = node
 
             case .convolution(let node, let layer, let primitive, let weights, let input, let out):
-                primitive.execute(stream: engine.context.stream, source: UnsafeMutableRawPointer(buffers[input]),
+                try primitive.execute(stream: engine.context.stream, source: UnsafeMutableRawPointer(buffers[input]),
                                   weights: weights.raw, bias: layer.bias?.raw,
                                   destination: UnsafeMutableRawPointer(buffers[out]), scratchpad: workspace.scratchpad.raw)
                 if profile { timings[node].convolutionNs += lap() }
@@ -88,7 +90,7 @@ struct FastExecution {
                     guard let routing = tensors[slot] else { preconditionFailure("\(layer.node): routing weights missing") }
                     supplied = routing
                 }
-                let trace = dynamicConvolution(layer, aggregation: aggregation, input: buffers[input], output: buffers[out],
+                let trace = try dynamicConvolution(layer, aggregation: aggregation, input: buffers[input], output: buffers[out],
                                                means: means, supplied: supplied, avx2: avx2,
                                                timing: profile ? { phase, ns in
                                                    switch phase {
@@ -104,7 +106,7 @@ struct FastExecution {
                 lastNode = node
 
             case .dynamicChain(let links, let means):
-                let (chainTraces, chainTimings) = dynamicChain(links, means: means, buffers: buffers, avx2: avx2, profile: profile)
+                let (chainTraces, chainTimings) = try dynamicChain(links, means: means, buffers: buffers, avx2: avx2, profile: profile)
                 for (link, trace) in zip(links, chainTraces) {
                     if var trace {
                         trace.name = model.nodes[link.node].name
@@ -198,15 +200,15 @@ struct FastExecution {
                 lastNode = node
 
             case .linear(let node, let layer, let primitive, let input):
-                if let x = tensors[input] {
-                    tensors[inputCount + node] = linear(layer, primitive, x)
-                }
+                guard let x = tensors[input] else { throw .missingValue(node: model.nodes[node].name) }
+                tensors[inputCount + node] = try linear(layer, primitive, x)
                 if profile { timings[node].convolutionNs += lap() }
                 lastNode = node
 
             case .reference(let node):
                 let loaded = model.nodes[node]
                 let arguments = loaded.inputs.compactMap(tensor)
+                guard arguments.count == loaded.inputs.count else { throw .missingValue(node: loaded.name) }
                 let (output, trace) = loaded.op.forward(arguments, options: options)
                 tensors[inputCount + node] = output
                 if var trace {
@@ -223,6 +225,7 @@ struct FastExecution {
         }
 
         let outputs = model.outputRefs.compactMap(tensor)
+        guard outputs.count == model.outputRefs.count else { throw .missingValue(node: "model output") }
         return (RunResult(outputs: outputs, trace: traces), profile ? timings : nil)
     }
 
@@ -245,13 +248,13 @@ struct FastExecution {
     }
 
     /// `y = x W^T + b` for the whole batch in one matmul.
-    private func linear(_ layer: LinearLayer, _ primitive: MatmulPrimitive, _ x: Tensor) -> Tensor {
+    private func linear(_ layer: LinearLayer, _ primitive: MatmulPrimitive, _ x: Tensor) throws(FastEngineError) -> Tensor {
         let batch = x.shape[0]
         var y = [Float](repeating: 0, count: batch * layer.outFeatures)
-        x.data.withUnsafeBufferPointer { xs in
-            y.withUnsafeMutableBufferPointer { out in
+        try x.data.withUnsafeBufferPointer { (xs) throws(FastEngineError) in
+            try y.withUnsafeMutableBufferPointer { (out) throws(FastEngineError) in
                 // oneDNN only reads its source; the mutable pointer is what its C API takes.
-                primitive.execute(stream: engine.context.stream, source: UnsafeMutableRawPointer(mutating: xs.baseAddress!),
+                try primitive.execute(stream: engine.context.stream, source: UnsafeMutableRawPointer(mutating: xs.baseAddress!),
                                   weights: layer.weights.raw, bias: layer.bias?.raw,
                                   destination: UnsafeMutableRawPointer(out.baseAddress!), scratchpad: workspace.scratchpad.raw)
             }

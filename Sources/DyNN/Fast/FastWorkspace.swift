@@ -1,9 +1,9 @@
 /// The memory a forward pass works in: activation buffers, scratchpads, kernels and attention scratch.
-/// An engine runs one pass at a time, so all its plans (one per batch size) share one workspace, grown
-/// to the largest plan's needs, instead of each holding its own: a service that has seen batches of 1
-/// to 8 needs the memory of the batch of 8, not of all eight plans together.
+/// An engine runs one pass at a time, so all its plans (one per planned batch size) share one workspace,
+/// sized when the engine is built for the largest plan's needs, instead of each holding its own: plans
+/// for batches of 1 to 8 need the memory of the batch of 8, not of all eight plans together.
 final class FastWorkspace: @unchecked Sendable {
-    /// What a plan needs; a workspace serves every plan whose sizes fit in its own.
+    /// What a plan needs; a workspace of the union of several plans' sizes serves each of them.
     struct Sizes: Equatable {
         /// Floats of each activation buffer, by the plan's buffer index.
         var bufferFloats: [Int] = []
@@ -30,17 +30,6 @@ final class FastWorkspace: @unchecked Sendable {
                          workerScratchpadBytes: max(workerScratchpadBytes, other.workerScratchpadBytes),
                          batchMeansFloats: max(batchMeansFloats, other.batchMeansFloats),
                          batchHiddenFloats: max(batchHiddenFloats, other.batchHiddenFloats))
-        }
-
-        /// Whether a workspace of `room` serves a plan needing these sizes (checked on every pass: no allocation).
-        func fits(in room: Sizes) -> Bool {
-            guard bufferFloats.count <= room.bufferFloats.count,
-                  zip(bufferFloats, room.bufferFloats).allSatisfy({ $0 <= $1 }) else { return false }
-            return scratchpadBytes <= room.scratchpadBytes && kernelFloats <= room.kernelFloats
-                && biasFloats <= room.biasFloats && routingFloats <= room.routingFloats
-                && pooledFloats <= room.pooledFloats && hiddenFloats <= room.hiddenFloats && logitsFloats <= room.logitsFloats
-                && workerScratchpads <= room.workerScratchpads && workerScratchpadBytes <= room.workerScratchpadBytes
-                && batchMeansFloats <= room.batchMeansFloats && batchHiddenFloats <= room.batchHiddenFloats
         }
     }
 

@@ -25,4 +25,11 @@ public struct LayerTiming: Sendable, Equatable {
     }
 
     public var totalNs: UInt64 { attentionNs + aggregationNs + convolutionNs + activationNs }
+
+    /// The same node's time in another pass added (a batch run as several chunks).
+    func adding(_ other: LayerTiming) -> LayerTiming {
+        LayerTiming(name: name, op: op, attentionNs: attentionNs + other.attentionNs,
+                    aggregationNs: aggregationNs + other.aggregationNs, convolutionNs: convolutionNs + other.convolutionNs,
+                    activationNs: activationNs + other.activationNs)
+    }
 }

@@ -60,8 +60,8 @@ final class MatmulPrimitive: @unchecked Sendable {
 
     /// Runs the matmul on the given buffers (oneDNN only reads `source`, `weights` and `bias`); synchronous.
     func execute(stream: dnnl_stream_t, source: UnsafeMutableRawPointer, weights: UnsafeMutableRawPointer,
-                 bias: UnsafeMutableRawPointer? = nil, destination: UnsafeMutableRawPointer, scratchpad: UnsafeMutableRawPointer) {
-        binding.execute(primitive, stream: stream, source: source, weights: weights, bias: bias,
+                 bias: UnsafeMutableRawPointer? = nil, destination: UnsafeMutableRawPointer, scratchpad: UnsafeMutableRawPointer) throws(FastEngineError) {
+        try binding.execute(primitive, stream: stream, source: source, weights: weights, bias: bias,
                         destination: destination, scratchpad: scratchpad)
     }
 }

@@ -33,7 +33,6 @@ enum NHWCKernels {
     /// memory traffic, is what costs when done one strided element at a time.
     static func normalizeToNHWC(_ source: UnsafePointer<Float>, _ target: UnsafeMutablePointer<Float>, units: Range<Int>,
                                 channels: Int, pixels: Int, mean: [Float], std: [Float], avx2: Bool) {
-        let run = avx2 ? dy_normalize_run_avx2 : dy_normalize_run_portable
         let block = 256
         let staging = UnsafeMutablePointer<Float>.allocate(capacity: block * channels)
         defer { staging.deallocate() }
@@ -42,7 +41,8 @@ enum NHWCKernels {
             let (n, p) = unit.quotientAndRemainder(dividingBy: pixels)
             let count = min(block, pixels - p, units.upperBound - unit)
             for c in 0..<channels {
-                run(source + (n * channels + c) * pixels + p, Int32(count), mean[c], std[c], staging + c * block)
+                dy_normalize_run(source + (n * channels + c) * pixels + p, Int32(count), mean[c], std[c], avx2 ? 1 : 0,
+                                 staging + c * block)
             }
             let t = target + unit * channels
             for i in 0..<count {
@@ -104,11 +104,7 @@ enum NHWCKernels {
     /// `GlobalAvgPool.channelMeans`, so the pooled values match the reference bit for bit.
     static func channelMeans(_ sample: UnsafePointer<Float>, pixels: Int, channels: Int,
                              into means: UnsafeMutablePointer<Float>, avx2: Bool) {
-        if avx2 {
-            dy_channel_sums_nhwc_avx2(sample, Int32(pixels), Int32(channels), Int32(channels), means)
-        } else {
-            dy_channel_sums_nhwc(sample, Int32(pixels), Int32(channels), Int32(channels), means)
-        }
+        dy_channel_sums(sample, Int32(pixels), Int32(channels), Int32(channels), avx2 ? 1 : 0, means)
         let scale = Float(pixels)
         for c in 0..<channels { means[c] /= scale }
     }

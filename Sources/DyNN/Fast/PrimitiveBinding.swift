@@ -11,8 +11,11 @@ final class PrimitiveBinding: @unchecked Sendable {
     private let bias: dnnl_memory_t?
     private let scratchpad: dnnl_memory_t
     private let arguments: [dnnl_exec_arg_t]
+    /// The graph node this binding serves, named by its errors.
+    let node: String
 
     init(context: DNNLContext, descriptors: PrimitiveDescriptors, node: String) throws(FastEngineError) {
+        self.node = node
         source = try context.emptyMemory(descriptors.source, node: node)
         destination = try context.emptyMemory(descriptors.destination, node: node)
         weights = try context.emptyMemory(descriptors.weights, node: node)
@@ -31,19 +34,23 @@ final class PrimitiveBinding: @unchecked Sendable {
         if let bias { dnnl_memory_destroy(bias) }
     }
 
-    /// Runs `primitive` on the given buffers through `stream`; synchronous.
+    /// Runs `primitive` on the given buffers through `stream`; synchronous. Every oneDNN status is checked:
+    /// a failed execution throws (naming the call, status and node) rather than leaving stale output.
     func execute(_ primitive: dnnl_primitive_t, stream: dnnl_stream_t, source: UnsafeMutableRawPointer,
                  weights: UnsafeMutableRawPointer, bias: UnsafeMutableRawPointer?,
-                 destination: UnsafeMutableRawPointer, scratchpad: UnsafeMutableRawPointer) {
-        dnnl_memory_set_data_handle(self.source, source)
-        dnnl_memory_set_data_handle(self.weights, weights)
-        dnnl_memory_set_data_handle(self.destination, destination)
-        dnnl_memory_set_data_handle(self.scratchpad, scratchpad)
-        if let memory = self.bias, let bias { dnnl_memory_set_data_handle(memory, bias) }
-        arguments.withUnsafeBufferPointer { args in
-            _ = dnnl_primitive_execute(primitive, stream, Int32(args.count), args.baseAddress)
+                 destination: UnsafeMutableRawPointer, scratchpad: UnsafeMutableRawPointer) throws(FastEngineError) {
+        try dnnlCheck(dnnl_memory_set_data_handle(self.source, source), "dnnl_memory_set_data_handle", node: node)
+        try dnnlCheck(dnnl_memory_set_data_handle(self.weights, weights), "dnnl_memory_set_data_handle", node: node)
+        try dnnlCheck(dnnl_memory_set_data_handle(self.destination, destination), "dnnl_memory_set_data_handle", node: node)
+        try dnnlCheck(dnnl_memory_set_data_handle(self.scratchpad, scratchpad), "dnnl_memory_set_data_handle", node: node)
+        if let memory = self.bias, let bias {
+            try dnnlCheck(dnnl_memory_set_data_handle(memory, bias), "dnnl_memory_set_data_handle", node: node)
         }
-        _ = dnnl_stream_wait(stream)
+        let status = arguments.withUnsafeBufferPointer { args in
+            dnnl_primitive_execute(primitive, stream, Int32(args.count), args.baseAddress)
+        }
+        try dnnlCheck(status, "dnnl_primitive_execute", node: node)
+        try dnnlCheck(dnnl_stream_wait(stream), "dnnl_stream_wait", node: node)
     }
 }
 

@@ -1,11 +1,10 @@
 import DyNN
 import Foundation
 
-/// Several interchangeable instances of one model, so that executions can run at once on an engine
-/// that serialises its own calls (the fast engine keeps one set of planned buffers and one oneDNN
-/// stream per instance). Each `infer` takes an idle instance, or waits for one; the scheduler runs
-/// at most `cores / intraOpThreads` executions of a model at once, so with that many replicas no
-/// call ever waits.
+/// Several interchangeable instances of one model, for a backend that runs one execution per engine at
+/// a time and so builds one engine per execution that may run at once (`Backend.makeEngines`). Each
+/// `infer` takes an idle instance, or waits for one; the scheduler runs at most the model's
+/// `ExecutionNeeds.concurrentExecutions` at once, so with that many replicas no call ever waits.
 public final class ReplicatedModel: ServableModel, @unchecked Sendable {
     public let info: ServedModelInfo
     public let intraOpThreads: Int

@@ -56,15 +56,8 @@ struct FastComparison {
 /// Deterministic pseudo-random inputs (SplitMix64), uniform in [0, 1).
 enum SeededInput {
     static func uniform(_ shape: [Int], seed: UInt64) -> Tensor {
-        var state = seed
-        let data = (0..<shape.reduce(1, *)).map { _ -> Float in
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            z ^= z >> 31
-            return Float(z >> 40) / Float(1 << 24)
-        }
+        var generator = SplitMix64(seed: seed)
+        let data = (0..<shape.reduce(1, *)).map { _ in Float(generator.next() >> 40) / Float(1 << 24) }
         return Tensor(shape: shape, data: data)
     }
 

@@ -5,7 +5,8 @@ import Testing
 /// The C kernels of the fast path against plain loops: the element-wise kernels that threads run in
 /// slices give exactly the reference formula; the AVX2 fully connected kernels match the portable ones.
 @Suite struct NHWCKernelTests {
-    private static var hasAVX2: Bool { dnnl_get_effective_cpu_isa().rawValue >= dnnl_cpu_isa_avx2.rawValue }
+    /// As the engine decides it: a CPU with AVX2 and a build with the shim's AVX2 kernels.
+    private static var hasAVX2: Bool { (try? DNNLContext().hasAVX2) ?? false }
 
     /// FC1 + ReLU for 1 to 9 samples at once (the AVX2 kernel takes four at a time, then the rest), with
     /// fp32 and fp16 weights and row lengths that leave 16- and 8-wide remainders: equal to the portable
@@ -48,10 +49,10 @@ import Testing
     }
 
     /// Two samples' kernels in one pass over the experts equal each sample's kernel made alone, with fp32
-    /// and fp16 experts and a length that leaves a remainder after the 8-wide steps.
-    @Test(arguments: [false, true])
-    func pairedAggregationMatchesSingle(half: Bool) {
-        guard Self.hasAVX2 else { return }
+    /// and fp16 experts and a length that leaves a remainder after the 8-wide steps; portable and AVX2.
+    @Test(arguments: [false, true], [false, true])
+    func pairedAggregationMatchesSingle(half: Bool, avx2: Bool) {
+        if avx2 && !Self.hasAVX2 { return }
         let (experts, count) = (4, 1_003)
         let bank = (0..<experts * count).map { Float(($0 * 31) % 89) / 44 - 1 }
         let halves = bank.map { HalfPrecision.halfFromFloat($0) }
@@ -62,13 +63,9 @@ import Testing
             if half { halves.withUnsafeBytes { body($0.baseAddress!) } } else { bank.withUnsafeBytes { body($0.baseAddress!) } }
         }
         withBank { raw in
-            dy_aggregate_pair_avx2(raw, half ? 1 : 0, count, count, Int32(experts), pi[0], pi[1], &first, &second)
+            dy_aggregate_pair(raw, half ? 1 : 0, count, count, Int32(experts), pi[0], pi[1], avx2 ? 1 : 0, &first, &second)
             for n in 0..<2 {
-                if half {
-                    dy_aggregate_f16_avx2(raw.assumingMemoryBound(to: UInt16.self), count, count, Int32(experts), pi[n], &single[n])
-                } else {
-                    dy_aggregate_f32_avx2(raw.assumingMemoryBound(to: Float.self), count, count, Int32(experts), pi[n], &single[n])
-                }
+                dy_aggregate(raw, half ? 1 : 0, count, count, Int32(experts), pi[n], avx2 ? 1 : 0, &single[n])
             }
         }
         #expect([first, second] == single)

@@ -156,7 +156,7 @@ import Testing
     }
 
     @Test func randomBodiesNeverCrashAndAlwaysGetJSONErrors() {
-        var rng = SplitMix(seed: 7)
+        var rng = SplitMix64(seed: 7)
         let pieces = [#"{"model":"test","input":"#, "[", "]", ",", "1", "-0.5e3", "\"NaN\"", "{", "}", "\"shape\":",
                       "\"data\":", "[1,1,2,2]", "null", "1e999", "\u{0}", "\"", ":"]
         for _ in 0..<300 {

@@ -72,7 +72,7 @@ import Testing
     }
 
     @Test func bodiesOfRandomBytesNeverCrash() {
-        var rng = SplitMix(seed: 42)
+        var rng = SplitMix64(seed: 42)
         let alphabet = Array("{}[]\",:0123456789.-eE truefalsnl\\u".utf8)
         for _ in 0..<2000 {
             let count = Int(rng.next() % 64)
@@ -83,18 +83,5 @@ import Testing
         }
         // Reaching here without a trap is the assertion; a well-formed request still decodes after.
         #expect((try? decode(#"{"model": "m", "input": [1]}"#)) != nil)
-    }
-}
-
-/// A tiny deterministic generator for fuzz-style tests.
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

@@ -1,3 +1,4 @@
+import DyNN
 import Foundation
 import Testing
 @testable import DyServe
@@ -72,7 +73,7 @@ import Testing
             #expect(try number(s) == Double(s)!, "\(s)")
             #expect(try number(s).sign == Double(s)!.sign, "\(s)")
         }
-        var rng = SplitMix(seed: 3)
+        var rng = SplitMix64(seed: 3)
         for _ in 0..<20_000 {
             let f = Float(bitPattern: UInt32(truncatingIfNeeded: rng.next()))
             guard f.isFinite else { continue }

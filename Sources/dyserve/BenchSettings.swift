@@ -1,19 +1,21 @@
+import DyNN
+
 /// What `dyserve bench` was asked to measure, checked before any model is loaded.
-public struct BenchSettings: Sendable, Equatable {
-    public var backend: Backend
-    public var batch: Int
+struct BenchSettings: Sendable, Equatable {
+    var backend: Backend
+    var batch: Int
     /// Intra-op threads; for the reference backend always 1 (it runs on the calling thread).
-    public var threads: Int
-    public var iterations: Int
-    public var warmup: Int
+    var threads: Int
+    var iterations: Int
+    var warmup: Int
 
     /// Upper bounds that keep a typo (`--batch 10000000`) from allocating the machine away.
-    public static let maxBatch = 4096
-    public static let maxIterations = 1_000_000
-    public static let maxThreads = 1024
+    static let maxBatch = 4096
+    static let maxIterations = 1_000_000
+    static let maxThreads = 1024
 
     /// `threads == nil` means the backend's default: 1 for reference, `defaultThreads` for fast.
-    public init(backend: Backend, batch: Int, threads: Int?, iterations: Int, warmup: Int,
+    init(backend: Backend, batch: Int, threads: Int?, iterations: Int, warmup: Int,
                 defaultThreads: Int) throws(BenchSettingsError) {
         guard (1...Self.maxBatch).contains(batch) else {
             throw .outOfRange(option: "--batch", value: batch, range: 1...Self.maxBatch)
@@ -41,11 +43,11 @@ public struct BenchSettings: Sendable, Equatable {
 }
 
 /// A bench option the command refuses, with what was given and what is allowed.
-public enum BenchSettingsError: Error, Sendable, Equatable, CustomStringConvertible {
+enum BenchSettingsError: Error, Sendable, Equatable, CustomStringConvertible {
     case outOfRange(option: String, value: Int, range: ClosedRange<Int>)
     case threadsUnsupported(backend: Backend, requested: Int)
 
-    public var description: String {
+    var description: String {
         switch self {
         case .outOfRange(let option, let value, let range):
             return "\(option) must be between \(range.lowerBound) and \(range.upperBound), got \(value)"

@@ -1,5 +1,6 @@
 import Testing
 import DyNN
+@testable import dyserve
 
 @Suite struct BenchSettingsTests {
     private func make(_ backend: Backend = .reference, batch: Int = 1, threads: Int? = nil,
