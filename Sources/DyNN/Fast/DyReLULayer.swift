@@ -10,7 +10,9 @@ final class DyReLUWeights: @unchecked Sendable {
     let spatialWeight: AlignedBuffer?
     /// Per FC2 output o: the index into a sample's `[K * channels]` slopes (>= 0) or, as `-1 - index`,
     /// intercepts. Variant A's outputs name channel 0 and are broadcast to every channel.
-    let destination: [Int]
+    let destination: IndexBuffer
+    /// `[K]`: the op's alpha and beta, for the C kernel that turns FC2's outputs into coefficients.
+    let alpha: AlignedBuffer, beta: AlignedBuffer
 
     init(op: DyReLU, channels: Int) {
         self.op = op
@@ -32,7 +34,9 @@ final class DyReLUWeights: @unchecked Sendable {
                 }
             }
         }
-        self.destination = destination
+        self.destination = IndexBuffer(destination)
+        alpha = Self.copy(op.alpha)
+        beta = Self.copy(op.beta)
     }
 
     private static func copy(_ values: [Float]) -> AlignedBuffer {
@@ -40,6 +44,20 @@ final class DyReLUWeights: @unchecked Sendable {
         for i in values.indices { buffer.floats[i] = values[i] }
         return buffer
     }
+}
+
+/// Indices in memory of their own, for C kernels (`[Int]`'s storage may move between calls).
+final class IndexBuffer: @unchecked Sendable {
+    let indices: UnsafeMutablePointer<Int>
+    let count: Int
+
+    init(_ values: [Int]) {
+        count = values.count
+        indices = .allocate(capacity: max(count, 1))
+        indices.initialize(from: values, count: count)
+    }
+
+    deinit { indices.deallocate() }
 }
 
 /// A DY-ReLU on the fast path for one plan (one batch size): the node's shared weights and the scratch
@@ -67,6 +85,9 @@ final class DyReLULayer: @unchecked Sendable {
 
     /// Threads of the last pass (the team OpenMP gave it, or 1), set by its thread 0.
     var team = 1
+    /// When the last pass's coefficients were ready (monotonic ns, set by its thread 0): the profile's
+    /// split between pooling + hyper network and the piecewise-linear pass.
+    var coefficientsReadyNs: UInt64 = 0
 
     var pixels: Int { height * width }
 

@@ -53,7 +53,6 @@ extension FastExecution {
         if me == 0 { layer.team = team }
 
         // 1. Pooling (and DY-ReLU-C's spatial logits and their maximum).
-        let pool = avx2 ? dy_dyrelu_pool_rows_avx2 : dy_dyrelu_pool_rows_portable
         for n in 0..<batch {
             partial(me, n).initialize(repeating: 0, count: channels)
             layer.partialMax?.floats[(me * batch + n) * 16] = -.infinity
@@ -61,7 +60,8 @@ extension FastExecution {
         segments { n, p, count in
             let offset = n * pixels + p
             let z = layer.spatial.map { $0.floats + offset }
-            pool(input + offset * channels, Int32(count), Int32(channels), partial(me, n), spatialWeight, spatialBias, z)
+            dy_dyrelu_pool_rows(input + offset * channels, Int32(count), Int32(channels), partial(me, n), spatialWeight,
+                                spatialBias, z, avx2 ? 1 : 0)
             if let z, let partialMax = layer.partialMax {
                 var top = partialMax.floats[(me * batch + n) * 16]
                 for i in 0..<count { top = max(top, z[i]) }
@@ -107,29 +107,18 @@ extension FastExecution {
         dy_fc_rows_samples(layer.weights.fc2.raw, 0, layer.weights.fc2Bias?.floats, layer.hiddenValues.floats, Int32(layer.hiddenStride), Int32(batch),
                            Int32(mine.lowerBound), Int32(mine.upperBound), Int32(hidden), 0, avx2 ? 1 : 0,
                            layer.logits.floats, Int32(layer.outputStride))
-        let shared = op.variant == .a
+        // Variant A: one value per piece, the same for every channel.
+        let (hard, shared) = (op.squash == .hardSigmoid ? Int32(1) : 0, op.variant == .a ? Int32(1) : 0)
+        let weights = layer.weights
         for n in 0..<batch {
-            let z = layer.logits.floats + n * layer.outputStride
-            let (a, b) = (layer.slopes(n), layer.intercepts(n))
-            for o in mine {
-                let theta = op.squash(z[o])
-                let d = layer.weights.destination[o]
-                let index = d >= 0 ? d : -1 - d
-                let k = index / channels
-                let value = d >= 0 ? op.alpha[k] + op.lambdaA * theta : op.beta[k] + op.lambdaB * theta
-                let target = d >= 0 ? a : b
-                // Variant A: one value per piece, the same for every channel.
-                if shared {
-                    (target + k * channels).initialize(repeating: value, count: channels)
-                } else {
-                    target[index] = value
-                }
-            }
+            dy_dyrelu_coefficients(layer.logits.floats + n * layer.outputStride, Int32(mine.lowerBound), Int32(mine.upperBound),
+                                   weights.destination.indices, Int32(channels), weights.alpha.floats, weights.beta.floats,
+                                   op.lambdaA, op.lambdaB, hard, shared, layer.slopes(n), layer.intercepts(n))
         }
         barrier()
+        if me == 0 { layer.coefficientsReadyNs = monotonicNanoseconds() }
 
         // 3. Apply.
-        let apply = avx2 ? dy_dyrelu_apply_rows_avx2 : dy_dyrelu_apply_rows_portable
         let gamma = op.spatial?.gamma ?? Float(pixels) / 3
         segments { n, p, count in
             let offset = n * pixels + p
@@ -139,8 +128,9 @@ extension FastExecution {
                 for w in 0..<team { total += partialTotal.floats[(w * batch + n) * 16] }
                 mapScale = gamma / total
             }
-            apply(input + offset * channels, output + offset * channels, Int32(count), Int32(channels), Int32(op.pieces),
-                  layer.slopes(n), layer.intercepts(n), layer.spatial.map { $0.floats + offset }, mapScale)
+            dy_dyrelu_apply_rows(input + offset * channels, output + offset * channels, Int32(count), Int32(channels),
+                                 Int32(op.pieces), layer.slopes(n), layer.intercepts(n), layer.spatial.map { $0.floats + offset },
+                                 mapScale, avx2 ? 1 : 0)
         }
     }
 
