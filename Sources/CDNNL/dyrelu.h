@@ -68,44 +68,17 @@ static inline void dy_dyrelu_apply_rows_portable(const float *x, float *y, int r
 }
 
 #if defined(__x86_64__)
-/// The pooling with AVX2. Without the spatial branch, in tiles of rows: each block of 32 channels keeps its
-/// running sums in registers over the tile's rows (each channel still summed in row order, so the sums are
-/// the portable loop's bit for bit). With it, row by row, the sums in L1 and the row's dot product in the
-/// same read.
+/// The pooling with AVX2. Without the spatial branch, in tiles of rows (shim.h's
+/// `dy_channel_sums_accumulate_avx2` on each): each block of 32 channels keeps its running sums in registers
+/// over the tile's rows, each channel still summed in row order, so the sums are the portable loop's bit for
+/// bit. With it, row by row, the sums in L1 and the row's dot product in the same read.
 __attribute__((target("avx2,fma")))
 static inline void dy_dyrelu_pool_rows_avx2(const float *x, int rows, int channels, float *sums,
                                             const float *w, float bias, float *z) {
     if (!w) {
         for (int p0 = 0; p0 < rows; p0 += DY_DYRELU_TILE_ROWS) {
             const int p1 = p0 + DY_DYRELU_TILE_ROWS < rows ? p0 + DY_DYRELU_TILE_ROWS : rows;
-            const float *tile = x + (size_t)p0 * channels;
-            int c = 0;
-            for (; c + 32 <= channels; c += 32) {
-                __m256 s0 = _mm256_loadu_ps(sums + c), s1 = _mm256_loadu_ps(sums + c + 8);
-                __m256 s2 = _mm256_loadu_ps(sums + c + 16), s3 = _mm256_loadu_ps(sums + c + 24);
-                const float *column = tile + c;
-                for (int p = p0; p < p1; p++, column += channels) {
-                    s0 = _mm256_add_ps(s0, _mm256_loadu_ps(column));
-                    s1 = _mm256_add_ps(s1, _mm256_loadu_ps(column + 8));
-                    s2 = _mm256_add_ps(s2, _mm256_loadu_ps(column + 16));
-                    s3 = _mm256_add_ps(s3, _mm256_loadu_ps(column + 24));
-                }
-                _mm256_storeu_ps(sums + c, s0);
-                _mm256_storeu_ps(sums + c + 8, s1);
-                _mm256_storeu_ps(sums + c + 16, s2);
-                _mm256_storeu_ps(sums + c + 24, s3);
-            }
-            for (; c + 8 <= channels; c += 8) {
-                __m256 s0 = _mm256_loadu_ps(sums + c);
-                const float *column = tile + c;
-                for (int p = p0; p < p1; p++, column += channels) s0 = _mm256_add_ps(s0, _mm256_loadu_ps(column));
-                _mm256_storeu_ps(sums + c, s0);
-            }
-            for (; c < channels; c++) {
-                float s = sums[c];
-                for (int p = p0; p < p1; p++) s += tile[(size_t)(p - p0) * channels + c];
-                sums[c] = s;
-            }
+            dy_channel_sums_accumulate_avx2(x + (size_t)p0 * channels, p1 - p0, channels, channels, sums);
         }
         return;
     }
