@@ -2,14 +2,12 @@
 // takes a range of rows so the threads can split a sample (or a batch) between them:
 //   pooling:      per-channel sums of the rows (the hyper network's GAP) and, for DY-ReLU-C, the spatial
 //                 branch's logit z[p] = bias + w . x[p] of each row, in the same read of the input;
-//   coefficients: the hyper network's outputs squashed and scattered into slopes and intercepts;
 //   apply:        y = max_k (a_k x + b_k), times min(scale * e[p], 1) for DY-ReLU-C, one read and one write.
 // AVX2 + FMA versions on x86-64, chosen at run time through the `avx2` argument of the dispatching
 // functions (the Swift side passes what oneDNN reports), portable ones otherwise and on other CPUs.
 #ifndef DYSERVE_CDNNL_DYRELU_H
 #define DYSERVE_CDNNL_DYRELU_H
 
-#include <math.h>
 #include <stddef.h>
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -195,47 +193,6 @@ static inline void dy_dyrelu_apply_rows(const float *x, float *y, int rows, int 
 #endif
     (void)avx2;
     dy_dyrelu_apply_rows_portable(x, y, rows, channels, pieces, a, b, e, scale);
-}
-
-/// The hyper network's outputs [o0, o1) of one sample turned into coefficients: theta = squash(z[o])
-/// (2 sigmoid(z) - 1, or with `hard` the hard sigmoid 2 relu6(z + 3) / 6 - 1), then output o lands at
-/// index d = destination[o] of the slopes a (d >= 0: a[d] = alpha[d / channels] + lambda_a theta) or, as
-/// d = -1 - index, of the intercepts b (beta[index / channels] + lambda_b theta). With `shared` (variant A)
-/// each output names channel 0 of its piece and fills all `channels` of it.
-static inline void dy_dyrelu_coefficients(const float *z, int o0, int o1, const ptrdiff_t *destination, int channels,
-                                          const float *alpha, const float *beta, float lambda_a, float lambda_b,
-                                          int hard, int shared, float *a, float *b) {
-    // No fused multiply-adds: the same roundings as the reference's Swift arithmetic.
-#pragma clang fp contract(off)
-    for (int o = o0; o < o1; o++) {
-        const float v = z[o];
-        float theta;
-        if (hard) {
-            float r = v + 3.0f;
-            r = r < 0.0f ? 0.0f : (r > 6.0f ? 6.0f : r);
-            theta = 2.0f * r / 6.0f - 1.0f;
-        } else {
-            // The sigmoid as the reference computes it: no overflow of exp for either sign.
-            float s;
-            if (v >= 0.0f) {
-                s = 1.0f / (1.0f + expf(-v));
-            } else {
-                const float t = expf(v);
-                s = t / (1.0f + t);
-            }
-            theta = 2.0f * s - 1.0f;
-        }
-        const ptrdiff_t d = destination[o];
-        const ptrdiff_t index = d >= 0 ? d : -1 - d;
-        const int k = (int)(index / channels);
-        const float value = d >= 0 ? alpha[k] + lambda_a * theta : beta[k] + lambda_b * theta;
-        float *target = d >= 0 ? a : b;
-        if (shared) {
-            for (int c = 0; c < channels; c++) target[(size_t)k * channels + c] = value;
-        } else {
-            target[index] = value;
-        }
-    }
 }
 
 #endif

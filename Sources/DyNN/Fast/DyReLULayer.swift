@@ -10,9 +10,7 @@ final class DyReLUWeights: @unchecked Sendable {
     let spatialWeight: AlignedBuffer?
     /// Per FC2 output o: the index into a sample's `[K * channels]` slopes (>= 0) or, as `-1 - index`,
     /// intercepts. Variant A's outputs name channel 0 and are broadcast to every channel.
-    let destination: IndexBuffer
-    /// `[K]`: the op's alpha and beta, for the C kernel that turns FC2's outputs into coefficients.
-    let alpha: AlignedBuffer, beta: AlignedBuffer
+    let destination: [Int]
 
     init(op: DyReLU, channels: Int) {
         self.op = op
@@ -34,9 +32,7 @@ final class DyReLUWeights: @unchecked Sendable {
                 }
             }
         }
-        self.destination = IndexBuffer(destination)
-        alpha = Self.copy(op.alpha)
-        beta = Self.copy(op.beta)
+        self.destination = destination
     }
 
     private static func copy(_ values: [Float]) -> AlignedBuffer {
@@ -44,20 +40,6 @@ final class DyReLUWeights: @unchecked Sendable {
         for i in values.indices { buffer.floats[i] = values[i] }
         return buffer
     }
-}
-
-/// Indices in memory of their own, for C kernels (`[Int]`'s storage may move between calls).
-final class IndexBuffer: @unchecked Sendable {
-    let indices: UnsafeMutablePointer<Int>
-    let count: Int
-
-    init(_ values: [Int]) {
-        count = values.count
-        indices = .allocate(capacity: max(count, 1))
-        indices.initialize(from: values, count: count)
-    }
-
-    deinit { indices.deallocate() }
 }
 
 /// A DY-ReLU on the fast path for one plan (one batch size): the node's shared weights and the scratch

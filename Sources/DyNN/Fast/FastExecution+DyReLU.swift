@@ -107,13 +107,24 @@ extension FastExecution {
         dy_fc_rows_samples(layer.weights.fc2.raw, 0, layer.weights.fc2Bias?.floats, layer.hiddenValues.floats, Int32(layer.hiddenStride), Int32(batch),
                            Int32(mine.lowerBound), Int32(mine.upperBound), Int32(hidden), 0, avx2 ? 1 : 0,
                            layer.logits.floats, Int32(layer.outputStride))
-        // Variant A: one value per piece, the same for every channel.
-        let (hard, shared) = (op.squash == .hardSigmoid ? Int32(1) : 0, op.variant == .a ? Int32(1) : 0)
-        let weights = layer.weights
+        let shared = op.variant == .a
         for n in 0..<batch {
-            dy_dyrelu_coefficients(layer.logits.floats + n * layer.outputStride, Int32(mine.lowerBound), Int32(mine.upperBound),
-                                   weights.destination.indices, Int32(channels), weights.alpha.floats, weights.beta.floats,
-                                   op.lambdaA, op.lambdaB, hard, shared, layer.slopes(n), layer.intercepts(n))
+            let z = layer.logits.floats + n * layer.outputStride
+            let (a, b) = (layer.slopes(n), layer.intercepts(n))
+            for o in mine {
+                let theta = op.squash(z[o])
+                let d = layer.weights.destination[o]
+                let index = d >= 0 ? d : -1 - d
+                let k = index / channels
+                let value = d >= 0 ? op.alpha[k] + op.lambdaA * theta : op.beta[k] + op.lambdaB * theta
+                let target = d >= 0 ? a : b
+                // Variant A: one value per piece, the same for every channel.
+                if shared {
+                    (target + k * channels).initialize(repeating: value, count: channels)
+                } else {
+                    target[index] = value
+                }
+            }
         }
         barrier()
         if me == 0 { layer.coefficientsReadyNs = monotonicNanoseconds() }

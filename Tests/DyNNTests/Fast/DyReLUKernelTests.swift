@@ -5,8 +5,7 @@ import Testing
 
 /// DY-ReLU's C kernels (Sources/CDNNL/dyrelu.h), portable and AVX2, against plain loops of the reference
 /// formulas: channel counts with and without 8- and 16-wide remainders, row counts within one tile of rows
-/// and across several, 1 to 3 pieces, with and without the spatial branch, in place, and the coefficients
-/// from the hyper network's outputs against the reference op's.
+/// and across several, 1 to 3 pieces, with and without the spatial branch, and in place.
 @Suite struct DyReLUKernelTests {
     private static var hasAVX2: Bool { dnnl_get_effective_cpu_isa().rawValue >= dnnl_cpu_isa_avx2.rawValue }
 
@@ -77,40 +76,6 @@ import Testing
                     expectClose(inPlace, expected, "in place, \(channels) channels, \(pieces) pieces, avx2 \(avx2)")
                 }
             }
-        }
-    }
-
-    /// The coefficient kernel against the reference's formula, for both squashes, variant A's broadcast, slopes
-    /// and intercepts in the paper's layout, and split in two ranges of outputs as two threads run it.
-    @Test(arguments: [Squash.sigmoid, .hardSigmoid])
-    func coefficientsAreTheSquashedOutputsInPlace(squash: Squash) {
-        let (channels, pieces) = (5, 2)
-        let alpha: [Float] = [1, 0], beta: [Float] = [0, 0.25]
-        let (lambdaA, lambdaB): (Float, Float) = (1, 0.5)
-        for shared in [false, true] {
-            let cc = shared ? 1 : channels
-            // Slopes of every piece then intercepts, piece-major (the paper's layout).
-            var destination: [Int] = []
-            for k in 0..<pieces { for c in 0..<cc { destination.append(k * channels + c) } }
-            for k in 0..<pieces { for c in 0..<cc { destination.append(-1 - (k * channels + c)) } }
-            let z = Self.values(destination.count, 7).map { $0 * 3 }
-            var expectedA = [Float](repeating: 0, count: pieces * channels), expectedB = expectedA
-            for (o, d) in destination.enumerated() {
-                let index = d >= 0 ? d : -1 - d
-                let k = index / channels
-                let value = d >= 0 ? alpha[k] + lambdaA * squash(z[o]) : beta[k] + lambdaB * squash(z[o])
-                for c in shared ? 0..<channels : index % channels..<index % channels + 1 {
-                    if d >= 0 { expectedA[k * channels + c] = value } else { expectedB[k * channels + c] = value }
-                }
-            }
-            var a = [Float](repeating: .nan, count: pieces * channels), b = a
-            let half = Int32(destination.count / 2)
-            for range in [(Int32(0), half), (half, Int32(destination.count))] {
-                dy_dyrelu_coefficients(z, range.0, range.1, destination, Int32(channels), alpha, beta, lambdaA, lambdaB,
-                                       squash == .hardSigmoid ? 1 : 0, shared ? 1 : 0, &a, &b)
-            }
-            #expect(a == expectedA, "slopes, \(squash), shared \(shared)")
-            #expect(b == expectedB, "intercepts, \(squash), shared \(shared)")
         }
     }
 
