@@ -1,15 +1,22 @@
-// DY-ReLU's two passes over NHWC rows (one row = one pixel's channels), included at the end of shim.h. Each pass
+// DY-ReLU's passes over NHWC rows (one row = one pixel's channels), included at the end of shim.h. Each pass
 // takes a range of rows so the threads can split a sample (or a batch) between them:
-//   pooling: per-channel sums of the rows (the hyper network's GAP) and, for DY-ReLU-C, the spatial
-//            branch's logit z[p] = bias + w . x[p] of each row, in the same read of the input;
-//   apply:   y = max_k (a_k x + b_k), times min(scale * e[p], 1) for DY-ReLU-C, one read and one write.
-// AVX2 + FMA versions chosen at run time by the Swift side (like the kernels in shim.h), portable ones
-// otherwise.
+//   pooling:      per-channel sums of the rows (the hyper network's GAP) and, for DY-ReLU-C, the spatial
+//                 branch's logit z[p] = bias + w . x[p] of each row, in the same read of the input;
+//   apply:        y = max_k (a_k x + b_k), times min(scale * e[p], 1) for DY-ReLU-C, one read and one write.
+// AVX2 + FMA versions on x86-64, chosen at run time through the `avx2` argument of the dispatching
+// functions (the Swift side passes what oneDNN reports), portable ones otherwise and on other CPUs.
 #ifndef DYSERVE_CDNNL_DYRELU_H
 #define DYSERVE_CDNNL_DYRELU_H
 
-#include <immintrin.h>
 #include <stddef.h>
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
+/// Rows per tile of the tiled AVX2 passes: a tile's rows (up to 16 x 4 KiB at 1024 channels) stay in L1
+/// while each block of channels sweeps them, so the block's running sums or coefficients live in registers
+/// and the tile is still read from memory once.
+#define DY_DYRELU_TILE_ROWS 16
 
 /// sums[c] += x[p * channels + c] over rows p < rows; with `w` (DY-ReLU-C), z[p] = bias + sum_c w[c] x[p, c].
 static inline void dy_dyrelu_pool_rows_portable(const float *x, int rows, int channels, float *sums,
@@ -25,35 +32,26 @@ static inline void dy_dyrelu_pool_rows_portable(const float *x, int rows, int ch
     }
 }
 
-/// The same with AVX2: the running sums stay in L1 (read and written once per row), so the input is
-/// read once, in memory order.
-__attribute__((target("avx2,fma")))
-static inline void dy_dyrelu_pool_rows_avx2(const float *x, int rows, int channels, float *sums,
-                                            const float *w, float bias, float *z) {
-    for (int p = 0; p < rows; p++) {
-        const float *row = x + (size_t)p * channels;
-        __m256 dot = _mm256_setzero_ps();
-        int c = 0;
-        for (; c + 8 <= channels; c += 8) {
-            __m256 v = _mm256_loadu_ps(row + c);
-            _mm256_storeu_ps(sums + c, _mm256_add_ps(_mm256_loadu_ps(sums + c), v));
-            if (w) dot = _mm256_fmadd_ps(_mm256_loadu_ps(w + c), v, dot);
-        }
-        float s = bias;
-        if (w) s += dy_sum8_avx2(dot);
-        for (; c < channels; c++) {
-            sums[c] += row[c];
-            if (w) s += w[c] * row[c];
-        }
-        if (w) z[p] = s;
-    }
-}
-
 /// DY-ReLU-C's spatial attention of row p, min(scale * e[p], 1); 1 without the spatial branch (e NULL).
 static inline float dy_dyrelu_map(const float *e, int p, float scale) {
     if (!e) return 1.0f;
     float m = scale * e[p];
     return m > 1.0f ? 1.0f : m;
+}
+
+/// One row's channels [c, channels) of the apply pass, scalar: the tails the vector loops leave.
+static inline void dy_dyrelu_apply_tail(const float *s, float *t, int c, int channels, int pieces,
+                                        const float *a, const float *b, int spatial, float m) {
+    const size_t stride = (size_t)channels;
+    for (; c < channels; c++) {
+        float v = s[c];
+        float out = a[c] * v + b[c];
+        for (int k = 1; k < pieces; k++) {
+            float line = a[k * stride + c] * v + b[k * stride + c];
+            if (line > out) out = line;
+        }
+        t[c] = spatial ? out * m : out;
+    }
 }
 
 /// y[p, c] = max_k (a[k * channels + c] x[p, c] + b[k * channels + c]) for rows p < rows, times
@@ -62,63 +60,139 @@ static inline float dy_dyrelu_map(const float *e, int p, float scale) {
 static inline void dy_dyrelu_apply_rows_portable(const float *x, float *y, int rows, int channels, int pieces,
                                                  const float *a, const float *b, const float *e, float scale) {
     for (int p = 0; p < rows; p++) {
-        const float *s = x + (size_t)p * channels;
-        float *t = y + (size_t)p * channels;
-        const float m = dy_dyrelu_map(e, p, scale);
-        for (int c = 0; c < channels; c++) {
-            float v = s[c];
-            float out = a[c] * v + b[c];
-            for (int k = 1; k < pieces; k++) {
-                float line = a[(size_t)k * channels + c] * v + b[(size_t)k * channels + c];
-                if (line > out) out = line;
-            }
-            t[c] = e ? out * m : out;
-        }
+        dy_dyrelu_apply_tail(x + (size_t)p * channels, y + (size_t)p * channels, 0, channels, pieces, a, b,
+                             e != 0, dy_dyrelu_map(e, p, scale));
     }
 }
 
-/// The same with AVX2 + FMA, 8 channels per step; two pieces (the paper's K) without the inner loop.
+#if defined(__x86_64__)
+/// The pooling with AVX2. Without the spatial branch, in tiles of rows (shim.h's
+/// `dy_channel_sums_accumulate_avx2` on each): each block of 32 channels keeps its running sums in registers
+/// over the tile's rows, each channel still summed in row order, so the sums are the portable loop's bit for
+/// bit. With it, row by row, the sums in L1 and the row's dot product in the same read.
+__attribute__((target("avx2,fma")))
+static inline void dy_dyrelu_pool_rows_avx2(const float *x, int rows, int channels, float *sums,
+                                            const float *w, float bias, float *z) {
+    if (!w) {
+        for (int p0 = 0; p0 < rows; p0 += DY_DYRELU_TILE_ROWS) {
+            const int p1 = p0 + DY_DYRELU_TILE_ROWS < rows ? p0 + DY_DYRELU_TILE_ROWS : rows;
+            dy_channel_sums_accumulate_avx2(x + (size_t)p0 * channels, p1 - p0, channels, channels, sums);
+        }
+        return;
+    }
+    for (int p = 0; p < rows; p++) {
+        const float *row = x + (size_t)p * channels;
+        __m256 dot = _mm256_setzero_ps();
+        int c = 0;
+        for (; c + 8 <= channels; c += 8) {
+            __m256 v = _mm256_loadu_ps(row + c);
+            _mm256_storeu_ps(sums + c, _mm256_add_ps(_mm256_loadu_ps(sums + c), v));
+            dot = _mm256_fmadd_ps(_mm256_loadu_ps(w + c), v, dot);
+        }
+        float s = bias + dy_sum8_avx2(dot);
+        for (; c < channels; c++) {
+            sums[c] += row[c];
+            s += w[c] * row[c];
+        }
+        z[p] = s;
+    }
+}
+
+/// The apply pass with AVX2 + FMA. Two pieces (the paper's K), in tiles of rows: each block of 16 channels
+/// holds its 8 coefficient vectors in registers over the tile's rows, where a row-by-row loop reloads
+/// them for every 8 values. Other piece counts row by row, 8 channels per step.
 __attribute__((target("avx2,fma")))
 static inline void dy_dyrelu_apply_rows_avx2(const float *x, float *y, int rows, int channels, int pieces,
                                              const float *a, const float *b, const float *e, float scale) {
     const size_t stride = (size_t)channels;
+    if (pieces == 2) {
+        for (int p0 = 0; p0 < rows; p0 += DY_DYRELU_TILE_ROWS) {
+            const int p1 = p0 + DY_DYRELU_TILE_ROWS < rows ? p0 + DY_DYRELU_TILE_ROWS : rows;
+            int c = 0;
+            for (; c + 16 <= channels; c += 16) {
+                const __m256 a00 = _mm256_loadu_ps(a + c), a01 = _mm256_loadu_ps(a + c + 8);
+                const __m256 a10 = _mm256_loadu_ps(a + stride + c), a11 = _mm256_loadu_ps(a + stride + c + 8);
+                const __m256 b00 = _mm256_loadu_ps(b + c), b01 = _mm256_loadu_ps(b + c + 8);
+                const __m256 b10 = _mm256_loadu_ps(b + stride + c), b11 = _mm256_loadu_ps(b + stride + c + 8);
+                for (int p = p0; p < p1; p++) {
+                    const float *s = x + (size_t)p * stride + c;
+                    float *t = y + (size_t)p * stride + c;
+                    __m256 v0 = _mm256_loadu_ps(s), v1 = _mm256_loadu_ps(s + 8);
+                    __m256 o0 = _mm256_max_ps(_mm256_fmadd_ps(a00, v0, b00), _mm256_fmadd_ps(a10, v0, b10));
+                    __m256 o1 = _mm256_max_ps(_mm256_fmadd_ps(a01, v1, b01), _mm256_fmadd_ps(a11, v1, b11));
+                    if (e) {
+                        const __m256 mv = _mm256_set1_ps(dy_dyrelu_map(e, p, scale));
+                        o0 = _mm256_mul_ps(o0, mv);
+                        o1 = _mm256_mul_ps(o1, mv);
+                    }
+                    _mm256_storeu_ps(t, o0);
+                    _mm256_storeu_ps(t + 8, o1);
+                }
+            }
+            if (c < channels) {
+                for (int p = p0; p < p1; p++) {
+                    const float *s = x + (size_t)p * stride;
+                    float *t = y + (size_t)p * stride;
+                    const float m = dy_dyrelu_map(e, p, scale);
+                    int d = c;
+                    for (; d + 8 <= channels; d += 8) {
+                        __m256 v = _mm256_loadu_ps(s + d);
+                        __m256 out = _mm256_max_ps(_mm256_fmadd_ps(_mm256_loadu_ps(a + d), v, _mm256_loadu_ps(b + d)),
+                                                   _mm256_fmadd_ps(_mm256_loadu_ps(a + stride + d), v, _mm256_loadu_ps(b + stride + d)));
+                        if (e) out = _mm256_mul_ps(out, _mm256_set1_ps(m));
+                        _mm256_storeu_ps(t + d, out);
+                    }
+                    dy_dyrelu_apply_tail(s, t, d, channels, pieces, a, b, e != 0, m);
+                }
+            }
+        }
+        return;
+    }
     for (int p = 0; p < rows; p++) {
         const float *s = x + (size_t)p * channels;
         float *t = y + (size_t)p * channels;
         const float m = dy_dyrelu_map(e, p, scale);
         const __m256 mv = _mm256_set1_ps(m);
         int c = 0;
-        if (pieces == 2) {
-            for (; c + 8 <= channels; c += 8) {
-                __m256 v = _mm256_loadu_ps(s + c);
-                __m256 out = _mm256_fmadd_ps(_mm256_loadu_ps(a + c), v, _mm256_loadu_ps(b + c));
-                __m256 line = _mm256_fmadd_ps(_mm256_loadu_ps(a + stride + c), v, _mm256_loadu_ps(b + stride + c));
-                out = _mm256_max_ps(out, line);
-                if (e) out = _mm256_mul_ps(out, mv);
-                _mm256_storeu_ps(t + c, out);
-            }
-        } else {
-            for (; c + 8 <= channels; c += 8) {
-                __m256 v = _mm256_loadu_ps(s + c);
-                __m256 out = _mm256_fmadd_ps(_mm256_loadu_ps(a + c), v, _mm256_loadu_ps(b + c));
-                for (int k = 1; k < pieces; k++) {
-                    __m256 line = _mm256_fmadd_ps(_mm256_loadu_ps(a + k * stride + c), v, _mm256_loadu_ps(b + k * stride + c));
-                    out = _mm256_max_ps(out, line);
-                }
-                if (e) out = _mm256_mul_ps(out, mv);
-                _mm256_storeu_ps(t + c, out);
-            }
-        }
-        for (; c < channels; c++) {
-            float v = s[c];
-            float out = a[c] * v + b[c];
+        for (; c + 8 <= channels; c += 8) {
+            __m256 v = _mm256_loadu_ps(s + c);
+            __m256 out = _mm256_fmadd_ps(_mm256_loadu_ps(a + c), v, _mm256_loadu_ps(b + c));
             for (int k = 1; k < pieces; k++) {
-                float line = a[k * stride + c] * v + b[k * stride + c];
-                if (line > out) out = line;
+                __m256 line = _mm256_fmadd_ps(_mm256_loadu_ps(a + k * stride + c), v, _mm256_loadu_ps(b + k * stride + c));
+                out = _mm256_max_ps(out, line);
             }
-            t[c] = e ? out * m : out;
+            if (e) out = _mm256_mul_ps(out, mv);
+            _mm256_storeu_ps(t + c, out);
         }
+        dy_dyrelu_apply_tail(s, t, c, channels, pieces, a, b, e != 0, m);
     }
+}
+#endif
+
+/// The pooling, AVX2 when `avx2` != 0 on an x86-64 CPU that has it, portable otherwise.
+static inline void dy_dyrelu_pool_rows(const float *x, int rows, int channels, float *sums, const float *w, float bias,
+                                       float *z, int avx2) {
+#if defined(__x86_64__)
+    if (avx2) {
+        dy_dyrelu_pool_rows_avx2(x, rows, channels, sums, w, bias, z);
+        return;
+    }
+#endif
+    (void)avx2;
+    dy_dyrelu_pool_rows_portable(x, rows, channels, sums, w, bias, z);
+}
+
+/// The apply pass, AVX2 when `avx2` != 0 on an x86-64 CPU that has it, portable otherwise.
+static inline void dy_dyrelu_apply_rows(const float *x, float *y, int rows, int channels, int pieces, const float *a,
+                                        const float *b, const float *e, float scale, int avx2) {
+#if defined(__x86_64__)
+    if (avx2) {
+        dy_dyrelu_apply_rows_avx2(x, y, rows, channels, pieces, a, b, e, scale);
+        return;
+    }
+#endif
+    (void)avx2;
+    dy_dyrelu_apply_rows_portable(x, y, rows, channels, pieces, a, b, e, scale);
 }
 
 #endif

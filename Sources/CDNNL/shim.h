@@ -306,13 +306,15 @@ static inline void dy_normalize_run_avx2(const float *x, int count, float mean, 
     for (; i < count; i++) out[i] = (x[i] - mean) / std;
 }
 
-/// The same with 32 channels held in registers across all pixels (each channel still summed in pixel
-/// order, so the result is bit-identical to the portable loop and to the reference GAP).
+/// sums[c] += sum over pixels of x[p * stride + c] for c < channels, with 32 channels held in registers
+/// across all pixels (each channel still summed in pixel order onto what `sums` holds). DY-ReLU's pooling
+/// runs it over tiles of rows.
 __attribute__((target("avx2")))
-static inline void dy_channel_sums_nhwc_avx2(const float *x, int pixels, int stride, int channels, float *sums) {
+static inline void dy_channel_sums_accumulate_avx2(const float *x, int pixels, int stride, int channels, float *sums) {
     int c = 0;
     for (; c + 32 <= channels; c += 32) {
-        __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps(), a2 = _mm256_setzero_ps(), a3 = _mm256_setzero_ps();
+        __m256 a0 = _mm256_loadu_ps(sums + c), a1 = _mm256_loadu_ps(sums + c + 8);
+        __m256 a2 = _mm256_loadu_ps(sums + c + 16), a3 = _mm256_loadu_ps(sums + c + 24);
         const float *column = x + c;
         for (int p = 0; p < pixels; p++, column += stride) {
             a0 = _mm256_add_ps(a0, _mm256_loadu_ps(column));
@@ -326,16 +328,23 @@ static inline void dy_channel_sums_nhwc_avx2(const float *x, int pixels, int str
         _mm256_storeu_ps(sums + c + 24, a3);
     }
     for (; c + 8 <= channels; c += 8) {
-        __m256 a = _mm256_setzero_ps();
+        __m256 a = _mm256_loadu_ps(sums + c);
         const float *column = x + c;
         for (int p = 0; p < pixels; p++, column += stride) a = _mm256_add_ps(a, _mm256_loadu_ps(column));
         _mm256_storeu_ps(sums + c, a);
     }
     for (; c < channels; c++) {
-        float s = 0.0f;
+        float s = sums[c];
         for (int p = 0; p < pixels; p++) s += x[(size_t)p * stride + c];
         sums[c] = s;
     }
+}
+
+/// The same sums from zero (bit-identical to the portable loop and to the reference GAP).
+__attribute__((target("avx2")))
+static inline void dy_channel_sums_nhwc_avx2(const float *x, int pixels, int stride, int channels, float *sums) {
+    for (int c = 0; c < channels; c++) sums[c] = 0.0f;
+    dy_channel_sums_accumulate_avx2(x, pixels, stride, channels, sums);
 }
 
 #endif // DY_X86_64

@@ -219,6 +219,22 @@ struct BenchCommand: ParsableCommand {
         }
         print(line(header))
         for row in rows { print(line(row)) }
+        // The same summed per op kind ("layers": how many nodes of that kind).
+        print("")
+        let kindHeader = ["layers", "op"] + header.dropFirst(2)
+        let kindRows = p.kinds.map { row in
+            [row.name, row.op] + [row.attentionMs, row.aggregationMs, row.convolutionMs, row.activationMs, row.totalMs]
+                .map { String(format: "%.3f", $0) }
+        }
+        let kindWidths = kindHeader.indices.map { column in
+            max(kindHeader[column].count, kindRows.map { $0[column].count }.max() ?? 0)
+        }
+        for cells in [kindHeader] + kindRows {
+            print(cells.enumerated().map { column, cell in
+                column == 1 ? cell.padding(toLength: kindWidths[column], withPad: " ", startingAt: 0)
+                    : String(repeating: " ", count: kindWidths[column] - cell.count) + cell
+            }.joined(separator: "  "))
+        }
     }
 
     private static func milliseconds(_ duration: Duration) -> Double {

@@ -63,4 +63,33 @@ public struct LayerProfile: Sendable, Equatable, Codable {
                          activationMs: rows.reduce(0) { $0 + $1.activationMs },
                          totalMs: rows.reduce(0) { $0 + $1.totalMs })
     }
+
+    /// The rows summed per op kind (`op`), in order of first appearance; each kind's `name` is its node count.
+    /// Where the time of one network goes over another's (a dynamic or DY-ReLU network against its
+    /// static one) is a difference of these sums.
+    public var kinds: [Row] {
+        var order: [String] = []
+        var sums: [String: (count: Int, row: Row)] = [:]
+        for row in rows {
+            guard var entry = sums[row.op] else {
+                order.append(row.op)
+                sums[row.op] = (1, row)
+                continue
+            }
+            entry.count += 1
+            entry.row.attentionMs += row.attentionMs
+            entry.row.aggregationMs += row.aggregationMs
+            entry.row.convolutionMs += row.convolutionMs
+            entry.row.activationMs += row.activationMs
+            entry.row.totalMs += row.totalMs
+            sums[row.op] = entry
+        }
+        return order.compactMap { op in
+            sums[op].map { entry in
+                var row = entry.row
+                row.name = "\(entry.count)"
+                return row
+            }
+        }
+    }
 }

@@ -67,6 +67,9 @@ final class DyReLULayer: @unchecked Sendable {
 
     /// Threads of the last pass (the team OpenMP gave it, or 1), set by its thread 0.
     var team = 1
+    /// When the last pass's coefficients were ready (monotonic ns, set by its thread 0): the profile's
+    /// split between pooling + hyper network and the piecewise-linear pass.
+    var coefficientsReadyNs: UInt64 = 0
 
     var pixels: Int { height * width }
 

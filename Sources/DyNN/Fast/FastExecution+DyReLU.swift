@@ -53,7 +53,6 @@ extension FastExecution {
         if me == 0 { layer.team = team }
 
         // 1. Pooling (and DY-ReLU-C's spatial logits and their maximum).
-        let pool = avx2 ? dy_dyrelu_pool_rows_avx2 : dy_dyrelu_pool_rows_portable
         for n in 0..<batch {
             partial(me, n).initialize(repeating: 0, count: channels)
             layer.partialMax?.floats[(me * batch + n) * 16] = -.infinity
@@ -61,7 +60,8 @@ extension FastExecution {
         segments { n, p, count in
             let offset = n * pixels + p
             let z = layer.spatial.map { $0.floats + offset }
-            pool(input + offset * channels, Int32(count), Int32(channels), partial(me, n), spatialWeight, spatialBias, z)
+            dy_dyrelu_pool_rows(input + offset * channels, Int32(count), Int32(channels), partial(me, n), spatialWeight,
+                                spatialBias, z, avx2 ? 1 : 0)
             if let z, let partialMax = layer.partialMax {
                 var top = partialMax.floats[(me * batch + n) * 16]
                 for i in 0..<count { top = max(top, z[i]) }
@@ -127,9 +127,9 @@ extension FastExecution {
             }
         }
         barrier()
+        if me == 0 { layer.coefficientsReadyNs = monotonicNanoseconds() }
 
         // 3. Apply.
-        let apply = avx2 ? dy_dyrelu_apply_rows_avx2 : dy_dyrelu_apply_rows_portable
         let gamma = op.spatial?.gamma ?? Float(pixels) / 3
         segments { n, p, count in
             let offset = n * pixels + p
@@ -139,8 +139,9 @@ extension FastExecution {
                 for w in 0..<team { total += partialTotal.floats[(w * batch + n) * 16] }
                 mapScale = gamma / total
             }
-            apply(input + offset * channels, output + offset * channels, Int32(count), Int32(channels), Int32(op.pieces),
-                  layer.slopes(n), layer.intercepts(n), layer.spatial.map { $0.floats + offset }, mapScale)
+            dy_dyrelu_apply_rows(input + offset * channels, output + offset * channels, Int32(count), Int32(channels),
+                                 Int32(op.pieces), layer.slopes(n), layer.intercepts(n), layer.spatial.map { $0.floats + offset },
+                                 mapScale, avx2 ? 1 : 0)
         }
     }
 

@@ -179,12 +179,19 @@ struct FastExecution {
                 lastNode = node
 
             case .dyReLU(let node, let layer, let input, let out):
+                let begin = profile ? monotonicNanoseconds() : 0
                 let trace = dyReLU(layer, input: buffers[input], output: buffers[out], avx2: avx2)
                 if var trace {
                     trace.name = model.nodes[node].name
                     traces.append(trace)
                 }
-                if profile { timings[node].activationNs += lap() }
+                if profile {
+                    // Pooling and the hyper network count as attention, the piecewise-linear pass as activation.
+                    let total = lap()
+                    let coefficients = min(total, layer.coefficientsReadyNs &- begin)
+                    timings[node].attentionNs += coefficients
+                    timings[node].activationNs += total - coefficients
+                }
                 lastNode = node
 
             case .globalAvgPool(let node, let input, let channels, let pixels):

@@ -25,6 +25,16 @@ import DyNN
         #expect(profile.total.totalMs == 9 && profile.total.convolutionMs == 4 && profile.total.activationMs == 1)
     }
 
+    @Test func sumsRowsPerOpKindInOrderOfAppearance() throws {
+        let pass = [sample("a", "conv2d", convolution: 1_000_000), sample("b", "dy_relu", attention: 2_000_000, activation: 1_000_000),
+                    sample("c", "conv2d", convolution: 3_000_000), sample("d", "dy_relu", activation: 4_000_000)]
+        let kinds = try #require(LayerProfile(passes: [pass])).kinds
+        #expect(kinds.map(\.op) == ["conv2d", "dy_relu"])
+        #expect(kinds.map(\.name) == ["2", "2"])
+        #expect(kinds[0].convolutionMs == 4 && kinds[0].totalMs == 4)
+        #expect(kinds[1].attentionMs == 2 && kinds[1].activationMs == 5 && kinds[1].totalMs == 7)
+    }
+
     @Test func emptyOrMismatchedPassesGiveNothing() {
         #expect(LayerProfile(passes: []) == nil)
         #expect(LayerProfile(passes: [[]]) == nil)

@@ -4,8 +4,8 @@ import Foundation
 import Testing
 
 /// DY-ReLU's C kernels (Sources/CDNNL/dyrelu.h), portable and AVX2, against plain loops of the reference
-/// formulas: channel counts with and without 8-wide remainders, 1 to 3 pieces, with and without the
-/// spatial branch, and in place.
+/// formulas: channel counts with and without 8- and 16-wide remainders, row counts within one tile of rows
+/// and across several, 1 to 3 pieces, with and without the spatial branch, and in place.
 @Suite struct DyReLUKernelTests {
     private static var hasAVX2: Bool { dnnl_get_effective_cpu_isa().rawValue >= dnnl_cpu_isa_avx2.rawValue }
 
@@ -13,9 +13,8 @@ import Testing
         (0..<count).map { Float((($0 + seed) * 37) % 101) / 25 - 2 }
     }
 
-    @Test(arguments: [3, 8, 13, 40, 96])
-    func poolingSumsChannelsAndSpatialLogits(channels: Int) {
-        let rows = 9
+    @Test(arguments: [(3, 9), (8, 9), (13, 9), (40, 9), (96, 9), (40, 37), (96, 50), (1280, 20)])
+    func poolingSumsChannelsAndSpatialLogits(channels: Int, rows: Int) {
         let x = Self.values(rows * channels, 1), w = Self.values(channels, 2)
         var expectedSums = [Float](repeating: 0.5, count: channels), expectedZ = [Float](repeating: 0, count: rows)
         for p in 0..<rows {
@@ -27,7 +26,10 @@ import Testing
             expectedZ[p] = z
         }
         for avx2 in Self.hasAVX2 ? [false, true] : [false] {
-            let pool = avx2 ? dy_dyrelu_pool_rows_avx2 : dy_dyrelu_pool_rows_portable
+            func pool(_ x: UnsafePointer<Float>, _ rows: Int32, _ channels: Int32, _ sums: UnsafeMutablePointer<Float>,
+                      _ w: UnsafePointer<Float>?, _ bias: Float, _ z: UnsafeMutablePointer<Float>?) {
+                dy_dyrelu_pool_rows(x, rows, channels, sums, w, bias, z, avx2 ? 1 : 0)
+            }
             // The sums accumulate onto what is there (a thread's running partial sums).
             var sums = [Float](repeating: 0.5, count: channels), z = [Float](repeating: .nan, count: rows)
             pool(x, Int32(rows), Int32(channels), &sums, w, 0.25, &z)
@@ -35,13 +37,12 @@ import Testing
             expectClose(z, expectedZ, "z, \(channels) channels, avx2 \(avx2)")
             var plainSums = [Float](repeating: 0.5, count: channels)
             pool(x, Int32(rows), Int32(channels), &plainSums, nil, 0, nil)
-            expectClose(plainSums, expectedSums, "sums without spatial branch, avx2 \(avx2)")
+            expectClose(plainSums, expectedSums, "sums without spatial branch, \(channels) channels, \(rows) rows, avx2 \(avx2)")
         }
     }
 
-    @Test(arguments: [3, 8, 13, 40, 96])
-    func applyIsTheMaximumOfThePiecesTimesTheMap(channels: Int) {
-        let rows = 7
+    @Test(arguments: [(3, 7), (8, 7), (13, 7), (40, 7), (96, 7), (24, 35), (40, 17), (96, 33)])
+    func applyIsTheMaximumOfThePiecesTimesTheMap(channels: Int, rows: Int) {
         let x = Self.values(rows * channels, 3), e = Self.values(rows, 4).map { abs($0) + 0.1 }
         let scale: Float = 0.9
         for pieces in 1...3 {
@@ -58,14 +59,18 @@ import Testing
                     }
                 }
                 for avx2 in Self.hasAVX2 ? [false, true] : [false] {
-                    let apply = avx2 ? dy_dyrelu_apply_rows_avx2 : dy_dyrelu_apply_rows_portable
+                    func apply(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ rows: Int32, _ channels: Int32,
+                               _ pieces: Int32, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>,
+                               _ e: UnsafePointer<Float>?, _ scale: Float) {
+                        dy_dyrelu_apply_rows(x, y, rows, channels, pieces, a, b, e, scale, avx2 ? 1 : 0)
+                    }
                     var y = [Float](repeating: .nan, count: rows * channels)
                     apply(x, &y, Int32(rows), Int32(channels), Int32(pieces), a, b, spatial ? e : nil, scale)
-                    expectClose(y, expected, "\(channels) channels, \(pieces) pieces, spatial \(spatial), avx2 \(avx2)")
+                    expectClose(y, expected, "\(channels) channels, \(rows) rows, \(pieces) pieces, spatial \(spatial), avx2 \(avx2)")
                     // In place, as the fast path runs it when the input dies at the activation.
                     var inPlace = x
                     inPlace.withUnsafeMutableBufferPointer { buffer in
-                        apply(buffer.baseAddress, buffer.baseAddress, Int32(rows), Int32(channels), Int32(pieces), a, b,
+                        apply(buffer.baseAddress!, buffer.baseAddress!, Int32(rows), Int32(channels), Int32(pieces), a, b,
                               spatial ? e : nil, scale)
                     }
                     expectClose(inPlace, expected, "in place, \(channels) channels, \(pieces) pieces, avx2 \(avx2)")
