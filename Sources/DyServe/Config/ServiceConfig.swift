@@ -162,7 +162,7 @@ public struct ServiceConfig: Sendable, Equatable {
         /// `inference.threads`: the cores inference may use; 0 means every available core.
         public var threads: Int
         /// `inference.intra_op_threads`: threads one execution uses. 0 (auto) = 1 for the reference
-        /// engine; for the fast one, 1 for a model under `ComputeBudget.singleThreadMaxMultiplyAdds`
+        /// engine; for the fast one, 1 for a model under `FastEngine.singleThreadMaxMultiplyAdds`
         /// per sample and all of `threads` otherwise. Executions of a model at once =
         /// threads / its intra-op threads (at least 1); executions of all models together never
         /// use more than `threads` cores.
