@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Interoperability tests of the Open Inference Protocol (KServe v2): the real tritonclient[http] client
-# and raw `requests` calls against the release binary (tests/interop). Creates the venv .venv-interop
-# (git-ignored) with tests/interop/requirements.txt on first use.
+# and raw `requests` calls against the release binary (Tests/Interop). Creates the venv .venv-interop
+# (git-ignored) with Tests/Interop/requirements.txt on first use.
 # Assumes `swift build -c release --product dyserve` has run (scripts/test.sh does it); another binary
 # can be named with INTEROP_DYSERVE_BIN. Extra arguments go to pytest.
 set -euo pipefail
@@ -12,7 +12,7 @@ export INTEROP_DYSERVE_BIN="$(realpath "$binary" 2>/dev/null || echo "$binary")"
 [ -x "$binary" ] || { echo "interop: $binary not built; run: swift build -c release --product dyserve" >&2; exit 1; }
 
 venv=.venv-interop
-requirements=tests/interop/requirements.txt
+requirements=Tests/Interop/requirements.txt
 if [ ! -x "$venv/bin/python" ]; then
     python3 -m venv "$venv"
 fi
@@ -26,5 +26,5 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$wanted" ]; then
 fi
 
 # pytest exits non-zero on any failure, and with status 5 when no test ran: both fail this script.
-cd tests/interop
+cd Tests/Interop
 exec "../../$venv/bin/python" -m pytest -q -p no:cacheprovider "$@"
