@@ -109,9 +109,11 @@ final class ServiceRunner {
             // and their memory is fixed by the configuration.
             let engines = try backend.makeEngines(for: model, needs: needs, options: FastEngineOptions(
                 expertPrecision: inference.expertPrecision(of: name), batchSizes: FastEngineOptions.batchSizes(upTo: maxEngineBatch)))
-            for fallback in engines.first?.fallbacks ?? [] {
+            let fallbacks = engines.first?.fallbacks ?? []
+            for fallback in fallbacks {
                 logger.warning("\(name): \(fallback) on the \(backend.rawValue) backend")
             }
+            metrics.recordReferenceFallbacks(name, nodes: fallbacks.count)
             let replicas = engines.map {
                 DyNNServableModel(engine: $0, intraOpThreads: needs.threadsPerExecution, maxEngineBatch: maxEngineBatch)
             }

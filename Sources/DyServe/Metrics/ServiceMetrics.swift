@@ -11,7 +11,8 @@ import Prometheus
 /// timeout, shutdown, client_gone), all recorded by `InferencePipeline`; sampled when rendered,
 /// `dyserve_attention_store_entries` and `_bytes`; from the scheduler `dyserve_queue_depth`
 /// (requests waiting) and `dyserve_batch_size` (samples per execution, histogram); and from model
-/// loads `dyserve_model_load_duration_seconds` and `dyserve_model_load_failures_total`.
+/// loads `dyserve_model_load_duration_seconds`, `dyserve_model_load_failures_total` and
+/// `dyserve_model_reference_fallback_nodes`.
 /// Whole process: `dyserve_http_requests_total{route, code}`, `dyserve_uptime_seconds`,
 /// `dyserve_ready`, and the standard `process_*` metrics (`ProcessMetrics`).
 /// Attention drift per model and dynamic layer, unless turned off: see `AttentionDriftMetrics`.
@@ -129,6 +130,14 @@ public final class ServiceMetrics: @unchecked Sendable {
             .recordNanoseconds(Int64(seconds * 1e9))
         let failures = Counter(label: "dyserve_model_load_failures_total", dimensions: [("model", name)], factory: factory)
         if failed { failures.increment() }
+    }
+
+    /// How many of a loaded model's nodes run their reference op on the fast backend (ops the fast
+    /// path does not cover, decided at load and logged at warning then):
+    /// `dyserve_model_reference_fallback_nodes`, so a change after a model or engine update shows.
+    public func recordReferenceFallbacks(_ name: String, nodes: Int) {
+        Meter(label: "dyserve_model_reference_fallback_nodes", dimensions: [("model", name)], factory: factory)
+            .set(nodes)
     }
 
     /// Counts one HTTP response; `route` is one of the router's fixed route names.

@@ -27,6 +27,14 @@ import Testing
         #expect(text.contains(#"dyserve_compute_duration_seconds_sum{model="digits"} 0.0015"#))
     }
 
+    @Test func referenceFallbacksAreAGaugePerModel() {
+        let m = ServiceMetrics(modelNames: ["digits"])
+        m.recordReferenceFallbacks("digits", nodes: 2)
+        m.recordReferenceFallbacks("digits", nodes: 3)  // a reload replaces the figure
+        let text = String(decoding: m.render(store: nil, ready: true), as: UTF8.self)
+        #expect(text.contains(#"dyserve_model_reference_fallback_nodes{model="digits"} 3"#))
+    }
+
     /// The standard names and plausible values: a test process holds more than a MiB, has used
     /// some CPU, started before now and not before 2020, and has stdin/out/err open.
     @Test func standardProcessMetricsAreReadOnLinux() throws {
