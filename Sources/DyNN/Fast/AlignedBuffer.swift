@@ -6,9 +6,9 @@ import Foundation
 /// Blocks of 2 MiB and more are mapped on 2 MiB boundaries and offered to the kernel for transparent
 /// huge pages (`MADV_HUGEPAGE`; most distributions only give them on request). Every request streams
 /// the expert banks, tens of MB, through the cache: with 4 KiB pages that is one TLB miss per 64 cache
-/// lines, and a miss costs a two-level page walk inside a virtual machine. Measured on dy-mobilenetv2
-/// at batch 1, alternating: about 6% faster with fp32 experts, 3% with fp16; resident memory grows by
-/// the rounding of each block up to whole huge pages (12 MiB).
+/// lines, and a miss costs a two-level page walk inside a virtual machine. Huge pages make the
+/// dynamic networks measurably faster (an alternating A/B of dy-mobilenetv2, fp32 and fp16
+/// experts); resident memory grows by the rounding of each block up to whole huge pages.
 final class AlignedBuffer: @unchecked Sendable {
     let raw: UnsafeMutableRawPointer
     let byteCount: Int

@@ -65,8 +65,9 @@ final class ExpertBank: @unchecked Sendable {
 
     /// Smallest bank split across threads even when regions are cheap.
     static let parallelThreshold = 16_384
-    /// Nanoseconds two threads save per byte of experts read (one core streams them at about 25 GB/s,
-    /// two at about 1.4 times that).
+    /// Nanoseconds two threads save per byte of experts read: the difference between one core's
+    /// and two cores' streaming bandwidth as measured on the Zen 3 build machine (two cores do not
+    /// double it, so only large banks are worth splitting). Re-derive it on other hardware.
     static let splitSavingPerByte = 0.0125
 
     private var elementBytes: Int { precision == .fp32 ? MemoryLayout<Float>.stride : MemoryLayout<UInt16>.stride }

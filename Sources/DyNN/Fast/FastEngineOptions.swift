@@ -11,8 +11,8 @@ public enum ExpertPrecision: String, Sendable, Codable, CaseIterable {
 /// How `sum_k pi_k W_k` is computed for fp32 experts.
 public enum AggregationMethod: String, Sendable, Codable, CaseIterable {
     /// The vectorised loop (AVX2 when available) on the calling thread, all samples per pass over the
-    /// experts. The default: on the shared 2-core build machine it measured 1.4-1.7 ms per
-    /// dy-mobilenetv2 request against 2-4.5 ms for the matmul, which competes with busy cores.
+    /// experts. The default: it was faster than the matmul on the 2-core build machine, where the
+    /// matmul's threads compete with busy cores.
     case vectorLoop = "vector_loop"
     /// A oneDNN matmul `pi[N, K] x experts[K, M]`, spread over oneDNN's threads. fp16 banks always use the loop.
     case matmul
