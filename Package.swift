@@ -68,11 +68,11 @@ let package = Package(
 // libFuzzer targets (Tests/Fuzz, docs/fuzzing.md), declared only when DYSERVE_FUZZ is set:
 // scripts/fuzz.sh builds them with `--sanitize fuzzer --sanitize address` into .build-fuzz. They
 // have no `main` (libFuzzer supplies it), so the ordinary build must not see them; and in that
-// build the service's executable, whose `main` would clash with libFuzzer's, is left out, so one
-// `swift build` builds every target.
+// build the service's executable, whose `main` would clash with libFuzzer's, is left out (with the
+// tests of its command line, which need it), so one `swift build` builds every target.
 if Context.environment["DYSERVE_FUZZ"] != nil {
     package.products.removeAll { $0.name == "dyserve" }
-    package.targets.removeAll { $0.name == "dyserve" }
+    package.targets.removeAll { $0.name == "dyserve" || $0.name == "CommandLineTests" }
     package.targets.append(.target(name: "FuzzSupport", dependencies: ["DyServe"], path: "Tests/Fuzz/FuzzSupport"))
     for name in ["FuzzInferJSON", "FuzzV2Body", "FuzzTensorShape", "FuzzNpy", "FuzzSafeTensors", "FuzzModelJSON",
                  "FuzzContentCoding"] {
