@@ -90,15 +90,23 @@ struct BinaryInferRequestDecoder {
         guard body.count == count * 4 else {
             throw .badRequest("X-Tensor-Shape \(shape) needs \(count * 4) bytes of FP32; the body has \(body.count)")
         }
-        var data = [Float](repeating: 0, count: count)
-        for i in 0..<count {
-            let bits = UInt32(body[4 * i]) | UInt32(body[4 * i + 1]) << 8
-                | UInt32(body[4 * i + 2]) << 16 | UInt32(body[4 * i + 3]) << 24
-            let value = Float(bitPattern: bits)
-            guard value.isFinite else {
-                throw .badRequest("input element \(i) (byte offset \(4 * i)) is \(value); values must be finite")
+        // Little-endian FP32 is the host's layout: one copy, then one pass that looks for a value
+        // with an all-ones exponent (infinity or NaN), which a compiler can vectorise; the element is
+        // located only when there is one.
+        let data = [Float](unsafeUninitializedCapacity: count) { floats, initialized in
+            body.withUnsafeBytes { raw in
+                for i in 0..<count {
+                    floats[i] = Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self)))
+                }
             }
-            data[i] = value
+            initialized = count
+        }
+        let exponent: UInt32 = 0x7f80_0000
+        let nonFinite = data.withUnsafeBufferPointer { floats in
+            floats.reduce(0) { $0 &+ ($1.bitPattern & exponent == exponent ? 1 : 0) }
+        }
+        if nonFinite > 0, let i = data.firstIndex(where: { !$0.isFinite }) {
+            throw .badRequest("input element \(i) (byte offset \(4 * i)) is \(data[i]); values must be finite")
         }
         return Tensor(shape: shape, data: data)
     }
