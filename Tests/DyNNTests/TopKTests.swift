@@ -18,4 +18,19 @@ import DyNN
     @Test func nonMatrixGivesNothing() {
         #expect(Tensor(shape: [3], data: [1, 2, 3]).topK(1).isEmpty)
     }
+
+    /// The one-pass selection (small k) and the sort (large k) against a plain sort of every class, on
+    /// rows with many ties (scores drawn from a few values).
+    @Test(arguments: [1, 5, 32, 33, 200])
+    func agreesWithSortingEveryClass(k: Int) {
+        var generator = SystemRandomNumberGenerator()
+        let rows = 3, columns = 150
+        let data = (0..<(rows * columns)).map { _ in Float(Int.random(in: 0..<20, using: &generator)) / 4 }
+        let expected = (0..<rows).map { row in
+            (0..<columns).map { Ranked(index: $0, score: data[row * columns + $0]) }
+                .sorted { $0.score != $1.score ? $0.score > $1.score : $0.index < $1.index }
+                .prefix(k).map { $0 }
+        }
+        #expect(Tensor(shape: [rows, columns], data: data).topK(k) == expected)
+    }
 }
