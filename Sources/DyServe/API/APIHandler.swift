@@ -19,7 +19,6 @@ public final class APIHandler: HTTPHandler {
     }
 
     public func handle(_ request: HTTPRequest, respond: @escaping @Sendable (HTTPResponse) -> Void) {
-        DebugStages.mark(3)
         let started = DispatchTime.now().uptimeNanoseconds
         let id = RequestID.make()
         let metrics = context.metrics
@@ -50,7 +49,6 @@ public final class APIHandler: HTTPHandler {
         case .infer:
             let infer = InferRoute(context: context)
             BodyDecoding.run(request, octetStreamIsRawTensor: true) {
-                DebugStages.mark(4)
                 do throws(RequestError) {
                     try infer.handle(request, id: id, started: started, respond: finish)
                 } catch {
