@@ -83,6 +83,30 @@ import Testing
         #expect(status { () throws(RequestError) in _ = try raw(Self.le([.infinity]), shape: "1") }?.0 == 400)
     }
 
+    /// The copying decoder keeps every bit (signed zero, subnormals, extremes) and still finds a
+    /// non-finite value anywhere, the last element of a large body included.
+    @Test func rawBodiesRoundTripBitExactAndLateNonFiniteIsFound() throws {
+        let values: [Float] = [0, -0.0, 1, -1, .leastNonzeroMagnitude, -.leastNormalMagnitude, .greatestFiniteMagnitude, 0.1]
+        let decoded = try BinaryInferRequestDecoder.decodeRawFP32(Self.le(values), shape: [values.count], maxElements: .max)
+        #expect(decoded.data.map(\.bitPattern) == values.map(\.bitPattern))
+        var large = [Float](repeating: 0.5, count: 150_528)
+        large[large.count - 1] = -.infinity
+        do {
+            _ = try BinaryInferRequestDecoder.decodeRawFP32(Self.le(large), shape: [1, 3, 224, 224], maxElements: .max)
+            Issue.record("a non-finite last element was accepted")
+        } catch {
+            #expect(error.status == 400)
+            #expect(error.message.contains("input element 150527"))
+        }
+    }
+
+    @Test func onlyOctetStreamBodiesCountAsRawTensors() {
+        #expect(BodyDecoding.isOctetStream("application/octet-stream"))
+        #expect(BodyDecoding.isOctetStream("Application/Octet-Stream; charset=binary"))
+        #expect(!BodyDecoding.isOctetStream("application/json"))
+        #expect(!BodyDecoding.isOctetStream(nil))
+    }
+
     @Test(arguments: [
         ([:], "need the model in the query"),
         (["model": ""], "need the model in the query"),
