@@ -90,9 +90,9 @@ struct BinaryInferRequestDecoder {
         guard body.count == count * 4 else {
             throw .badRequest("X-Tensor-Shape \(shape) needs \(count * 4) bytes of FP32; the body has \(body.count)")
         }
-        // Little-endian FP32 is the host's layout: one copy, then one pass that looks for a value
-        // with an all-ones exponent (infinity or NaN), which a compiler can vectorise; the element is
-        // located only when there is one.
+        // Little-endian FP32 is the host's layout: one copying pass, then one pass without branches
+        // that counts values with an all-ones exponent (infinity or NaN); the element is located only
+        // when there is one.
         let data = [Float](unsafeUninitializedCapacity: count) { floats, initialized in
             body.withUnsafeBytes { raw in
                 for i in 0..<count {

@@ -1,9 +1,10 @@
 import Dispatch
 
-/// Where inference bodies (`/infer` and V2) are decoded: small ones and raw binary tensors on the
-/// calling (HTTP) thread, large or compressed JSON on a concurrent queue, so one large JSON body does
-/// not hold up the HTTP thread or other requests. A raw tensor body (`application/octet-stream`)
-/// decodes at the speed of a memory copy, less than the hand-off to another thread and its wake-up.
+/// Where inference bodies (`/infer` and V2) are decoded: small ones, and `/infer`'s raw tensors of any
+/// size, on the calling (HTTP) thread; other large or compressed ones on a concurrent queue, so one
+/// large JSON body does not hold up the HTTP thread or other requests. A raw tensor body
+/// (`application/octet-stream`) decodes at the speed of a memory copy, which costs less than the
+/// hand-off to another thread and its wake-up (BENCHMARKS.md, "The served request, piece by piece").
 enum BodyDecoding {
     /// Bodies up to this size are decoded inline: decoding one takes less than handing it to
     /// another thread and waking that thread (one context switch fewer per request).
