@@ -473,6 +473,13 @@ static inline void dy_aggregate_parallel(dy_aggregation_job *job, unsigned threa
     }
 }
 
+/// out[i] = weights[i] * gate[channel[i]]: a convolution's weights scaled per input channel by a
+/// squeeze-excitation gate (`channel`: each element's input channel in the weights' layout).
+static inline void dy_scale_by_channel(const float *weights, const int32_t *channel, const float *gate, size_t count,
+                                       float *out) {
+    for (size_t i = 0; i < count; i++) out[i] = weights[i] * gate[channel[i]];
+}
+
 /// sums[c] += x[p * channels + c] over pixels p < pixels of an NHWC run, read once in order: with AVX2 in
 /// tiles of 16 pixels (a tile stays in L1 while each block of 32 channels sweeps it with its sums in
 /// registers), so a split by pixels reads memory as one stream however many channels there are.
