@@ -29,7 +29,7 @@ import Testing
             ])
     }
 
-    /// The steps one pass of `engine` runs at `batch`, by kind.
+    /// The kinds of the steps one pass of `engine` on `input` runs (gated convolution, multiply, other).
     static func stepKinds(_ engine: FastEngine, input: Tensor) throws -> [String] {
         var kinds: [String] = []
         engine.injectedStepFailure = { step in
