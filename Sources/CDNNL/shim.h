@@ -473,14 +473,46 @@ static inline void dy_aggregate_parallel(dy_aggregation_job *job, unsigned threa
     }
 }
 
+/// out[i] = weights[i] * gate[channel[i]]: a convolution's weights scaled per input channel by a
+/// squeeze-excitation gate (`channel`: each element's input channel in the weights' layout).
+static inline void dy_scale_by_channel(const float *weights, const int32_t *channel, const float *gate, size_t count,
+                                       float *out) {
+    for (size_t i = 0; i < count; i++) out[i] = weights[i] * gate[channel[i]];
+}
+
+/// sums[c] += x[p * channels + c] over pixels p < pixels of an NHWC run, read once in order: with AVX2 in
+/// tiles of 16 pixels (a tile stays in L1 while each block of 32 channels sweeps it with its sums in
+/// registers), so a split by pixels reads memory as one stream however many channels there are.
+static inline void dy_channel_sums_tiled(const float *x, int pixels, int channels, int avx2, float *sums) {
+#if DY_X86_64
+    if (avx2) {
+        for (int p0 = 0; p0 < pixels; p0 += 16) {
+            int count = pixels - p0 < 16 ? pixels - p0 : 16;
+            dy_channel_sums_accumulate_avx2(x + (size_t)p0 * channels, count, channels, channels, sums);
+        }
+        return;
+    }
+#endif
+    for (int p = 0; p < pixels; p++) {
+        const float *row = x + (size_t)p * channels;
+        for (int c = 0; c < channels; c++) sums[c] += row[c];
+    }
+}
+
 /// A dynamic convolution's attention front end split across OpenMP's threads: channel means of one
-/// NHWC sample (each thread a slice of channels, each channel still summed in pixel order), a barrier,
-/// then FC1 + ReLU (each thread a slice of rows).
+/// NHWC sample, then FC1 + ReLU (each thread a slice of rows). The means: each of the first
+/// `partial_slots` threads sums a contiguous slice of the pixels into its own `partials` row (so the
+/// threads split the work evenly whatever the channel count, and each reads one stream), a barrier, then
+/// each thread adds up a slice of the channels over the slots in slot order, a barrier. Each channel's
+/// sum is thus summed in pixel order within a slice, slices in order: the reference GAP's value up to
+/// float rounding.
 typedef struct {
     const float *x;
     int pixels;
     int channels;
     float *means;
+    float *partials;     // partial_slots rows of `channels` floats
+    int partial_slots;
     const void *fc1;     // fp32, or fp16 when fc1_half != 0
     int fc1_half;
     const float *fc1_bias;
@@ -495,17 +527,24 @@ typedef struct {
 static void dy_attention_job_run(void *argument) {
     const dy_attention_job *job = (const dy_attention_job *)argument;
     int threads = job->thread_count(), me = job->thread_number();
-    int blocks = (job->channels + 31) / 32;
-    int c0 = blocks * me / threads * 32, c1 = blocks * (me + 1) / threads * 32;
-    if (c1 > job->channels) c1 = job->channels;
-    if (c0 < c1) {
-        dy_channel_sums(job->x + c0, job->pixels, job->channels, c1 - c0, job->avx2, job->means + c0);
-        float scale = (float)job->pixels;
-        for (int c = c0; c < c1; c++) job->means[c] /= scale;
+    int slots = threads < job->partial_slots ? threads : job->partial_slots;
+    int channels = job->channels;
+    if (me < slots) {
+        int p0 = (int)((long)job->pixels * me / slots), p1 = (int)((long)job->pixels * (me + 1) / slots);
+        float *mine = job->partials + (size_t)me * channels;
+        for (int c = 0; c < channels; c++) mine[c] = 0.0f;
+        dy_channel_sums_tiled(job->x + (size_t)p0 * channels, p1 - p0, channels, job->avx2, mine);
+    }
+    job->barrier();
+    float scale = (float)job->pixels;
+    for (int c = channels * me / threads; c < channels * (me + 1) / threads; c++) {
+        float s = 0.0f;
+        for (int w = 0; w < slots; w++) s += job->partials[(size_t)w * channels + c];
+        job->means[c] = s / scale;
     }
     job->barrier();
     int r0 = job->hidden * me / threads, r1 = job->hidden * (me + 1) / threads;
-    dy_fc_rows(job->fc1, job->fc1_half, job->fc1_bias, job->means, r0, r1, job->channels, 1, job->avx2, job->h);
+    dy_fc_rows(job->fc1, job->fc1_half, job->fc1_bias, job->means, r0, r1, channels, 1, job->avx2, job->h);
 }
 
 /// Runs the attention job on `threads` OpenMP threads (0: OpenMP's default) through `GOMP_parallel`.

@@ -83,6 +83,18 @@ struct FastExecution {
                 if profile { timings[node].convolutionNs += lap() }
                 lastNode = node
 
+            case .gatedConvolution(let node, let mulNode, let layer, let primitive, let weights, let channelOfWeight,
+                                   let x, let gate, let out):
+                let kernel = workspace.kernels.floats
+                dy_scale_by_channel(weights.floats, channelOfWeight.raw.assumingMemoryBound(to: Int32.self), buffers[gate],
+                                    primitive.weightsBytes / MemoryLayout<Float>.stride, kernel)
+                if profile { timings[mulNode].activationNs += lap() }
+                try primitive.execute(stream: engine.context.stream, source: UnsafeMutableRawPointer(buffers[x]),
+                                      weights: UnsafeMutableRawPointer(kernel), bias: layer.bias?.raw,
+                                      destination: UnsafeMutableRawPointer(buffers[out]), scratchpad: workspace.scratchpad.raw)
+                if profile { timings[node].convolutionNs += lap() }
+                lastNode = node
+
             case .dynamicConvolution(let node, let layer, let aggregation, let input, let out, let means):
                 var supplied: Tensor?
                 if case .external(let slot, _) = layer.routing {

@@ -13,6 +13,12 @@ enum FastStep {
     /// `Normalize` from an NCHW tensor (layout change fused) or from an NHWC buffer.
     case normalize(node: Int, op: Normalize, tensorInput: Int?, bufferInput: Int?, output: Int, channels: Int, pixels: Int)
     case convolution(node: Int, layer: StaticConvLayer, primitive: ConvPrimitive, weights: AlignedBuffer, input: Int, output: Int)
+    /// A squeeze-excitation's `x * gate` (node `mulNode`) folded into the static convolution that reads it:
+    /// the convolution runs on `x` with its weights scaled by the gate per input channel,
+    /// `W'[o, c, ...] = W[o, c, ...] gate[c]`, made in `workspace.kernels` right before it. `channelOfWeight`:
+    /// the input channel of each element of the primitive's weight layout (see `FastPlanBuilder.foldingGates`).
+    case gatedConvolution(node: Int, mulNode: Int, layer: StaticConvLayer, primitive: ConvPrimitive, weights: AlignedBuffer,
+                          channelOfWeight: AlignedBuffer, x: Int, gate: Int, output: Int)
     /// `aggregation`: the batch's oneDNN matmul over an fp32 bank; nil runs the C kernel (fp16 banks).
     case dynamicConvolution(node: Int, layer: DynamicConvLayer, aggregation: MatmulPrimitive?, input: Int, output: Int,
                             means: PooledMeans)

@@ -237,6 +237,7 @@ struct FastPlanBuilder {
                 if let buffer = converted[s] { inRun ? held.append(buffer) : free.append(buffer) }
             }
         }
+        if batch == 1 { steps = try foldingGates(steps) }
         var longestChain = 1
         if engine.runsSampleParallel(batch: batch) {
             steps = Self.chained(steps)
@@ -275,6 +276,38 @@ struct FastPlanBuilder {
             run.append((ChainLink(node: node, layer: layer, input: input, output: output), means, step))
         }
         flush()
+        return result
+    }
+
+    /// `steps` with each squeeze-excitation multiply folded into the static convolution right after it
+    /// (`FastStep.gatedConvolution`) where that saves memory traffic: the multiply reads and writes the
+    /// whole activation, the fold reads and writes the convolution's weights instead, so it is taken when
+    /// the weights are the smaller (the early, large-activation blocks). Batch 1 only: one gate, one set
+    /// of scaled weights for the batch's single convolution call. Conditions, so that the convolution
+    /// reading `x` sees what the multiply would have given it: the multiply runs in place over `x` and
+    /// the convolution reads its output, which nothing else reads; the convolution does not write over
+    /// `x` (it may over the gate, read only while the weights are scaled, before the convolution runs);
+    /// the convolution has one group (the channel map's assumption).
+    private mutating func foldingGates(_ steps: [FastStep]) throws(FastEngineError) -> [FastStep] {
+        var result: [FastStep] = []
+        var i = 0
+        while i < steps.count {
+            if i + 1 < steps.count,
+               case .mul(let mulNode, let x, let gate, let mulOutput, let count, _?) = steps[i],
+               case .convolution(let node, let layer, let primitive, let weights, let input, let output) = steps[i + 1],
+               mulOutput == x, input == x, output != x, layer.op.geometry.groups == 1,
+               engine.lastUse[inputCount + mulNode] == node,
+               primitive.weightsBytes / MemoryLayout<Float>.stride < count {
+                let map = try layer.inputChannelMap(primitive: primitive, context: engine.context)
+                kernelFloats = max(kernelFloats, primitive.weightsBytes / MemoryLayout<Float>.stride)
+                result.append(.gatedConvolution(node: node, mulNode: mulNode, layer: layer, primitive: primitive, weights: weights,
+                                                channelOfWeight: map, x: x, gate: gate, output: output))
+                i += 2
+            } else {
+                result.append(steps[i])
+                i += 1
+            }
+        }
         return result
     }
 
