@@ -16,12 +16,11 @@ cd "$(dirname "$0")/../.."
 sanitizer=${1:?usage: $0 address|thread [OUT_DIR] [SUITE_REGEX]}
 case "$sanitizer" in
     address) scratch=.build-asan
-             # Leaks inside the toolchain's libraries only, each explained in the file.
+             # Leaks inside the toolchain's libraries and LSan's false positives, each explained in the file.
              export LSAN_OPTIONS="suppressions=$PWD/scripts/sanitizers/lsan.supp${LSAN_OPTIONS:+:$LSAN_OPTIONS}" ;;
     thread)  scratch=.build-tsan
-             if [ -f scripts/sanitizers/tsan.supp ]; then
-                 export TSAN_OPTIONS="suppressions=$PWD/scripts/sanitizers/tsan.supp${TSAN_OPTIONS:+:$TSAN_OPTIONS}"
-             fi ;;
+             # Reports that come from libgomp not being instrumented, explained in the file.
+             export TSAN_OPTIONS="suppressions=$PWD/scripts/sanitizers/tsan.supp${TSAN_OPTIONS:+:$TSAN_OPTIONS}" ;;
     *) echo "unknown sanitizer '$sanitizer' (address or thread)" >&2; exit 64 ;;
 esac
 out=${2:-/tmp/dyserve-$sanitizer-suites}
