@@ -13,7 +13,9 @@ public final class WorkerPoolExecutor: InferenceExecutor, @unchecked Sendable {
     }
 
     private let condition = NSCondition()
-    private var queue: [Pending] = []
+    /// Taken slots are nil: a finished job's inputs and completion (which may reach back to this pool
+    /// through the service context) must not stay referenced until the next compaction.
+    private var queue: [Pending?] = []
     private var head = 0
     private var stopped = false
     private var running = 0
@@ -73,6 +75,7 @@ public final class WorkerPoolExecutor: InferenceExecutor, @unchecked Sendable {
             return nil
         }
         let item = queue[head]
+        queue[head] = nil
         head += 1
         // Compact now and then so the array does not grow without bound.
         if head > 256 && head * 2 > queue.count {

@@ -51,6 +51,28 @@ import Testing
         #expect(refused.values.map(Self.rejection) == [.queueFull, .shutdown])
     }
 
+    /// A finished job is let go at once: the pool used to keep it in its queue until the next
+    /// compaction (256 jobs later), holding the request's inputs and its completion, and through
+    /// the completion the service context and so the pool itself: a cycle that LeakSanitizer found
+    /// (docs/fuzzing.md, "Sanitizers on the Swift test suite").
+    @Test func releasesAFinishedJobsInputsAndCompletion() {
+        let pool = WorkerPoolExecutor(threads: 1)
+        defer { pool.shutdown() }
+        final class Owner: Sendable {}
+        weak var released: Owner?
+        let done = DispatchSemaphore(value: 0)
+        do {
+            let owner = Owner()
+            released = owner
+            let input = Tensor(shape: [1, 1, 2, 2], data: [1, 0, 0, 0])
+            pool.submit(InferenceJob(modelName: "t", model: TestModel(), input: input, options: RunOptions())) { _ in
+                withExtendedLifetime(owner) { _ = done.signal() }
+            }
+        }
+        done.waitInTest("the job to complete")
+        waitUntil("the pool lets go of the finished job's completion") { released == nil }
+    }
+
     private static func rejection(_ c: InferenceCompletion) -> RejectionReason? {
         if case .failure(let r as SchedulingRejection) = c.result { return r.reason }
         return nil
