@@ -24,10 +24,11 @@ extension AuthPolicy {
 
     func requirement(_ route: Route) -> AuthRequirement {
         switch route {
-        case .healthz, .readyz, .openapi: .open  // the contract holds no data of the service
+        case .healthz, .readyz: .open
         case .infer: .scope(.inference)
         case .attention: .scope(.introspection)
-        case .models: metadata
+        // The contract describes the service as the model list does: with keys, only health is open.
+        case .models, .openapi: metadata
         case .metrics: metrics
         }
     }

@@ -9,10 +9,10 @@ import Testing
     static func everyRoute(_ policy: AuthPolicy) -> [(method: String, path: String, requirement: AuthRequirement)] {
         var rows: [(String, String, AuthRequirement)] = Route.allCases.map { route in
             let expected: AuthRequirement = switch route {
-            case .healthz, .readyz, .openapi: .open
+            case .healthz, .readyz: .open
             case .infer: .scope(.inference)
             case .attention: .scope(.introspection)
-            case .models: policy.metadata
+            case .models, .openapi: policy.metadata
             case .metrics: policy.metrics
             }
             return (route.methods[0], route.rawValue, expected)
@@ -70,9 +70,9 @@ import Testing
         }
     }
 
-    @Test func defaultsCloseEverythingButHealthAndTheContract() {
+    @Test func defaultsCloseEverythingButHealth() {
         let open = Self.everyRoute(AuthPolicy()).filter { $0.requirement == .open }.map(\.path)
-        #expect(Set(open) == ["/healthz", "/readyz", "/v2/health/live", "/v2/health/ready", "/openapi.json"])
+        #expect(Set(open) == ["/healthz", "/readyz", "/v2/health/live", "/v2/health/ready"])
     }
 
     @Test func aRouteAskedWithAnotherMethodKeepsItsRequirement() {
