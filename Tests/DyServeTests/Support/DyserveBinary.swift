@@ -52,10 +52,11 @@ enum DyserveBinary {
         try process.run()
         let finished = waitUntil("dyserve \(arguments.joined(separator: " ")) exits", seconds: seconds,
                                  sourceLocation: sourceLocation) { !process.isRunning }
-        if !finished {
-            process.terminate()
-            process.waitUntilExit()
-        }
+        if !finished { process.terminate() }
+        // Also after a normal exit: on Linux a Process holds a run-loop source that retains the Process,
+        // and only `waitUntilExit` lets go of it; without this call each Process stays in that cycle
+        // (LeakSanitizer reports it).
+        process.waitUntilExit()
         return Outcome(status: process.terminationStatus,
                        stdout: (try? String(contentsOf: out, encoding: .utf8)) ?? "",
                        stderr: (try? String(contentsOf: err, encoding: .utf8)) ?? "")
