@@ -212,7 +212,8 @@ def test_health_bodies(server):
 
 def test_not_ready_while_stopping_is_503(fresh_server):
     """After SIGTERM the server finishes the work it accepted; meanwhile it is not ready and
-    refuses new inferences with 503. Slow dy-mobilenetv2 batches keep that window open."""
+    refuses new inferences with 503. Slow dy-mobilenetv2 batches (reference backend) keep that
+    window open: all eight must be in flight at once."""
     base = fresh_server.base
     x = np.zeros((8, 3, 224, 224), dtype=np.float32)
     body, headers = binary_body({"inputs": [binary_input(x.nbytes, shape=x.shape)]}, x.tobytes())
