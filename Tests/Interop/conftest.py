@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 import requests
+import tritonclient.http as httpclient
 
 REPO = Path(__file__).resolve().parents[2]
 BODY_LIMIT = 1 << 20  # a small body limit so the 413 tests send little
@@ -98,3 +99,11 @@ def repository_server(tmp_path):
     s.models_dir = models
     yield s
     s.stop()
+
+
+@pytest.fixture(scope="module")
+def client(server):
+    """tritonclient's HTTP client of the shared server."""
+    c = httpclient.InferenceServerClient(server.url)
+    yield c
+    c.close()

@@ -12,21 +12,9 @@ import tritonclient.http as httpclient
 from tritonclient.utils import InferenceServerException
 
 from reference import digits_batch, dyserve_run
+from test_tritonclient import infer_input
 
 MODEL = "dy-digits"
-
-
-@pytest.fixture(scope="module")
-def client(server):
-    c = httpclient.InferenceServerClient(server.url)
-    yield c
-    c.close()
-
-
-def infer_input(x: np.ndarray, binary: bool = True) -> httpclient.InferInput:
-    i = httpclient.InferInput("input", list(x.shape), "FP32")
-    i.set_data_from_numpy(x, binary_data=binary)
-    return i
 
 
 def test_server_lists_the_extensions(client):

@@ -11,14 +11,8 @@ from reference import digits_batch, dyserve_run
 MODEL = "dy-digits"
 
 
-@pytest.fixture(scope="module")
-def client(server):
-    c = httpclient.InferenceServerClient(server.url)
-    yield c
-    c.close()
 
-
-def infer_input(x: np.ndarray, binary: bool) -> httpclient.InferInput:
+def infer_input(x: np.ndarray, binary: bool = True) -> httpclient.InferInput:
     i = httpclient.InferInput("input", list(x.shape), "FP32")
     i.set_data_from_numpy(x, binary_data=binary)
     return i
