@@ -1,5 +1,6 @@
 -- wrk script: POST one fixed body (from the file in $LOADTEST_BODY) to the URL's path, with the
--- Content-Type and optional X-Tensor-Shape from $LOADTEST_CONTENT_TYPE / $LOADTEST_SHAPE, count
+-- Content-Type and optional X-Tensor-Shape from $LOADTEST_CONTENT_TYPE / $LOADTEST_SHAPE (a plain GET
+-- when $LOADTEST_BODY is unset, for a baseline such as /healthz), count
 -- status codes and 503/429 answers lacking Retry-After, and print one machine-readable line:
 -- RESULT rps=<n> p50_ms=<n> p90_ms=<n> p99_ms=<n> requests=<n> errors=<socket errors> codes=<code:count,...> no_retry_after=<n>
 
@@ -10,13 +11,16 @@ function setup(thread)
 end
 
 function init(args)
-   local f = assert(io.open(os.getenv("LOADTEST_BODY"), "rb"))
-   wrk.method = "POST"
-   wrk.body = f:read("*a")
-   f:close()
-   wrk.headers["Content-Type"] = os.getenv("LOADTEST_CONTENT_TYPE") or "application/json"
-   local shape = os.getenv("LOADTEST_SHAPE")
-   if shape and shape ~= "" then wrk.headers["X-Tensor-Shape"] = shape end
+   local path = os.getenv("LOADTEST_BODY")
+   if path and path ~= "" then
+      local f = assert(io.open(path, "rb"))
+      wrk.method = "POST"
+      wrk.body = f:read("*a")
+      f:close()
+      wrk.headers["Content-Type"] = os.getenv("LOADTEST_CONTENT_TYPE") or "application/json"
+      local shape = os.getenv("LOADTEST_SHAPE")
+      if shape and shape ~= "" then wrk.headers["X-Tensor-Shape"] = shape end
+   end
    codes = {}
    no_retry_after = 0
 end

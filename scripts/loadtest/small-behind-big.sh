@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Does a small model wait behind a big one? (a benchmark, not a test) Starts the release binary with
 # dy-digits and dy-mobilenetv2 (config/dyserve.yaml, batching on), then measures in turn:
+#   0. GET /healthz alone, one connection: the round trip with no inference, this machine's floor;
 #   1. dy-digits alone: one connection, sequential requests (wrk -c1), raw FP32 body;
 #   2. dy-mobilenetv2 alone: a flood of 8 connections, raw FP32 224x224 body;
 #   3. both at once: the same flood and the same sequential dy-digits client.
@@ -40,6 +41,9 @@ for _ in $(seq 1 1200); do
   sleep 0.1
 done
 
+health() {  # $1 = seconds
+  LOADTEST_BODY= wrk -t1 -c1 -d"$1"s --timeout 30s -s scripts/loadtest/post.lua "http://127.0.0.1:$port/healthz" | grep '^RESULT'
+}
 digits() {  # $1 = seconds
   LOADTEST_BODY=$tmp/digits.bin LOADTEST_CONTENT_TYPE=application/octet-stream LOADTEST_SHAPE=1,1,8,8 \
     wrk -t1 -c1 -d"$1"s --timeout 30s -s scripts/loadtest/post.lua "http://127.0.0.1:$port/infer?model=dy-digits" \
@@ -53,6 +57,7 @@ mobilenet() {  # $1 = seconds
 field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<"$2"; }
 
 digits 1 >/dev/null; mobilenet 1 >/dev/null  # warm-up: plans and caches built
+alone_health=$(health "$seconds")
 alone_digits=$(digits "$seconds")
 alone_flood=$(mobilenet "$seconds")
 mobilenet "$seconds" >"$tmp/flood" &
@@ -63,6 +68,7 @@ wait "$flooder"
 both_flood=$(cat "$tmp/flood")
 
 echo "$(nproc) cores, $seconds s per run, $(date -u +%Y-%m-%dT%H:%MZ), load average $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "GET /healthz alone:         $alone_health"
 echo "dy-digits alone:            $alone_digits"
 echo "dy-mobilenetv2 flood alone: $alone_flood"
 echo "dy-digits during the flood: $both_digits"
