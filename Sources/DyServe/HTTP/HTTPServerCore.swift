@@ -333,14 +333,12 @@ final class HTTPServerCore: @unchecked Sendable {
         state.connection = nil
         state.response = nil  // an answer that was never queued
         live[state.token] = nil
-        // Every resume ends the watch first, so this finds none unless a path forgot to.
+        // Every resume ends the watch first; only a connection MHD closes while it is still
+        // suspended (when stopping gave up waiting for its answer) is still watched here.
         let watch = takeWatch(state)
         let answered = state.responded
         lock.unlock()
-        if let watch {
-            logger.error("completed request was still watched for hang-ups", metadata: ["path": "\(state.path)"])
-            watch.watcher.unwatch(fd: watch.fd)
-        }
+        if let watch { watch.watcher.unwatch(fd: watch.fd) }
         if !cleanly || !answered { state.context.cancel() }
     }
 
