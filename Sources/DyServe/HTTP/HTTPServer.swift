@@ -127,6 +127,7 @@ public final class HTTPServer: @unchecked Sendable {
 
         core.beginStopping()
         core.waitForAnsweredRequests(timeout: .seconds(5))
+        core.waitForResumesInFlight()
         MHD_stop_daemon(running)
         core.removeHangupWatcher()
         core.deadlines.stop()

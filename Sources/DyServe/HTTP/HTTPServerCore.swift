@@ -7,9 +7,20 @@ import Logging
 ///
 /// Hand-off: on the final access-handler call the connection is suspended and the application
 /// gets the request; `respond` stores the response and resumes the connection; MHD then calls the
-/// handler once more and the stored response is queued. Suspending and resuming happen under
-/// `lock`, together with the `stopping` check, so `stop` can resume every suspended connection
-/// and know that no new one will be suspended afterwards.
+/// handler once more and the stored response is queued.
+///
+/// `lock` guards the state changes only; the system calls (suspending, resuming, the hang-up
+/// watcher's epoll changes) run outside it, so the polling thread and the threads that answer do
+/// not wait for each other's system calls. What keeps that safe:
+/// - `suspended` turns true only after the connection was suspended and is being watched, and in
+///   the same locked step as the `stopping` check: `beginStopping` resumes exactly the connections
+///   marked suspended then, and a request that was suspended while it ran sees `stopping` and
+///   resumes its own connection with a 503.
+/// - Whoever turns `suspended` from true to false under the lock (`deliver` or `beginStopping`)
+///   owns the one resume of that connection; nothing else resumes it, so it is resumed once.
+/// - A suspended connection stays open until it is resumed (MHD does not process it), so the
+///   resume after the lock is released still finds it; only `MHD_stop_daemon` could close it
+///   earlier, and `stop` waits for `resumesInFlight` before calling it.
 final class HTTPServerCore: @unchecked Sendable {
     let configuration: HTTPServerConfiguration
     let handler: any HTTPHandler
@@ -31,12 +42,18 @@ final class HTTPServerCore: @unchecked Sendable {
 
     let lock = NSLock()
     // Guarded by `lock`.
-    private var live: [ObjectIdentifier: ConnectionState] = [:]
+    /// Requests between their first access-handler call and MHD's completion notice, by token.
+    private var live: [UInt64: ConnectionState] = [:]
     private var stopping = false
-    private var nextToken: UInt64 = 0
-    /// Suspended requests whose sockets the hang-up watcher is watching, by token.
-    private var watched: [UInt64: ConnectionState] = [:]
+    /// Set before the daemon starts and cleared after it stopped, so the polling thread reads it
+    /// without the lock; other threads read it under the lock.
     private var hangupWatcher: HangupWatcher?
+
+    /// Touched only on MHD's polling thread.
+    private var nextToken: UInt64 = 0
+
+    /// Resumes decided under `lock` whose `MHD_resume_connection` has not returned yet.
+    private let resumesInFlight = DispatchGroup()
 
     /// Requests between their first access-handler call and MHD's completion notice.
     var liveRequestCount: Int {
@@ -84,10 +101,8 @@ final class HTTPServerCore: @unchecked Sendable {
         var query: [String: String] = [:]
         for (name, value) in Self.values(of: connection, kind: .GET_ARGUMENT_KIND) { query[name] = value }
 
-        lock.lock()
         nextToken += 1
         let token = nextToken
-        lock.unlock()
         let state = ConnectionState(
             token: token, connection: connection,
             method: method.map { String(cString: $0) } ?? "",
@@ -96,7 +111,7 @@ final class HTTPServerCore: @unchecked Sendable {
             context: RequestContext(remoteAddress: Self.remoteAddress(of: connection)))
         conCls.pointee = Unmanaged.passRetained(state).toOpaque()
         lock.lock()
-        live[ObjectIdentifier(state)] = state
+        live[token] = state
         lock.unlock()
         deadlines.awaitBody(connection)
 
@@ -163,32 +178,31 @@ final class HTTPServerCore: @unchecked Sendable {
         if let rejection = state.rejection { return queue(rejection, on: connection) }
         if state.bodyTooLarge { return queue(tooLargeResponse(), on: connection) }
         if state.bodyOverBudget { return queue(overBudgetResponse(), on: connection) }
-        lock.lock()
-        if let response = state.response {
-            state.response = nil
-            lock.unlock()
-            deadlines.exempt(connection)
-            return MHD_queue_response(connection, response.status, response.mhdResponse)
-        }
-        if state.handedToApplication {
-            // Resumed with an answer that could not be built: close the connection. Otherwise
-            // called again without an answer (MHD does not do this for a suspended connection,
-            // but waiting is always safe).
-            let failed = state.responded && !state.suspended
-            lock.unlock()
-            return failed ? .NO : .YES
-        }
-        if stopping {
-            state.responded = true
-            lock.unlock()
-            return queue(Self.shuttingDownResponse(), on: connection)
-        }
+        if state.handedToApplication { return resumedCall(state, connection: connection) }
         state.handedToApplication = true
-        state.suspended = true
+
         deadlines.exempt(connection)
         MHD_suspend_connection(connection)
-        watchForHangup(state, connection: connection)
+        let watch = watchForHangup(state, connection: connection)
+        lock.lock()
+        let stoppingNow = stopping
+        if stoppingNow {
+            state.responded = true
+        } else {
+            state.suspended = true
+            state.watchedFD = watch?.fd ?? -1
+        }
         lock.unlock()
+        if stoppingNow {
+            // `beginStopping` ran while the connection was being suspended and did not see it:
+            // answer 503 and resume it here, as it would have.
+            let refusal = prepare(Self.shuttingDownResponse())
+            lock.lock()
+            state.response = refusal
+            lock.unlock()
+            resume(connection, unwatching: watch)
+            return .YES
+        }
 
         let request = state.makeRequest()
         state.body = []  // the request owns the bytes now
@@ -196,6 +210,23 @@ final class HTTPServerCore: @unchecked Sendable {
             deliver(response, to: state)
         }
         return .YES
+    }
+
+    /// A call after the request was handed out: the connection was resumed with its answer.
+    private func resumedCall(_ state: ConnectionState, connection: OpaquePointer) -> MHD_Result {
+        lock.lock()
+        if let response = state.response {
+            state.response = nil
+            lock.unlock()
+            // Still exempt from the header and body deadlines since the request was handed out.
+            return MHD_queue_response(connection, response.status, response.mhdResponse)
+        }
+        // Resumed with an answer that could not be built: close the connection. Otherwise called
+        // again without an answer (MHD does not do this for a suspended connection, but waiting
+        // is always safe).
+        let failed = state.responded && !state.suspended
+        lock.unlock()
+        return failed ? .NO : .YES
     }
 
     /// `respond`: from any thread, exactly once per request; extra calls are ignored. The MHD
@@ -212,14 +243,25 @@ final class HTTPServerCore: @unchecked Sendable {
 
         let prepared = prepare(response)
         lock.lock()
-        defer { lock.unlock() }
-        guard let connection = state.connection else { return }  // gone meanwhile; `prepared` is freed
-        state.response = prepared
-        if state.suspended {
-            state.suspended = false
-            stopWatching(state)
-            MHD_resume_connection(connection)
+        // Gone meanwhile (`prepared` is freed), or not suspended (then never handed out).
+        guard let connection = state.connection, state.suspended else {
+            lock.unlock()
+            return
         }
+        state.response = prepared
+        state.suspended = false
+        let watch = takeWatch(state)
+        resumesInFlight.enter()
+        lock.unlock()
+        resume(connection, unwatching: watch)
+        resumesInFlight.leave()
+    }
+
+    /// Ends the hang-up watch (before the resume, after which MHD may close the socket and the
+    /// descriptor number may be reused), then resumes. The caller owns this connection's resume.
+    private func resume(_ connection: OpaquePointer, unwatching watch: HangupWatch?) {
+        if let watch { watch.watcher.unwatch(fd: watch.fd) }
+        MHD_resume_connection(connection)
     }
 
     // MARK: Hang-ups while suspended
@@ -238,39 +280,42 @@ final class HTTPServerCore: @unchecked Sendable {
         lock.lock()
         let watcher = hangupWatcher
         hangupWatcher = nil
-        watched.removeAll()
         lock.unlock()
         watcher?.shutdown()
     }
 
-    /// Caller holds `lock`; the connection has just been suspended.
-    private func watchForHangup(_ state: ConnectionState, connection: OpaquePointer) {
-        guard let watcher = hangupWatcher else { return }
+    /// A socket the hang-up watcher watches.
+    struct HangupWatch {
+        let watcher: HangupWatcher
+        let fd: Int32
+    }
+
+    /// On the polling thread, without `lock`; the connection has just been suspended.
+    private func watchForHangup(_ state: ConnectionState, connection: OpaquePointer) -> HangupWatch? {
+        guard let watcher = hangupWatcher else { return nil }
         let fd = dyserve_mhd_connection_fd(connection)
-        guard fd >= 0, watcher.watch(fd: fd, token: state.token) else { return }
-        state.watchedFD = fd
-        watched[state.token] = state
+        guard fd >= 0, watcher.watch(fd: fd, token: state.token) else { return nil }
+        return HangupWatch(watcher: watcher, fd: fd)
     }
 
-    /// Caller holds `lock`; must run before the connection is resumed (after which MHD may close
-    /// the socket and the descriptor number may be reused).
-    private func stopWatching(_ state: ConnectionState) {
-        guard state.watchedFD >= 0 else { return }
-        hangupWatcher?.unwatch(fd: state.watchedFD)
-        state.watchedFD = -1
-        watched[state.token] = nil
+    /// Caller holds `lock`: the watch to end before the connection is resumed, now owned by the
+    /// caller.
+    private func takeWatch(_ state: ConnectionState) -> HangupWatch? {
+        guard state.watchedFD >= 0, let watcher = hangupWatcher else { return nil }
+        defer { state.watchedFD = -1 }
+        return HangupWatch(watcher: watcher, fd: state.watchedFD)
     }
 
-    /// The watcher saw the peer of a suspended connection close: tell the application. The
-    /// connection stays suspended until the application answers (the answer is then dropped by
-    /// MHD's failed write), which keeps `respond` the one place that resumes.
+    /// The watcher saw the peer of a suspended connection close (the watch is one-shot; whoever
+    /// resumes removes it): tell the application. The connection stays suspended until the
+    /// application answers (the answer is then dropped by MHD's failed write), which keeps
+    /// `respond` the one place that resumes.
     private func clientHungUp(token: UInt64) {
         lock.lock()
-        guard let state = watched[token], state.suspended else {
+        guard let state = live[token], !state.responded else {
             lock.unlock()
             return
         }
-        stopWatching(state)
         lock.unlock()
         logger.debug("client closed the connection while its request was being handled",
                      metadata: ["path": "\(state.path)"])
@@ -287,10 +332,13 @@ final class HTTPServerCore: @unchecked Sendable {
         lock.lock()
         state.connection = nil
         state.response = nil  // an answer that was never queued
-        live[ObjectIdentifier(state)] = nil
-        stopWatching(state)
+        live[state.token] = nil
+        // Every resume ends the watch first; only a connection MHD closes while it is still
+        // suspended (when stopping gave up waiting for its answer) is still watched here.
+        let watch = takeWatch(state)
         let answered = state.responded
         lock.unlock()
+        if let watch { watch.watcher.unwatch(fd: watch.fd) }
         if !cleanly || !answered { state.context.cancel() }
     }
 
@@ -301,16 +349,23 @@ final class HTTPServerCore: @unchecked Sendable {
         stopping = true
         var cancelled: [ConnectionState] = []
         // A request whose answer is being built (`responded`) is resumed by `deliver` with it.
+        // Resumed under the lock: this runs once, and `deliver` may not resume these meanwhile.
         for state in live.values where state.suspended && !state.responded {
             state.suspended = false
-            stopWatching(state)
             state.responded = true
             state.response = try? PreparedResponse.make(Self.shuttingDownResponse(), budget: responseBudget).get()
-            if let connection = state.connection { MHD_resume_connection(connection) }
+            let watch = takeWatch(state)
+            if let connection = state.connection { resume(connection, unwatching: watch) }
             cancelled.append(state)
         }
         lock.unlock()
         for state in cancelled { state.context.cancel() }
+    }
+
+    /// Waits until every resume decided under the lock has been made; before `MHD_stop_daemon`,
+    /// which frees connections. Such a resume is two system calls away, so this does not time out.
+    func waitForResumesInFlight() {
+        resumesInFlight.wait()
     }
 
     /// Waits until every request that has an answer has been written and completed, or until

@@ -27,6 +27,10 @@ final class ModelScheduler: @unchecked Sendable {
     private var executing = 0
     /// Workers waiting for work: a batch leaves them a share instead of idling a core.
     private var idleWorkers = 0
+    /// Workers waiting for their batch to fill (`max_queue_delay_us`): every arrival may complete it.
+    private var fillingWorkers = 0
+    /// Callers of `waitUntilIdle`: woken when an execution ends.
+    private var idleWaiters = 0
 
     init(name: String, settings: SchedulerSettings, cores: CoreTokens, threadsPerExecution: Int,
          metrics: ServiceMetrics.ModelMetrics?, now: @escaping @Sendable () -> UInt64) {
@@ -72,9 +76,25 @@ final class ModelScheduler: @unchecked Sendable {
                                          samples: job.input.shape.first ?? 0, enqueued: arrived,
                                          deadline: deadline, completion: completion))
             metrics?.queueDepth.set(pending.count)
-            condition.broadcast()
+        }
+        // Wakes as few threads as the arrival needs, after unlocking so the woken worker does not
+        // block on the lock at once: one idle worker takes it (each arrival wakes one more); a
+        // worker filling a batch re-checks it. Busy workers look at the queue when they finish.
+        // A signal could wake a `waitUntilIdle` caller instead of a worker, so with one waiting
+        // everybody is woken.
+        let wake: Wake = if rejection != nil {
+            .none
+        } else if fillingWorkers > 0 || idleWaiters > 0 {
+            .all
+        } else {
+            idleWorkers > 0 ? .one : .none
         }
         condition.unlock()
+        switch wake {
+        case .none: break
+        case .one: condition.signal()
+        case .all: condition.broadcast()
+        }
         if let rejection {
             completion(InferenceCompletion(result: .failure(rejection), queueNanoseconds: 0, computeNanoseconds: 0))
             return
@@ -94,10 +114,14 @@ final class ModelScheduler: @unchecked Sendable {
         }
     }
 
+    private enum Wake { case none, one, all }
+
     /// Waits until nothing is queued or running, or `deadline` passes; true when idle.
     func waitUntilIdle(before deadline: Date) -> Bool {
         condition.lock()
         defer { condition.unlock() }
+        idleWaiters += 1
+        defer { idleWaiters -= 1 }
         while !pending.isEmpty || executing > 0 {
             if !condition.wait(until: deadline) { return pending.isEmpty && executing == 0 }
         }
@@ -132,7 +156,9 @@ final class ModelScheduler: @unchecked Sendable {
             execute(batch)
             condition.withLock {
                 executing -= 1
-                condition.broadcast()
+                // Only `waitUntilIdle` waits for an execution to end; idle workers would find
+                // nothing new.
+                if idleWaiters > 0 { condition.broadcast() }
             }
         }
     }
@@ -164,10 +190,12 @@ final class ModelScheduler: @unchecked Sendable {
                 let waited = now() &- head.enqueued
                 let left = settings.queueDelayNanoseconds > waited ? settings.queueDelayNanoseconds - waited : 0
                 let flushAt = Date(timeIntervalSinceNow: Double(left) / 1e9)
+                fillingWorkers += 1
                 while !stopping, pending.first?.id == head.id, compatibleSamples(with: head) < settings.maxBatchSize,
                       Date() < flushAt {
                     _ = condition.wait(until: flushAt)
                 }
+                fillingWorkers -= 1
                 // Another worker took it, or its client left: start over with the new head.
                 guard pending.first?.id == head.id else {
                     condition.unlock()

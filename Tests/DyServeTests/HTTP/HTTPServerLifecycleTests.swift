@@ -54,6 +54,41 @@ import Testing
         for request in held { request.respond(HTTPResponse(status: 200)) }
     }
 
+    /// Requests keep arriving and being answered from other threads while the server stops: the
+    /// suspends, resumes and the stop's 503s race. Every request gets an answer or a closed
+    /// connection (never a hang), and `stop` returns.
+    @Test func stopWhileRequestsArriveAndAreAnswered() throws {
+        for _ in 0..<5 {
+            let server = HTTPServer(configuration: HTTPServerConfiguration(), handler: TestHandler())
+            try server.start(host: "127.0.0.1", port: 0)
+            let port = try #require(server.boundPort)
+            let statuses = StatusLog()
+            let group = DispatchGroup()
+            for _ in 0..<4 {
+                // Threads of their own: blocked clients on Dispatch's few pool threads would starve
+                // the handler's answers, which run there too.
+                group.enter()
+                Thread {
+                    defer { group.leave() }
+                    guard let client = try? TestHTTPClient(port: port) else { return }
+                    for _ in 0..<1000 {
+                        // A closed connection or a timeout is how the stop may end a request.
+                        guard let response = try? client.request(method: "POST", path: "/async", body: [1]) else { return }
+                        statuses.add(response.status)
+                        if response.status != 202 { return }
+                    }
+                }.start()
+            }
+            // Stop once requests are flowing (however slow the machine).
+            let flowing = Date(timeIntervalSinceNow: 20)
+            while statuses.all.count < 8 && Date() < flowing { usleep(1_000) }
+            #expect(statuses.all.count >= 8)
+            server.stop()
+            #expect(group.wait(timeout: .now() + 30) == .success)
+            #expect(statuses.all.allSatisfy { $0 == 202 || $0 == 503 })
+        }
+    }
+
     @Test func answeredRequestIsNotCancelled() throws {
         try withTestServer { _, handler, port in
             let client = try TestHTTPClient(port: port)
@@ -76,4 +111,13 @@ import Testing
         }
         #expect(throws: TestHTTPClientError.self) { _ = try TestHTTPClient(port: port).request(path: "/echo") }
     }
+}
+
+/// Statuses seen by several client threads.
+private final class StatusLog: @unchecked Sendable {
+    private let lock = NSLock()
+    private var statuses: [Int] = []
+
+    func add(_ status: Int) { lock.withLock { statuses.append(status) } }
+    var all: [Int] { lock.withLock { statuses } }
 }
