@@ -1,26 +1,33 @@
-/// A DY-ReLU's hyper network in aligned buffers for the C kernels, and where each FC2 row's squashed
-/// output goes (slope or intercept, piece, channel) for the model's coefficient layout. Made once per
-/// node when the engine is built and shared by every plan's `DyReLULayer`.
+/// A DY-ReLU's hyper network for the C kernels (its weights in the model's `DyReLUWeightArena`), and where
+/// each FC2 row's squashed output goes (slope or intercept, piece, channel) for the model's coefficient
+/// layout. Made once per node when the engine is built and shared by every plan's `DyReLULayer`.
 final class DyReLUWeights: @unchecked Sendable {
     let op: DyReLU
     let hidden: Int
     /// FC2 outputs: 2K (variant A) or 2KC; K or KC without learned intercepts.
     let outputs: Int
-    let fc1: AlignedBuffer, fc1Bias: AlignedBuffer?, fc2: AlignedBuffer, fc2Bias: AlignedBuffer?
-    let spatialWeight: AlignedBuffer?
+    /// Slices of `arena`, which this object keeps alive.
+    let fc1: UnsafeMutablePointer<Float>, fc1Bias: UnsafeMutablePointer<Float>?
+    let fc2: UnsafeMutablePointer<Float>, fc2Bias: UnsafeMutablePointer<Float>?
+    let spatialWeight: UnsafeMutablePointer<Float>?
+    private let arena: DyReLUWeightArena
     /// Per FC2 output o: the index into a sample's `[K * channels]` slopes (>= 0) or, as `-1 - index`,
     /// intercepts. Variant A's outputs name channel 0 and are broadcast to every channel.
     let destination: [Int]
+    /// The same per output for `dy_dyrelu_coefficients`: `destination` as 32-bit integers, and the
+    /// coefficient's offset and gain (alpha_k and lambdaA for a slope, beta_k and lambdaB for an intercept).
+    let targets: [Int32], offsets: AlignedBuffer, gains: AlignedBuffer
 
-    init(op: DyReLU, channels: Int) {
+    init(op: DyReLU, channels: Int, arena: DyReLUWeightArena) {
         self.op = op
+        self.arena = arena
         hidden = op.hyper.hiddenCount
         outputs = op.hyper.outputCount
-        fc1 = Self.copy(op.hyper.fc1Weight.data)
-        fc1Bias = op.hyper.fc1Bias.map { Self.copy($0.data) }
-        fc2 = Self.copy(op.hyper.fc2Weight.data)
-        fc2Bias = op.hyper.fc2Bias.map { Self.copy($0.data) }
-        spatialWeight = op.variant == .c ? op.spatial.map { Self.copy($0.weight.data) } : nil
+        fc1 = arena.copy(op.hyper.fc1Weight.data)
+        fc1Bias = op.hyper.fc1Bias.map { arena.copy($0.data) }
+        fc2 = arena.copy(op.hyper.fc2Weight.data)
+        fc2Bias = op.hyper.fc2Bias.map { arena.copy($0.data) }
+        spatialWeight = op.variant == .c ? op.spatial.map { arena.copy($0.weight.data) } : nil
         let cc = op.coefficientChannels(channels: channels)
         let learned = op.learnsIntercepts
         var destination = [Int](repeating: 0, count: (learned ? 2 : 1) * op.pieces * cc)
@@ -33,12 +40,14 @@ final class DyReLUWeights: @unchecked Sendable {
             }
         }
         self.destination = destination
-    }
-
-    private static func copy(_ values: [Float]) -> AlignedBuffer {
-        let buffer = AlignedBuffer(floats: values.count)
-        for i in values.indices { buffer.floats[i] = values[i] }
-        return buffer
+        targets = destination.map { Int32($0) }
+        offsets = AlignedBuffer(floats: destination.count)
+        gains = AlignedBuffer(floats: destination.count)
+        for (o, d) in destination.enumerated() {
+            let k = (d >= 0 ? d : -1 - d) / channels
+            offsets.floats[o] = d >= 0 ? op.alpha[k] : op.beta[k]
+            gains.floats[o] = d >= 0 ? op.lambdaA : op.lambdaB
+        }
     }
 }
 
@@ -59,7 +68,8 @@ final class DyReLULayer: @unchecked Sendable {
     let channelStride: Int, hiddenStride: Int, outputStride: Int, coefficientStride: Int
     /// Per worker and sample, partial channel sums: `(w * batch + n) * channelStride`.
     let partialSums: AlignedBuffer
-    /// Per sample: channel means, hidden layer, FC2 outputs, slopes `[K * channels]`, intercepts.
+    /// Per worker and sample, the channel means (each thread's own copy): `(w * batch + n) * channelStride`.
+    /// Per sample: hidden layer, FC2 outputs, slopes `[K * channels]`, intercepts.
     let pooled: AlignedBuffer, hiddenValues: AlignedBuffer, logits: AlignedBuffer, slopes: AlignedBuffer, intercepts: AlignedBuffer
     /// Variant C: per sample and pixel, the spatial logit, then its softmax weight before normalisation;
     /// per worker and sample (16 floats apart), the partial maximum and the partial sum of the weights.
@@ -83,7 +93,7 @@ final class DyReLULayer: @unchecked Sendable {
         outputStride = padded(weights.outputs)
         coefficientStride = padded(weights.op.pieces * channels)
         partialSums = AlignedBuffer(floats: self.workers * batch * channelStride)
-        pooled = AlignedBuffer(floats: batch * channelStride)
+        pooled = AlignedBuffer(floats: self.workers * batch * channelStride)
         hiddenValues = AlignedBuffer(floats: batch * hiddenStride)
         logits = AlignedBuffer(floats: batch * outputStride)
         slopes = AlignedBuffer(floats: batch * coefficientStride)
@@ -102,6 +112,12 @@ final class DyReLULayer: @unchecked Sendable {
         partialMax = spatialPass ? AlignedBuffer(floats: self.workers * batch * 16) : nil
         partialTotal = spatialPass ? AlignedBuffer(floats: self.workers * batch * 16) : nil
     }
+
+    /// Worker w's channel means, sample after sample `channelStride` apart.
+    func pooled(_ w: Int) -> UnsafeMutablePointer<Float> { pooled.floats + w * batch * channelStride }
+
+    /// Hyper-network weights (FC1 and FC2) the pass reads.
+    var hyperWeights: Int { hidden * channels + outputs * hidden }
 
     /// Sample n's slopes and intercepts, `[K * channels]` indexed `k * channels + c`.
     func slopes(_ n: Int) -> UnsafeMutablePointer<Float> { slopes.floats + n * coefficientStride }

@@ -122,6 +122,7 @@ public final class FastEngine: InferenceEngine, @unchecked Sendable {
     private static func nodeKinds(model: Model, options: FastEngineOptions, context: DNNLContext, inputCount: Int,
                                   consumers: [Int], lastUse: [Int]) throws(FastEngineError) -> [FastNode] {
         var kinds = [FastNode](repeating: .reference, count: model.nodes.count)
+        let dyReLUArena = DyReLUWeightArena(ops: model.nodes.compactMap { $0.op as? DyReLU })
         func slot(_ ref: ValueRef) -> Int {
             switch ref {
             case .input(let index): index
@@ -181,7 +182,8 @@ public final class FastEngine: InferenceEngine, @unchecked Sendable {
             case let op as Normalize: kinds[index] = .normalize(op)
             case let op as Activation: kinds[index] = .activation(op.kind)
             case is Add: kinds[index] = .add
-            case let op as DyReLU where fourD: kinds[index] = .dyReLU(DyReLUWeights(op: op, channels: node.outputShape[1]))
+            case let op as DyReLU where fourD:
+                kinds[index] = .dyReLU(DyReLUWeights(op: op, channels: node.outputShape[1], arena: dyReLUArena))
             case is GlobalAvgPool where fourD: kinds[index] = .globalAvgPool
             case let op as Linear where node.inputShapes.first?.count == 2:
                 let layer = LinearLayer(op: op, node: node.name)

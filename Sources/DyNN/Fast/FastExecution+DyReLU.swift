@@ -5,8 +5,9 @@ import Foundation
 /// slice of the batch's pixels, in three phases separated by barriers:
 /// 1. pooling: each thread sums its rows per channel (and, for DY-ReLU-C, computes each row's spatial
 ///    logit in the same read);
-/// 2. the hyper network for the whole batch: the channel means from the threads' partial sums, FC1 and
-///    FC2 with each thread a slice of the rows for every sample (each weight row read once per batch),
+/// 2. the hyper network for the whole batch: each thread sums the threads' partial sums into channel
+///    means of its own (a few thousand additions, where a shared copy would cost a barrier), FC1 and FC2
+///    with each thread a slice of the rows for every sample (each weight row read once per batch),
 ///    squashed straight into the slopes and intercepts; DY-ReLU-C's softmax over the pixels, each thread
 ///    exponentiating its own rows against the global maximum;
 /// 3. apply: `max_k (a x + b)` (times the spatial map) on the same rows, one read and one write.
@@ -15,8 +16,9 @@ import Foundation
 extension FastExecution {
     func dyReLU(_ layer: DyReLULayer, input: UnsafeMutablePointer<Float>, output: UnsafeMutablePointer<Float>,
                 avx2: Bool) -> LayerTrace? {
-        let elements = layer.batch * layer.pixels * layer.channels
-        // About 0.3 ns per element serially for the three touches; two threads save about half.
+        // About 0.3 ns per element serially for the three touches of the activation; two threads save
+        // about half. The hyper weights count too: on small late activations the FCs are most of the pass.
+        let elements = layer.batch * layer.pixels * layer.channels + layer.hyperWeights
         if layer.workers > 1, OpenMPThreads.worthSplitting(elements, savedPerElement: 0.15, floor: 32_768),
            OpenMPThreads.forEachThread(layer.workers, { me, team in
                guard let barrier = OpenMPThreads.barrier else { return }
@@ -35,7 +37,7 @@ extension FastExecution {
         let units = batch * pixels
         let rows = units * me / team..<units * (me + 1) / team
         let op = layer.op
-        let spatialWeight = layer.weights.spatialWeight?.floats
+        let spatialWeight = layer.weights.spatialWeight
         let spatialBias = op.spatial?.bias ?? 0
         /// Runs `body(n, firstPixel, count)` over this thread's rows, one sample's segment at a time.
         func segments(_ body: (Int, Int, Int) -> Void) {
@@ -72,9 +74,10 @@ extension FastExecution {
 
         // 2. Channel means, DY-ReLU-C's softmax weights, FC1, FC2 and the squash.
         let scale = 1 / Float(pixels)
+        let means = layer.pooled(me)
         for n in 0..<batch {
-            let pooled = layer.pooled.floats + n * layer.channelStride
-            for c in channels * me / team..<channels * (me + 1) / team {
+            let pooled = means + n * layer.channelStride
+            for c in 0..<channels {
                 var sum: Float = 0
                 for w in 0..<team { sum += partial(w, n)[c] }
                 pooled[c] = sum * scale
@@ -97,32 +100,31 @@ extension FastExecution {
                 partialTotal.floats[(me * batch + n) * 16] += total
             }
         }
-        barrier()
         let (hidden, outputs) = (layer.hidden, layer.outputs)
-        dy_fc_rows_samples(layer.weights.fc1.raw, 0, layer.weights.fc1Bias?.floats, layer.pooled.floats, Int32(layer.channelStride), Int32(batch),
+        dy_fc_rows_samples(layer.weights.fc1, 0, layer.weights.fc1Bias, means, Int32(layer.channelStride), Int32(batch),
                            Int32(hidden * me / team), Int32(hidden * (me + 1) / team), Int32(channels), 1, avx2 ? 1 : 0,
                            layer.hiddenValues.floats, Int32(layer.hiddenStride))
         barrier()
         let mine = outputs * me / team..<outputs * (me + 1) / team
-        dy_fc_rows_samples(layer.weights.fc2.raw, 0, layer.weights.fc2Bias?.floats, layer.hiddenValues.floats, Int32(layer.hiddenStride), Int32(batch),
+        dy_fc_rows_samples(layer.weights.fc2, 0, layer.weights.fc2Bias, layer.hiddenValues.floats, Int32(layer.hiddenStride), Int32(batch),
                            Int32(mine.lowerBound), Int32(mine.upperBound), Int32(hidden), 0, avx2 ? 1 : 0,
                            layer.logits.floats, Int32(layer.outputStride))
-        let shared = op.variant == .a
+        let weights = layer.weights
         for n in 0..<batch {
             let z = layer.logits.floats + n * layer.outputStride
             let (a, b) = (layer.slopes(n), layer.intercepts(n))
-            for o in mine {
-                let theta = op.squash(z[o])
-                let d = layer.weights.destination[o]
-                let index = d >= 0 ? d : -1 - d
-                let k = index / channels
-                let value = d >= 0 ? op.alpha[k] + op.lambdaA * theta : op.beta[k] + op.lambdaB * theta
-                let target = d >= 0 ? a : b
+            if op.variant == .a {
                 // Variant A: one value per piece, the same for every channel.
-                if shared {
-                    (target + k * channels).initialize(repeating: value, count: channels)
-                } else {
-                    target[index] = value
+                for o in mine {
+                    let value = weights.offsets.floats[o] + weights.gains.floats[o] * op.squash(z[o])
+                    let d = weights.destination[o]
+                    let target = d >= 0 ? a : b
+                    (target + (d >= 0 ? d : -1 - d) / channels * channels).initialize(repeating: value, count: channels)
+                }
+            } else {
+                weights.targets.withUnsafeBufferPointer { targets in
+                    dy_dyrelu_coefficients(z, Int32(mine.lowerBound), Int32(mine.upperBound), op.squash == .sigmoid ? 1 : 0,
+                                           targets.baseAddress, weights.offsets.floats, weights.gains.floats, a, b, avx2 ? 1 : 0)
                 }
             }
         }

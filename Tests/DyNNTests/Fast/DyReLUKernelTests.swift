@@ -79,6 +79,46 @@ import Testing
         }
     }
 
+    /// The coefficients kernel against the reference's squash (`Squash`, `Probability.sigmoid`) and a plain
+    /// scatter: both squashes, logits from -100 to 100 (the sigmoid's saturated tails and the clamped range of
+    /// the vector exponential), output ranges with and without 8-wide remainders, slopes and intercepts
+    /// interleaved as the paper's layout stores them.
+    @Test(arguments: [(0, 7), (0, 8), (3, 29), (0, 3840), (1920, 3840)])
+    func coefficientsAreTheSquashedLogitsScattered(first: Int, end: Int) {
+        let outputs = 3840, channels = outputs / 4
+        // Mostly moderate logits, every 37th far out in a tail.
+        let z = (0..<outputs).map { (o: Int) -> Float in
+            let far = Float(o % 201) - 100, moderate = Float((o * 53) % 97) / 8 - 6
+            return o % 37 == 0 ? far : moderate
+        }
+        // Output o: slope (even) or intercept (odd) of piece (o / 2) % 2, channel o / 4.
+        let targets: [Int32] = (0..<outputs).map { (o: Int) -> Int32 in
+            let index = Int32((o / 2) % 2 * channels + o / 4)
+            return o % 2 == 0 ? index : -1 - index
+        }
+        let offsets = (0..<outputs).map { (o: Int) -> Float in Float(o % 5) / 4 }
+        let gains = (0..<outputs).map { (o: Int) -> Float in 0.5 + Float(o % 3) / 4 }
+        for squash in [Squash.sigmoid, .hardSigmoid] {
+            var expectedA = [Float](repeating: .nan, count: outputs / 2), expectedB = expectedA
+            for o in first..<end {
+                let value = offsets[o] + gains[o] * squash(z[o])
+                let d = Int(targets[o])
+                if d >= 0 { expectedA[d] = value } else { expectedB[-1 - d] = value }
+            }
+            for avx2 in Self.hasAVX2 ? [false, true] : [false] {
+                var a = [Float](repeating: .nan, count: outputs / 2), b = a
+                dy_dyrelu_coefficients(z, Int32(first), Int32(end), squash == .sigmoid ? 1 : 0, targets, offsets, gains,
+                                       &a, &b, avx2 ? 1 : 0)
+                // Outputs outside the range stay untouched (NaN on both sides).
+                let what = "\(squash), outputs \(first)..<\(end), avx2 \(avx2)"
+                #expect(zip(a, expectedA).allSatisfy { $0.isNaN == $1.isNaN }, "\(what): slopes written outside the range")
+                #expect(zip(b, expectedB).allSatisfy { $0.isNaN == $1.isNaN }, "\(what): intercepts written outside the range")
+                expectClose(a.filter { !$0.isNaN }, expectedA.filter { !$0.isNaN }, "slopes, \(what)")
+                expectClose(b.filter { !$0.isNaN }, expectedB.filter { !$0.isNaN }, "intercepts, \(what)")
+            }
+        }
+    }
+
     /// Within float rounding of the plain loop (the AVX2 kernels use fused multiply-adds and sum in lanes).
     private func expectClose(_ actual: [Float], _ expected: [Float], _ what: String) {
         let error = zip(actual, expected).map { abs($0 - $1) / max(1, abs($1)) }.max() ?? 0
