@@ -500,7 +500,8 @@ static inline void dy_channel_sums_tiled(const float *x, int pixels, int channel
 }
 
 /// A dynamic convolution's attention front end split across OpenMP's threads: channel means of one
-/// NHWC sample, then FC1 + ReLU (each thread a slice of rows). The means: each of the first
+/// NHWC sample, then FC1 + ReLU (each thread a slice of rows); with `hidden` 0 the channel means alone
+/// (global average pooling, a routing's pooling). The means: each of the first
 /// `partial_slots` threads sums a contiguous slice of the pixels into its own `partials` row (so the
 /// threads split the work evenly whatever the channel count, and each reads one stream), a barrier, then
 /// each thread adds up a slice of the channels over the slots in slot order, a barrier. Each channel's
@@ -542,6 +543,7 @@ static void dy_attention_job_run(void *argument) {
         for (int w = 0; w < slots; w++) s += job->partials[(size_t)w * channels + c];
         job->means[c] = s / scale;
     }
+    if (job->hidden == 0) return;
     job->barrier();
     int r0 = job->hidden * me / threads, r1 = job->hidden * (me + 1) / threads;
     dy_fc_rows(job->fc1, job->fc1_half, job->fc1_bias, job->means, r0, r1, channels, 1, job->avx2, job->h);

@@ -171,13 +171,13 @@ struct FastExecution {
                 if profile { timings[node].activationNs += lap() }
                 lastNode = node
 
-            case .expertRouting(let node, let op, let input, let channels, let pixels):
+            case .expertRouting(let node, let op, let input, let channels, let pixels, let pooling):
                 let tau = op.effectiveTemperature(options)
                 var pooled = [Float](repeating: 0, count: channels)
                 let pi = (0..<batch).map { n in
                     pooled.withUnsafeMutableBufferPointer { means in
-                        NHWCKernels.channelMeans(buffers[input] + n * pixels * channels, pixels: pixels, channels: channels,
-                                                 into: means.baseAddress!, avx2: avx2)
+                        pooling.run(buffers[input] + n * pixels * channels, pixels: pixels, into: means.baseAddress!, avx2: avx2,
+                                    threads: engine.options.threads)
                     }
                     return op.weights(pooled: pooled, temperature: tau)
                 }
@@ -206,12 +206,12 @@ struct FastExecution {
                 }
                 lastNode = node
 
-            case .globalAvgPool(let node, let input, let channels, let pixels):
+            case .globalAvgPool(let node, let input, let channels, let pixels, let pooling):
                 var data = [Float](repeating: 0, count: batch * channels)
                 data.withUnsafeMutableBufferPointer { out in
                     for n in 0..<batch {
-                        NHWCKernels.channelMeans(buffers[input] + n * pixels * channels, pixels: pixels, channels: channels,
-                                                 into: out.baseAddress! + n * channels, avx2: avx2)
+                        pooling.run(buffers[input] + n * pixels * channels, pixels: pixels, into: out.baseAddress! + n * channels,
+                                    avx2: avx2, threads: engine.options.threads)
                     }
                 }
                 tensors[inputCount + node] = Tensor(shape: [batch, channels, 1, 1], data: data)

@@ -30,10 +30,10 @@ enum FastStep {
     /// broadcast over the pixels of `x`.
     case mul(node: Int, x: Int, gate: Int, output: Int, count: Int, broadcast: (channels: Int, pixels: Int)?)
     /// NHWC buffer -> `[N, K]` routing weights tensor (pooled means, a small FC, sigmoid or softmax).
-    case expertRouting(node: Int, op: ExpertRouting, input: Int, channels: Int, pixels: Int)
+    case expertRouting(node: Int, op: ExpertRouting, input: Int, channels: Int, pixels: Int, pooling: PixelSplitPooling)
     case dyReLU(node: Int, layer: DyReLULayer, input: Int, output: Int)
     /// NHWC buffer -> `[N, C, 1, 1]` tensor.
-    case globalAvgPool(node: Int, input: Int, channels: Int, pixels: Int)
+    case globalAvgPool(node: Int, input: Int, channels: Int, pixels: Int, pooling: PixelSplitPooling)
     /// `[N, in]` tensor -> `[N, out]` tensor.
     case linear(node: Int, layer: LinearLayer, primitive: MatmulPrimitive, input: Int)
     /// A node the fast path does not cover: its reference op on NCHW tensors.

@@ -204,7 +204,7 @@ struct FastPlanBuilder {
             case .expertRouting(let op):
                 if let input = nhwcBuffer(node.inputs[0]), let inShape = shape(of: node.inputs[0]) {
                     steps.append(.expertRouting(node: index, op: op, input: input, channels: inShape[1],
-                                                pixels: inShape[2] * inShape[3]))
+                                                pixels: inShape[2] * inShape[3], pooling: pooling(inShape[1])))
                 }
             case .dyReLU(let weights):
                 if let input = nhwcBuffer(node.inputs[0]) {
@@ -216,7 +216,8 @@ struct FastPlanBuilder {
                 }
             case .globalAvgPool:
                 if let input = liveBuffer(node.inputs[0]), let inShape = shape(of: node.inputs[0]) {
-                    steps.append(.globalAvgPool(node: index, input: input, channels: inShape[1], pixels: inShape[2] * inShape[3]))
+                    steps.append(.globalAvgPool(node: index, input: input, channels: inShape[1], pixels: inShape[2] * inShape[3],
+                                                pooling: pooling(inShape[1])))
                 }
             case .linear(let layer):
                 if case .tensor = homes[slot(node.inputs[0])] {
@@ -311,10 +312,15 @@ struct FastPlanBuilder {
         return result
     }
 
+    /// A pixel-split pooling of `channels` channels, one partial row per thread of the engine.
+    private func pooling(_ channels: Int) -> PixelSplitPooling {
+        PixelSplitPooling(channels: channels, slots: engine.context.streams.count)
+    }
+
     /// Whether the last step appended is node `index`'s own (global pooling writes a tensor, not a buffer).
     private func stepCovers(_ index: Int) -> Bool {
         switch steps.last {
-        case .globalAvgPool(let node, _, _, _), .linear(let node, _, _, _), .expertRouting(let node, _, _, _, _): return node == index
+        case .globalAvgPool(let node, _, _, _, _), .linear(let node, _, _, _), .expertRouting(let node, _, _, _, _, _): return node == index
         default: return false
         }
     }
