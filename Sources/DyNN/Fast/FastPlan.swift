@@ -15,13 +15,18 @@ enum FastStep {
     case convolution(node: Int, layer: StaticConvLayer, primitive: ConvPrimitive, weights: AlignedBuffer, input: Int, output: Int)
     /// A squeeze-excitation's `x * gate` (node `mulNode`) folded into the static convolution that reads it:
     /// the convolution runs on `x` with its weights scaled by the gate per input channel,
-    /// `W'[o, c, ...] = W[o, c, ...] gate[c]`, made in `workspace.kernels` right before it. `channelOfWeight`:
-    /// the input channel of each element of the primitive's weight layout (see `FastPlanBuilder.foldingGates`).
+    /// `W'[o, c, ...] = W[o, c, ...] gate[c]`, made in `workspace.kernels` right before it. `gateChunks`:
+    /// where the gate goes in the primitive's weight layout (`GateChunks`; see `FastPlanBuilder.foldingGates`).
     case gatedConvolution(node: Int, mulNode: Int, layer: StaticConvLayer, primitive: ConvPrimitive, weights: AlignedBuffer,
-                          channelOfWeight: AlignedBuffer, x: Int, gate: Int, output: Int)
+                          gateChunks: AlignedBuffer, x: Int, gate: Int, output: Int)
     /// `aggregation`: the batch's oneDNN matmul over an fp32 bank; nil runs the C kernel (fp16 banks).
     case dynamicConvolution(node: Int, layer: DynamicConvLayer, aggregation: MatmulPrimitive?, input: Int, output: Int,
                             means: PooledMeans)
+    /// A squeeze-excitation's `x * gate` (node `mulNode`) folded into the externally routed dynamic convolution
+    /// that reads it, batch 1: the aggregation writes the kernel already scaled by the gate per input channel,
+    /// `W'[o, c, ...] = sum_k pi_k W_k[o, c, ...] gate[c]`, and the convolution runs on `x`.
+    case gatedDynamicConvolution(node: Int, mulNode: Int, layer: DynamicConvLayer, gateChunks: AlignedBuffer, x: Int, gate: Int,
+                                 output: Int)
     /// Linked dynamic convolutions run sample by sample (`FastExecution.dynamicChain`); sample-parallel plans only.
     case dynamicChain(links: [ChainLink], means: PooledMeans)
     case activation(node: Int, kind: ActivationKind, input: Int, output: Int, count: Int)

@@ -46,24 +46,4 @@ final class StaticConvLayer: @unchecked Sendable {
         packed.append((wanted, buffer))
         return (primitive, buffer)
     }
-
-    /// The input channel of every element of `primitive`'s weights, as `Int32`s in the primitive's layout:
-    /// a plain weight tensor holding each element's input channel, reordered like the weights (so padding
-    /// elements, whose weights are zero, get channel 0). Groups 1 only. Called while a plan is built.
-    func inputChannelMap(primitive: ConvPrimitive, context: DNNLContext) throws(FastEngineError) -> AlignedBuffer {
-        precondition(op.geometry.groups == 1, "\(node): input channel map of a grouped convolution")
-        let dims = primitive.shape.weightDims
-        let (inputs, taps) = (dims[1], dims[2] * dims[3])
-        let plain = (0..<op.weight.count).map { Float($0 / taps % inputs) }
-        let staging = AlignedBuffer(byteCount: primitive.weightsBytes)
-        let plainDesc = try DNNLContext.plainDesc(dims, primitive.shape.plainWeightTag)
-        try plain.withUnsafeBufferPointer { (w) throws(FastEngineError) in
-            try context.reorder(plainDesc, UnsafeRawPointer(w.baseAddress!), into: primitive.weightsDesc, staging.raw, node: node)
-        }
-        let count = primitive.weightsBytes / MemoryLayout<Float>.stride
-        let map = AlignedBuffer(byteCount: count * MemoryLayout<Int32>.stride)
-        let channels = map.raw.assumingMemoryBound(to: Int32.self)
-        for i in 0..<count { channels[i] = Int32(staging.floats[i]) }
-        return map
-    }
 }
