@@ -101,6 +101,16 @@ struct FastExecution {
                 if profile { timings[node].convolutionNs += lap() }
                 lastNode = node
 
+            case .pointwiseConvolution(let node, let layer, let matrix, let input, let out):
+                let (inputs, outputs) = (layer.inputShape[1], layer.outputShape[1])
+                dy_fc_rows_samples(matrix.raw, 0, layer.bias?.floats, buffers[input], Int32(inputs), Int32(batch), 0, Int32(outputs),
+                                   Int32(inputs), 0, avx2 ? 1 : 0, buffers[out], Int32(outputs))
+                if let postOp = layer.postOp {
+                    NHWCKernels.activation(postOp, buffers[out], buffers[out], count: batch * outputs)
+                }
+                if profile { timings[node].convolutionNs += lap() }
+                lastNode = node
+
             case .gatedConvolution(let node, let mulNode, let layer, let primitive, let weights, let gateChunks,
                                    let x, let gate, let out):
                 let kernel = workspace.kernels.floats

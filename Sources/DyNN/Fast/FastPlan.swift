@@ -13,6 +13,10 @@ enum FastStep {
     /// `Normalize` from an NCHW tensor (layout change fused) or from an NHWC buffer.
     case normalize(node: Int, op: Normalize, tensorInput: Int?, bufferInput: Int?, output: Int, channels: Int, pixels: Int)
     case convolution(node: Int, layer: StaticConvLayer, primitive: ConvPrimitive, weights: AlignedBuffer, input: Int, output: Int)
+    /// A 1x1 convolution of a 1x1 input (a squeeze-excitation's reduce and expand): one matrix-vector product
+    /// per sample, FC rows on the calling thread (`dy_fc_rows_samples`), then the post-op; a oneDNN call with
+    /// its parallel region cost more than the product at these sizes. `matrix`: the plain `[out, in]` weights.
+    case pointwiseConvolution(node: Int, layer: StaticConvLayer, matrix: AlignedBuffer, input: Int, output: Int)
     /// A squeeze-excitation's `x * gate` (node `mulNode`) folded into the static convolution that reads it:
     /// the convolution runs on `x` with its weights scaled by the gate per input channel,
     /// `W'[o, c, ...] = W[o, c, ...] gate[c]`, made in `workspace.kernels` right before it. `gateChunks`:

@@ -117,7 +117,11 @@ struct FastPlanBuilder {
             }
             switch engine.kinds[index] {
             case .convolution(let layer):
-                if let input = nhwcBuffer(node.inputs[0]) {
+                if let input = nhwcBuffer(node.inputs[0]), let matrix = layer.pointwiseMatrix {
+                    let out = acquire(outFloats)
+                    steps.append(.pointwiseConvolution(node: index, layer: layer, matrix: matrix, input: input, output: out))
+                    produced = out
+                } else if let input = nhwcBuffer(node.inputs[0]) {
                     let (primitive, weights) = try layer.prepare(batch: batch, context: engine.context)
                     scratchpadBytes = max(scratchpadBytes, primitive.scratchpadBytes)
                     let out = acquire(outFloats)

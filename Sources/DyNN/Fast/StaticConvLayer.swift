@@ -11,6 +11,13 @@ final class StaticConvLayer: @unchecked Sendable {
     let inputShape: [Int]
     let outputShape: [Int]
     let bias: AlignedBuffer?
+    /// The plain `[out, in]` weights when the convolution is a matrix-vector product (1x1 kernel, one group,
+    /// stride 1, 1x1 input and output) that runs faster as FC rows on one thread than as a oneDNN call
+    /// (`FastStep.pointwiseConvolution`): a squeeze-excitation's reduce (rows at least as long as they are
+    /// many), or a small expand. A large expand's many short rows are left to oneDNN. Else nil.
+    let pointwiseMatrix: AlignedBuffer?
+    /// Weights up to which an expand-shaped 1x1 convolution of a 1x1 input still runs as FC rows.
+    static let smallMatrix = 2_400
     private var packed: [(desc: dnnl_memory_desc_t, buffer: AlignedBuffer)] = []
 
     init(op: Conv2d, node: String, postOp: ActivationKind?, inputShape: [Int], outputShape: [Int]) {
@@ -25,6 +32,16 @@ final class StaticConvLayer: @unchecked Sendable {
             bias = buffer
         } else {
             bias = nil
+        }
+        let g = op.geometry
+        if g.kernelH == 1, g.kernelW == 1, g.groups == 1, g.strideH == 1, g.strideW == 1,
+           self.inputShape[2] == 1, self.inputShape[3] == 1, self.outputShape[2] == 1, self.outputShape[3] == 1,
+           self.inputShape[1] >= self.outputShape[1] || op.weight.count <= Self.smallMatrix {
+            let matrix = AlignedBuffer(floats: op.weight.count)
+            for i in 0..<op.weight.count { matrix.floats[i] = op.weight.data[i] }
+            pointwiseMatrix = matrix
+        } else {
+            pointwiseMatrix = nil
         }
     }
 

@@ -7,7 +7,8 @@ import Testing
 /// (blocks 4 and 5 of timm's `efficientnet_cc_b0_4e` at 224x224), against the reference: at batch 1
 /// with the vector-loop aggregation the multiply disappears, at batch 2 and with the matmul
 /// aggregation it stays a pass of its own; all within 1e-4 of scale (fp16 experts: their own rounding).
-/// The same blocks run the pixel-split pooling of the global average pools and the routing.
+/// The same blocks run the pixel-split pooling of the global average pools and the routing, and the
+/// squeeze-excitation's reduce as a matrix-vector product (`FastStep.pointwiseConvolution`).
 @Suite struct FastGatedDynamicConvolutionTests {
     typealias Block = FastRoutedBlockTests.Block
 
@@ -15,13 +16,14 @@ import Testing
     /// whose routing pools 21,952 values (large enough to split) and whose projection has 75,264 weights.
     static let blocks = [Block.efficientNetStage5, Block(channels: 112, expanded: 672, size: 14, kernel: 5, experts: 4)]
 
-    /// How many gated dynamic convolutions and multiplies one pass runs.
-    static func counts(_ engine: FastEngine, input: Tensor) throws -> (gated: Int, mul: Int) {
-        var counts = (gated: 0, mul: 0)
+    /// How many gated dynamic convolutions, multiplies and pointwise (matrix-vector) convolutions one pass runs.
+    static func counts(_ engine: FastEngine, input: Tensor) throws -> (gated: Int, mul: Int, pointwise: Int) {
+        var counts = (gated: 0, mul: 0, pointwise: 0)
         engine.injectedStepFailure = { step in
             switch step {
             case .gatedDynamicConvolution: counts.gated += 1
             case .mul: counts.mul += 1
+            case .pointwiseConvolution: counts.pointwise += 1
             default: break
             }
             return nil
@@ -43,6 +45,8 @@ import Testing
             let counts = try Self.counts(engine, input: x)
             let folds = batch == 1 && aggregation == .vectorLoop
             #expect(counts.gated == (folds ? 1 : 0) && counts.mul == (folds ? 0 : 1), "batch \(batch): \(counts)")
+            // The squeeze-excitation's reduce on its pooled 1x1 input (its expand, 480 or 672 short rows, stays oneDNN's).
+            #expect(counts.pointwise == 1, "batch \(batch): \(counts)")
             let options = RunOptions(trace: .attention)
             FastComparison(tolerance: 1e-4, context: "\(block.expanded) \(aggregation) batch \(batch)")
                 .compare(try engine.run([x], options: options), try model.run([x], options: options))
