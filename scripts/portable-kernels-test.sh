@@ -13,4 +13,4 @@ clang --target=aarch64-linux-gnu -ffreestanding -fsyntax-only -x c -Wall -Werror
 
 echo "portable kernels: fast backend tests with DYSERVE_PORTABLE_KERNELS"
 DYSERVE_EXPECT_PORTABLE_KERNELS=1 swift test --scratch-path .build-portable -Xcc -DDYSERVE_PORTABLE_KERNELS \
-    --filter 'DyNNTests\.(Fast|NHWCKernel|PortableKernels)'
+    --filter 'DyNNTests\.(Fast|NHWCKernel|PortableKernels|GateFoldingKernel|PixelSplitPooling)'

@@ -66,25 +66,41 @@ static inline float dy_load1(const void *weights, int half, size_t i) {
     return half ? dy_half_to_float(((const uint16_t *)weights)[i]) : ((const float *)weights)[i];
 }
 
+/// Elements per entry of a gate chunk map: a squeeze-excitation gate folded into a convolution's weights
+/// scales each weight by the gate of its input channel, and oneDNN's blocked weight layouts keep runs
+/// of 8 (or 16) weights of one input channel, or of 8 consecutive input channels, together. So a map
+/// holds one entry per 8 weights, not one per weight: `c >= 0`, all 8 weights belong to channel c;
+/// `c < 0`, weight j of the 8 belongs to channel `~c + j`. `FastGateChunks` builds it.
+#define DY_GATE_CHUNK 8
+
+/// The gate of element i of a chunk-mapped weight layout (see DY_GATE_CHUNK).
+static inline float dy_chunk_gate(const float *gate, const int32_t *chunks, size_t i) {
+    int32_t c = chunks[i / DY_GATE_CHUNK];
+    return c >= 0 ? gate[c] : gate[~c + (int32_t)(i % DY_GATE_CHUNK)];
+}
+
 /// out[i] = sum_k pi[k] * bank[k * stride + i] for i < count (`count` <= `stride`: a slice of the bank
-/// when the work is split across threads). One sample's kernel; portable version (any CPU).
+/// when the work is split across threads). One sample's kernel; portable version (any CPU). With a
+/// `gate` (else NULL), each sum is then multiplied by its input channel's gate (`chunks`: the slice's
+/// gate chunk map, the slice starting at a multiple of DY_GATE_CHUNK).
 static inline void dy_aggregate_f32_portable(const float *bank, size_t stride, size_t count, int experts,
-                                             const float *pi, float *out) {
+                                             const float *pi, const float *gate, const int32_t *chunks, float *out) {
     for (size_t i = 0; i < count; i++) out[i] = pi[0] * bank[i];
     for (int k = 1; k < experts; k++) {
         const float *e = bank + (size_t)k * stride;
         float pk = pi[k];
         for (size_t i = 0; i < count; i++) out[i] += pk * e[i];
     }
+    if (gate) for (size_t i = 0; i < count; i++) out[i] *= dy_chunk_gate(gate, chunks, i);
 }
 
 /// Aggregation over experts stored as IEEE half; products and sums in fp32. Portable.
 static inline void dy_aggregate_f16_portable(const uint16_t *bank, size_t stride, size_t count, int experts,
-                                             const float *pi, float *out) {
+                                             const float *pi, const float *gate, const int32_t *chunks, float *out) {
     for (size_t i = 0; i < count; i++) {
         float s = pi[0] * dy_half_to_float(bank[i]);
         for (int k = 1; k < experts; k++) s += pi[k] * dy_half_to_float(bank[(size_t)k * stride + i]);
-        out[i] = s;
+        out[i] = gate ? s * dy_chunk_gate(gate, chunks, i) : s;
     }
 }
 
@@ -130,29 +146,37 @@ static inline void dy_channel_sums_nhwc(const float *x, int pixels, int stride, 
 #if DY_X86_64
 // The AVX2 versions of the loops above (x86-64 only).
 
-/// The same with AVX2 + FMA: 8 outputs per step, every expert's 8 values loaded once per step.
+/// The gates of the 8 elements of chunk `c` of a gate chunk map (see DY_GATE_CHUNK).
+__attribute__((target("avx2")))
+static inline __m256 dy_chunk_gate8_avx2(const float *gate, int32_t c) {
+    return c >= 0 ? _mm256_set1_ps(gate[c]) : _mm256_loadu_ps(gate + ~c);
+}
+
+/// The same with AVX2 + FMA: 8 outputs per step, every expert's 8 values loaded once per step; a gate
+/// costs one multiply per 8 outputs.
 __attribute__((target("avx2,fma")))
 static inline void dy_aggregate_f32_avx2(const float *bank, size_t stride, size_t count, int experts,
-                                         const float *pi, float *out) {
+                                         const float *pi, const float *gate, const int32_t *chunks, float *out) {
     size_t i = 0;
     for (; i + 8 <= count; i += 8) {
         __m256 acc = _mm256_mul_ps(_mm256_set1_ps(pi[0]), _mm256_loadu_ps(bank + i));
         for (int k = 1; k < experts; k++) {
             acc = _mm256_fmadd_ps(_mm256_set1_ps(pi[k]), _mm256_loadu_ps(bank + (size_t)k * stride + i), acc);
         }
+        if (gate) acc = _mm256_mul_ps(acc, dy_chunk_gate8_avx2(gate, chunks[i / DY_GATE_CHUNK]));
         _mm256_storeu_ps(out + i, acc);
     }
     for (; i < count; i++) {
         float s = pi[0] * bank[i];
         for (int k = 1; k < experts; k++) s += pi[k] * bank[(size_t)k * stride + i];
-        out[i] = s;
+        out[i] = gate ? s * dy_chunk_gate(gate, chunks, i) : s;
     }
 }
 
 /// Half-precision experts with F16C conversion in hardware.
 __attribute__((target("avx2,fma,f16c")))
 static inline void dy_aggregate_f16_avx2(const uint16_t *bank, size_t stride, size_t count, int experts,
-                                         const float *pi, float *out) {
+                                         const float *pi, const float *gate, const int32_t *chunks, float *out) {
     size_t i = 0;
     for (; i + 8 <= count; i += 8) {
         __m256 acc = _mm256_mul_ps(_mm256_set1_ps(pi[0]), _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(bank + i))));
@@ -160,13 +184,26 @@ static inline void dy_aggregate_f16_avx2(const uint16_t *bank, size_t stride, si
             __m256 e = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(bank + (size_t)k * stride + i)));
             acc = _mm256_fmadd_ps(_mm256_set1_ps(pi[k]), e, acc);
         }
+        if (gate) acc = _mm256_mul_ps(acc, dy_chunk_gate8_avx2(gate, chunks[i / DY_GATE_CHUNK]));
         _mm256_storeu_ps(out + i, acc);
     }
     for (; i < count; i++) {
         float s = pi[0] * dy_half_to_float(bank[i]);
         for (int k = 1; k < experts; k++) s += pi[k] * dy_half_to_float(bank[(size_t)k * stride + i]);
-        out[i] = s;
+        out[i] = gate ? s * dy_chunk_gate(gate, chunks, i) : s;
     }
+}
+
+/// `dy_scale_by_channel` with AVX2: one gate vector per 8 weights.
+__attribute__((target("avx2")))
+static inline void dy_scale_by_channel_avx2(const float *weights, const int32_t *chunks, const float *gate, size_t count,
+                                            float *out) {
+    size_t i = 0;
+    for (; i + 8 <= count; i += 8) {
+        __m256 g = dy_chunk_gate8_avx2(gate, chunks[i / DY_GATE_CHUNK]);
+        _mm256_storeu_ps(out + i, _mm256_mul_ps(_mm256_loadu_ps(weights + i), g));
+    }
+    for (; i < count; i++) out[i] = weights[i] * dy_chunk_gate(gate, chunks, i);
 }
 
 /// The sum of the 8 lanes of `v`.
@@ -352,18 +389,25 @@ static inline void dy_channel_sums_nhwc_avx2(const float *x, int pixels, int str
 // Entry points for the Swift side: the AVX2 kernel when `avx2` != 0 and one was compiled, else the
 // portable loop.
 
-/// One sample's kernel from fp32 or (half != 0) fp16 experts.
-static inline void dy_aggregate(const void *bank, int half, size_t stride, size_t count, int experts, const float *pi,
-                                int avx2, float *out) {
+/// One sample's kernel from fp32 or (half != 0) fp16 experts, scaled per input channel by `gate` when
+/// it is not NULL (`chunks`: the gate chunk map from the slice's first element, see DY_GATE_CHUNK).
+static inline void dy_aggregate_gated(const void *bank, int half, size_t stride, size_t count, int experts, const float *pi,
+                                      const float *gate, const int32_t *chunks, int avx2, float *out) {
 #if DY_X86_64
     if (avx2) {
-        if (half) dy_aggregate_f16_avx2((const uint16_t *)bank, stride, count, experts, pi, out);
-        else dy_aggregate_f32_avx2((const float *)bank, stride, count, experts, pi, out);
+        if (half) dy_aggregate_f16_avx2((const uint16_t *)bank, stride, count, experts, pi, gate, chunks, out);
+        else dy_aggregate_f32_avx2((const float *)bank, stride, count, experts, pi, gate, chunks, out);
         return;
     }
 #endif
-    if (half) dy_aggregate_f16_portable((const uint16_t *)bank, stride, count, experts, pi, out);
-    else dy_aggregate_f32_portable((const float *)bank, stride, count, experts, pi, out);
+    if (half) dy_aggregate_f16_portable((const uint16_t *)bank, stride, count, experts, pi, gate, chunks, out);
+    else dy_aggregate_f32_portable((const float *)bank, stride, count, experts, pi, gate, chunks, out);
+}
+
+/// One sample's kernel from fp32 or (half != 0) fp16 experts.
+static inline void dy_aggregate(const void *bank, int half, size_t stride, size_t count, int experts, const float *pi,
+                                int avx2, float *out) {
+    dy_aggregate_gated(bank, half, stride, count, experts, pi, 0, 0, avx2, out);
 }
 
 /// Two samples' kernels: in one pass over the experts with AVX2, else one portable pass each.
@@ -441,6 +485,8 @@ typedef struct {
     int experts;
     const float *pi;
     float *out;
+    const float *gate;      // NULL, or the squeeze-excitation gate folded in (`dy_aggregate_gated`)
+    const int32_t *chunks;  // the gate chunk map of the whole kernel when `gate` is set
     int half;
     int avx2;
     int (*thread_number)(void);
@@ -458,8 +504,9 @@ static void dy_aggregation_job_run(void *argument) {
     if (end > job->stride) end = job->stride;
     if (start >= end) return;
     const size_t element = job->half ? sizeof(uint16_t) : sizeof(float);
-    dy_aggregate((const char *)job->bank + start * element, job->half, job->stride, end - start, job->experts, job->pi,
-                 job->avx2, job->out + start);
+    dy_aggregate_gated((const char *)job->bank + start * element, job->half, job->stride, end - start, job->experts,
+                       job->pi, job->gate, job->chunks ? job->chunks + start / DY_GATE_CHUNK : 0, job->avx2,
+                       job->out + start);
 }
 
 /// Runs `job` on `threads` OpenMP threads through libgomp's `GOMP_parallel` (what `#pragma omp parallel`
@@ -469,15 +516,19 @@ static inline void dy_aggregate_parallel(dy_aggregation_job *job, unsigned threa
     if (parallel) { // threads 0: OpenMP's default count
         parallel(dy_aggregation_job_run, job, threads, 0);
     } else {
-        dy_aggregate(job->bank, job->half, job->stride, job->stride, job->experts, job->pi, job->avx2, job->out);
+        dy_aggregate_gated(job->bank, job->half, job->stride, job->stride, job->experts, job->pi, job->gate, job->chunks,
+                           job->avx2, job->out);
     }
 }
 
-/// out[i] = weights[i] * gate[channel[i]]: a convolution's weights scaled per input channel by a
-/// squeeze-excitation gate (`channel`: each element's input channel in the weights' layout).
-static inline void dy_scale_by_channel(const float *weights, const int32_t *channel, const float *gate, size_t count,
-                                       float *out) {
-    for (size_t i = 0; i < count; i++) out[i] = weights[i] * gate[channel[i]];
+/// out[i] = weights[i] * gate[channel of i]: a convolution's weights scaled per input channel by a
+/// squeeze-excitation gate (`chunks`: the weights' gate chunk map, see DY_GATE_CHUNK).
+static inline void dy_scale_by_channel(const float *weights, const int32_t *chunks, const float *gate, size_t count,
+                                       int avx2, float *out) {
+#if DY_X86_64
+    if (avx2) { dy_scale_by_channel_avx2(weights, chunks, gate, count, out); return; }
+#endif
+    for (size_t i = 0; i < count; i++) out[i] = weights[i] * dy_chunk_gate(gate, chunks, i);
 }
 
 /// sums[c] += x[p * channels + c] over pixels p < pixels of an NHWC run, read once in order: with AVX2 in
@@ -500,7 +551,8 @@ static inline void dy_channel_sums_tiled(const float *x, int pixels, int channel
 }
 
 /// A dynamic convolution's attention front end split across OpenMP's threads: channel means of one
-/// NHWC sample, then FC1 + ReLU (each thread a slice of rows). The means: each of the first
+/// NHWC sample, then FC1 + ReLU (each thread a slice of rows); with `hidden` 0 the channel means alone
+/// (global average pooling, a routing's pooling). The means: each of the first
 /// `partial_slots` threads sums a contiguous slice of the pixels into its own `partials` row (so the
 /// threads split the work evenly whatever the channel count, and each reads one stream), a barrier, then
 /// each thread adds up a slice of the channels over the slots in slot order, a barrier. Each channel's
@@ -542,6 +594,7 @@ static void dy_attention_job_run(void *argument) {
         for (int w = 0; w < slots; w++) s += job->partials[(size_t)w * channels + c];
         job->means[c] = s / scale;
     }
+    if (job->hidden == 0) return;
     job->barrier();
     int r0 = job->hidden * me / threads, r1 = job->hidden * (me + 1) / threads;
     dy_fc_rows(job->fc1, job->fc1_half, job->fc1_bias, job->means, r0, r1, channels, 1, job->avx2, job->h);

@@ -34,9 +34,8 @@ final class DynamicConvLayer: @unchecked Sendable {
     let fc1: AlignedBuffer, fc1Half: Bool
     let fc1Bias: AlignedBuffer?, fc2: AlignedBuffer, fc2Bias: AlignedBuffer?
     let hidden: Int
-    /// One row of partial channel sums per worker thread for the split attention pooling (`logits(sample:)`).
-    let poolingPartials: AlignedBuffer
-    let poolingSlots: Int
+    /// The attention's pooling and FC1, split across the threads (`logits(sample:)`).
+    let pooling: PixelSplitPooling
 
     convenience init(op: DynamicConv2d, node: String, postOp: ActivationKind?, inputShape: [Int], outputShape: [Int],
                      context: DNNLContext, precision: ExpertPrecision) throws(FastEngineError) {
@@ -70,8 +69,7 @@ final class DynamicConvLayer: @unchecked Sendable {
         var bindings: [PrimitiveBinding] = []
         for _ in context.streams.indices { bindings.append(try primitive.makeBinding(context: context, node: node)) }
         self.bindings = bindings
-        poolingSlots = max(context.streams.count, 1)
-        poolingPartials = AlignedBuffer(floats: poolingSlots * self.inputShape[1])
+        pooling = PixelSplitPooling(channels: self.inputShape[1], slots: context.streams.count)
         bank = try ExpertBank(context: context, experts: experts, primitive: primitive, precision: precision, node: node)
         self.expertBias = expertBias.map(Self.copy)
         self.biasShift = biasShift.map { Self.copy(Tensor(shape: [$0.count], data: $0)) }
@@ -128,29 +126,15 @@ final class DynamicConvLayer: @unchecked Sendable {
         NHWCKernels.channelMeans(sample, pixels: outputShape[2] * outputShape[3], channels: outChannels, into: means, avx2: avx2)
     }
 
-    /// Inputs from this many elements up pool and run FC1 across OpenMP's threads, when that pays for the
-    /// parallel region (pooling costs about 0.3 ns per element on one thread; two save half of it).
-    static let parallelThreshold = 16_384
-
     /// Attention logits `z[K]` of one NHWC sample: pooled channel means into `pooled`, then
     /// `FC2(ReLU(FC1(pooled)))`. Large inputs split the pooling (by pixels) and FC1 (by rows) across
     /// OpenMP's threads.
     func logits(sample: UnsafePointer<Float>, pixels: Int, pooled: UnsafeMutablePointer<Float>,
                 hiddenScratch: UnsafeMutablePointer<Float>, into z: UnsafeMutablePointer<Float>, avx2: Bool, threads: Int) {
-        if threads != 1, OpenMPThreads.worthSplitting(pixels * inChannels, savedPerElement: 0.15, floor: Self.parallelThreshold),
-           let parallel = OpenMPThreads.parallel,
-           let number = OpenMPThreads.threadNumber, let count = OpenMPThreads.threadCount, let barrier = OpenMPThreads.barrier {
-            var job = dy_attention_job(x: sample, pixels: Int32(pixels), channels: Int32(inChannels), means: pooled,
-                                       partials: poolingPartials.floats, partial_slots: Int32(poolingSlots),
-                                       fc1: fc1.raw, fc1_half: fc1Half ? 1 : 0, fc1_bias: fc1Bias?.floats,
-                                       hidden: Int32(hidden), h: hiddenScratch,
-                                       avx2: avx2 ? 1 : 0, thread_number: number, thread_count: count, barrier: barrier)
-            dy_attention_parallel(&job, UInt32(threads), parallel)
-        } else {
-            NHWCKernels.channelMeans(sample, pixels: pixels, channels: inChannels, into: pooled, avx2: avx2)
-            dy_fc_rows(fc1.raw, fc1Half ? 1 : 0, fc1Bias?.floats, pooled, 0, Int32(hidden), Int32(inChannels), 1,
-                       avx2 ? 1 : 0, hiddenScratch)
-        }
+        pooling.run(sample, pixels: pixels, into: pooled,
+                    fc1: PixelSplitPooling.FC1(weights: fc1.raw, half: fc1Half, bias: fc1Bias?.floats, hidden: hidden,
+                                               output: hiddenScratch),
+                    avx2: avx2, threads: threads)
         logits(hidden: hiddenScratch, into: z, avx2: avx2)
     }
 

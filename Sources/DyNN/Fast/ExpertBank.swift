@@ -41,11 +41,19 @@ final class ExpertBank: @unchecked Sendable {
     /// Bytes the aggregation reads per request.
     var byteCount: Int { storage.byteCount }
 
-    /// One sample's kernel, `out[i] = sum_k pi[k] * expert_k[i]`, split across OpenMP's threads (`threads`,
-    /// 0 = OpenMP's default) when the bank is large enough for the split to pay for its parallel region.
-    func aggregate(pi: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>, avx2: Bool, threads: Int) {
+    /// A squeeze-excitation gate folded into an aggregation: the gate `[in]` and the gate chunk map of the
+    /// bank's layout (`GateChunks`).
+    struct Gate {
+        var values: UnsafePointer<Float>
+        var chunks: UnsafePointer<Int32>
+    }
+
+    /// One sample's kernel, `out[i] = sum_k pi[k] * expert_k[i]`, times the gate of element i's input
+    /// channel when `gate` is given, split across OpenMP's threads (`threads`, 0 = OpenMP's default) when
+    /// the bank is large enough for the split to pay for its parallel region.
+    func aggregate(pi: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>, gate: Gate? = nil, avx2: Bool, threads: Int) {
         var job = dy_aggregation_job(bank: storage.raw, stride: count, experts: Int32(experts), pi: pi,
-                                     out: out, half: precision == .fp16 ? 1 : 0,
+                                     out: out, gate: gate?.values, chunks: gate?.chunks, half: precision == .fp16 ? 1 : 0,
                                      avx2: avx2 ? 1 : 0, thread_number: OpenMPThreads.threadNumber,
                                      thread_count: OpenMPThreads.threadCount)
         let parallel = threads != 1 && OpenMPThreads.threadNumber != nil && OpenMPThreads.threadCount != nil

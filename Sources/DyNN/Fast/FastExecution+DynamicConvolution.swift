@@ -12,8 +12,11 @@ extension FastExecution {
     /// previous layer, and the output's may be left for the next one.
     /// `timing(phase, ns)`: 0 attention, 1 aggregation, 2 convolution (including that pooling).
     /// `supplied`: an externally routed layer's routing weights `[N, K]`, used instead of an attention.
+    /// `gate`: a squeeze-excitation gate folded into the kernel as it is aggregated (batch-1 plans with the
+    /// vector-loop aggregation only, see `FastStep.gatedDynamicConvolution`).
     func dynamicConvolution(_ layer: DynamicConvLayer, aggregation: MatmulPrimitive?, input: UnsafeMutablePointer<Float>,
-                            output: UnsafeMutablePointer<Float>, means: PooledMeans, supplied: Tensor?, avx2: Bool,
+                            output: UnsafeMutablePointer<Float>, means: PooledMeans, supplied: Tensor?,
+                            gate: ExpertBank.Gate? = nil, avx2: Bool,
                             timing: ((Int, UInt64) -> Void)?, lap: () -> UInt64) throws(FastEngineError) -> LayerTrace? {
         let batch = plan.batch
         let k = layer.experts
@@ -21,6 +24,7 @@ extension FastExecution {
         let pi = workspace.routing.floats
         let workers = plan.workers
         let threads = engine.options.threads
+        precondition(gate == nil || (batch == 1 && workers == 1 && aggregation == nil), "\(layer.node): gate folded outside batch 1")
 
         func convolve(_ n: Int, kernel: UnsafeMutablePointer<Float>, worker w: Int) throws(FastEngineError) {
             try convolveSample(layer, source: input + n * inSample, destination: output + n * outSample, kernel: kernel,
@@ -107,7 +111,7 @@ extension FastExecution {
                 // One sample's kernel right before its convolution, so the kernel is still in cache when
                 // the convolution reads it.
                 kernel = kernels
-                layer.bank.aggregate(pi: pi + n * k, into: kernel, avx2: avx2, threads: threads)
+                layer.bank.aggregate(pi: pi + n * k, into: kernel, gate: gate, avx2: avx2, threads: threads)
                 timing?(1, lap())
             }
             try convolve(n, kernel: kernel, worker: -1)

@@ -49,6 +49,24 @@ struct FastExecution {
             return tensors[s]
         }
 
+        /// An externally routed layer's routing weights: the routing node ran earlier and its value lives
+        /// until its last routed convolution.
+        func suppliedRouting(_ layer: DynamicConvLayer) -> Tensor? {
+            guard case .external(let slot, _) = layer.routing else { return nil }
+            guard let routing = tensors[slot] else { preconditionFailure("\(layer.node): routing weights missing") }
+            return routing
+        }
+        /// Adds a dynamic convolution's phase times (0 attention, 1 aggregation, 2 convolution) to node's profile.
+        func phaseTiming(_ node: Int) -> (Int, UInt64) -> Void {
+            { phase, ns in
+                switch phase {
+                case 0: timings[node].attentionNs += ns
+                case 1: timings[node].aggregationNs += ns
+                default: timings[node].convolutionNs += ns
+                }
+            }
+        }
+
         var lastNode = -1
         for step in plan.steps {
             if let failure = engine.injectedStepFailure?(step) { throw failure }
@@ -83,11 +101,21 @@ struct FastExecution {
                 if profile { timings[node].convolutionNs += lap() }
                 lastNode = node
 
-            case .gatedConvolution(let node, let mulNode, let layer, let primitive, let weights, let channelOfWeight,
+            case .pointwiseConvolution(let node, let layer, let matrix, let input, let out):
+                let (inputs, outputs) = (layer.inputShape[1], layer.outputShape[1])
+                dy_fc_rows_samples(matrix.raw, 0, layer.bias?.floats, buffers[input], Int32(inputs), Int32(batch), 0, Int32(outputs),
+                                   Int32(inputs), 0, avx2 ? 1 : 0, buffers[out], Int32(outputs))
+                if let postOp = layer.postOp {
+                    NHWCKernels.activation(postOp, buffers[out], buffers[out], count: batch * outputs)
+                }
+                if profile { timings[node].convolutionNs += lap() }
+                lastNode = node
+
+            case .gatedConvolution(let node, let mulNode, let layer, let primitive, let weights, let gateChunks,
                                    let x, let gate, let out):
                 let kernel = workspace.kernels.floats
-                dy_scale_by_channel(weights.floats, channelOfWeight.raw.assumingMemoryBound(to: Int32.self), buffers[gate],
-                                    primitive.weightsBytes / MemoryLayout<Float>.stride, kernel)
+                dy_scale_by_channel(weights.floats, gateChunks.raw.assumingMemoryBound(to: Int32.self), buffers[gate],
+                                    primitive.weightsBytes / MemoryLayout<Float>.stride, avx2 ? 1 : 0, kernel)
                 if profile { timings[mulNode].activationNs += lap() }
                 try primitive.execute(stream: engine.context.stream, source: UnsafeMutableRawPointer(buffers[x]),
                                       weights: UnsafeMutableRawPointer(kernel), bias: layer.bias?.raw,
@@ -96,21 +124,20 @@ struct FastExecution {
                 lastNode = node
 
             case .dynamicConvolution(let node, let layer, let aggregation, let input, let out, let means):
-                var supplied: Tensor?
-                if case .external(let slot, _) = layer.routing {
-                    // The routing node ran earlier and its value lives until its last routed convolution.
-                    guard let routing = tensors[slot] else { preconditionFailure("\(layer.node): routing weights missing") }
-                    supplied = routing
-                }
                 let trace = try dynamicConvolution(layer, aggregation: aggregation, input: buffers[input], output: buffers[out],
-                                               means: means, supplied: supplied, avx2: avx2,
-                                               timing: profile ? { phase, ns in
-                                                   switch phase {
-                                                   case 0: timings[node].attentionNs += ns
-                                                   case 1: timings[node].aggregationNs += ns
-                                                   default: timings[node].convolutionNs += ns
-                                                   }
-                                               } : nil, lap: lap)
+                                                   means: means, supplied: suppliedRouting(layer), avx2: avx2,
+                                                   timing: profile ? phaseTiming(node) : nil, lap: lap)
+                if var trace {
+                    trace.name = model.nodes[node].name
+                    traces.append(trace)
+                }
+                lastNode = node
+
+            case .gatedDynamicConvolution(let node, _, let layer, let gateChunks, let x, let gate, let out):
+                let folded = ExpertBank.Gate(values: buffers[gate], chunks: gateChunks.raw.assumingMemoryBound(to: Int32.self))
+                let trace = try dynamicConvolution(layer, aggregation: nil, input: buffers[x], output: buffers[out],
+                                                   means: PooledMeans(), supplied: suppliedRouting(layer), gate: folded, avx2: avx2,
+                                                   timing: profile ? phaseTiming(node) : nil, lap: lap)
                 if var trace {
                     trace.name = model.nodes[node].name
                     traces.append(trace)
@@ -171,13 +198,13 @@ struct FastExecution {
                 if profile { timings[node].activationNs += lap() }
                 lastNode = node
 
-            case .expertRouting(let node, let op, let input, let channels, let pixels):
+            case .expertRouting(let node, let op, let input, let channels, let pixels, let pooling):
                 let tau = op.effectiveTemperature(options)
                 var pooled = [Float](repeating: 0, count: channels)
                 let pi = (0..<batch).map { n in
                     pooled.withUnsafeMutableBufferPointer { means in
-                        NHWCKernels.channelMeans(buffers[input] + n * pixels * channels, pixels: pixels, channels: channels,
-                                                 into: means.baseAddress!, avx2: avx2)
+                        pooling.run(buffers[input] + n * pixels * channels, pixels: pixels, into: means.baseAddress!, avx2: avx2,
+                                    threads: engine.options.threads)
                     }
                     return op.weights(pooled: pooled, temperature: tau)
                 }
@@ -206,12 +233,12 @@ struct FastExecution {
                 }
                 lastNode = node
 
-            case .globalAvgPool(let node, let input, let channels, let pixels):
+            case .globalAvgPool(let node, let input, let channels, let pixels, let pooling):
                 var data = [Float](repeating: 0, count: batch * channels)
                 data.withUnsafeMutableBufferPointer { out in
                     for n in 0..<batch {
-                        NHWCKernels.channelMeans(buffers[input] + n * pixels * channels, pixels: pixels, channels: channels,
-                                                 into: out.baseAddress! + n * channels, avx2: avx2)
+                        pooling.run(buffers[input] + n * pixels * channels, pixels: pixels, into: out.baseAddress! + n * channels,
+                                    avx2: avx2, threads: engine.options.threads)
                     }
                 }
                 tensors[inputCount + node] = Tensor(shape: [batch, channels, 1, 1], data: data)

@@ -13,15 +13,24 @@ enum FastStep {
     /// `Normalize` from an NCHW tensor (layout change fused) or from an NHWC buffer.
     case normalize(node: Int, op: Normalize, tensorInput: Int?, bufferInput: Int?, output: Int, channels: Int, pixels: Int)
     case convolution(node: Int, layer: StaticConvLayer, primitive: ConvPrimitive, weights: AlignedBuffer, input: Int, output: Int)
+    /// A 1x1 convolution of a 1x1 input (a squeeze-excitation's reduce and expand): one matrix-vector product
+    /// per sample, FC rows on the calling thread (`dy_fc_rows_samples`), then the post-op; a oneDNN call with
+    /// its parallel region cost more than the product at these sizes. `matrix`: the plain `[out, in]` weights.
+    case pointwiseConvolution(node: Int, layer: StaticConvLayer, matrix: AlignedBuffer, input: Int, output: Int)
     /// A squeeze-excitation's `x * gate` (node `mulNode`) folded into the static convolution that reads it:
     /// the convolution runs on `x` with its weights scaled by the gate per input channel,
-    /// `W'[o, c, ...] = W[o, c, ...] gate[c]`, made in `workspace.kernels` right before it. `channelOfWeight`:
-    /// the input channel of each element of the primitive's weight layout (see `FastPlanBuilder.foldingGates`).
+    /// `W'[o, c, ...] = W[o, c, ...] gate[c]`, made in `workspace.kernels` right before it. `gateChunks`:
+    /// where the gate goes in the primitive's weight layout (`GateChunks`; see `FastPlanBuilder.foldingGates`).
     case gatedConvolution(node: Int, mulNode: Int, layer: StaticConvLayer, primitive: ConvPrimitive, weights: AlignedBuffer,
-                          channelOfWeight: AlignedBuffer, x: Int, gate: Int, output: Int)
+                          gateChunks: AlignedBuffer, x: Int, gate: Int, output: Int)
     /// `aggregation`: the batch's oneDNN matmul over an fp32 bank; nil runs the C kernel (fp16 banks).
     case dynamicConvolution(node: Int, layer: DynamicConvLayer, aggregation: MatmulPrimitive?, input: Int, output: Int,
                             means: PooledMeans)
+    /// A squeeze-excitation's `x * gate` (node `mulNode`) folded into the externally routed dynamic convolution
+    /// that reads it, batch 1: the aggregation writes the kernel already scaled by the gate per input channel,
+    /// `W'[o, c, ...] = sum_k pi_k W_k[o, c, ...] gate[c]`, and the convolution runs on `x`.
+    case gatedDynamicConvolution(node: Int, mulNode: Int, layer: DynamicConvLayer, gateChunks: AlignedBuffer, x: Int, gate: Int,
+                                 output: Int)
     /// Linked dynamic convolutions run sample by sample (`FastExecution.dynamicChain`); sample-parallel plans only.
     case dynamicChain(links: [ChainLink], means: PooledMeans)
     case activation(node: Int, kind: ActivationKind, input: Int, output: Int, count: Int)
@@ -30,10 +39,10 @@ enum FastStep {
     /// broadcast over the pixels of `x`.
     case mul(node: Int, x: Int, gate: Int, output: Int, count: Int, broadcast: (channels: Int, pixels: Int)?)
     /// NHWC buffer -> `[N, K]` routing weights tensor (pooled means, a small FC, sigmoid or softmax).
-    case expertRouting(node: Int, op: ExpertRouting, input: Int, channels: Int, pixels: Int)
+    case expertRouting(node: Int, op: ExpertRouting, input: Int, channels: Int, pixels: Int, pooling: PixelSplitPooling)
     case dyReLU(node: Int, layer: DyReLULayer, input: Int, output: Int)
     /// NHWC buffer -> `[N, C, 1, 1]` tensor.
-    case globalAvgPool(node: Int, input: Int, channels: Int, pixels: Int)
+    case globalAvgPool(node: Int, input: Int, channels: Int, pixels: Int, pooling: PixelSplitPooling)
     /// `[N, in]` tensor -> `[N, out]` tensor.
     case linear(node: Int, layer: LinearLayer, primitive: MatmulPrimitive, input: Int)
     /// A node the fast path does not cover: its reference op on NCHW tensors.

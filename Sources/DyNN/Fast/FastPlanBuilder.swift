@@ -117,7 +117,11 @@ struct FastPlanBuilder {
             }
             switch engine.kinds[index] {
             case .convolution(let layer):
-                if let input = nhwcBuffer(node.inputs[0]) {
+                if let input = nhwcBuffer(node.inputs[0]), let matrix = layer.pointwiseMatrix {
+                    let out = acquire(outFloats)
+                    steps.append(.pointwiseConvolution(node: index, layer: layer, matrix: matrix, input: input, output: out))
+                    produced = out
+                } else if let input = nhwcBuffer(node.inputs[0]) {
                     let (primitive, weights) = try layer.prepare(batch: batch, context: engine.context)
                     scratchpadBytes = max(scratchpadBytes, primitive.scratchpadBytes)
                     let out = acquire(outFloats)
@@ -204,7 +208,7 @@ struct FastPlanBuilder {
             case .expertRouting(let op):
                 if let input = nhwcBuffer(node.inputs[0]), let inShape = shape(of: node.inputs[0]) {
                     steps.append(.expertRouting(node: index, op: op, input: input, channels: inShape[1],
-                                                pixels: inShape[2] * inShape[3]))
+                                                pixels: inShape[2] * inShape[3], pooling: pooling(inShape[1])))
                 }
             case .dyReLU(let weights):
                 if let input = nhwcBuffer(node.inputs[0]) {
@@ -216,7 +220,8 @@ struct FastPlanBuilder {
                 }
             case .globalAvgPool:
                 if let input = liveBuffer(node.inputs[0]), let inShape = shape(of: node.inputs[0]) {
-                    steps.append(.globalAvgPool(node: index, input: input, channels: inShape[1], pixels: inShape[2] * inShape[3]))
+                    steps.append(.globalAvgPool(node: index, input: input, channels: inShape[1], pixels: inShape[2] * inShape[3],
+                                                pooling: pooling(inShape[1])))
                 }
             case .linear(let layer):
                 if case .tensor = homes[slot(node.inputs[0])] {
@@ -279,42 +284,64 @@ struct FastPlanBuilder {
         return result
     }
 
-    /// `steps` with each squeeze-excitation multiply folded into the static convolution right after it
-    /// (`FastStep.gatedConvolution`) where that saves memory traffic: the multiply reads and writes the
-    /// whole activation, the fold reads and writes the convolution's weights instead, so it is taken when
-    /// the weights are the smaller (the early, large-activation blocks). Batch 1 only: one gate, one set
-    /// of scaled weights for the batch's single convolution call. Conditions, so that the convolution
-    /// reading `x` sees what the multiply would have given it: the multiply runs in place over `x` and
-    /// the convolution reads its output, which nothing else reads; the convolution does not write over
-    /// `x` (it may over the gate, read only while the weights are scaled, before the convolution runs);
-    /// the convolution has one group (the channel map's assumption).
+    /// `steps` with each squeeze-excitation multiply folded into the convolution right after it, where that
+    /// saves memory traffic: the multiply reads and writes the whole activation. A static convolution
+    /// (`FastStep.gatedConvolution`) takes the gate into a scaled copy of its weights, a pass over the
+    /// weights instead, so it is taken when the weights are the smaller (the early, large-activation
+    /// blocks). An externally routed dynamic convolution (`FastStep.gatedDynamicConvolution`, CondConv)
+    /// makes its kernel on every pass anyway: its aggregation writes the weights scaled, one multiply per
+    /// weight, so it is always taken (with the vector-loop aggregation; the matmul one keeps the multiply).
+    /// Batch 1 only: one gate, one set of scaled weights for the batch's single convolution call.
+    /// Conditions, so that the convolution reading `x` sees what the multiply would have given it: the
+    /// multiply runs in place over `x` and the convolution reads its output, which nothing else reads; the
+    /// convolution does not write over `x` (it may over the gate, read only while the weights are scaled,
+    /// before the convolution runs); the convolution has one group and a weight layout with a gate chunk
+    /// map (`GateChunks`).
     private mutating func foldingGates(_ steps: [FastStep]) throws(FastEngineError) -> [FastStep] {
         var result: [FastStep] = []
         var i = 0
         while i < steps.count {
-            if i + 1 < steps.count,
-               case .mul(let mulNode, let x, let gate, let mulOutput, let count, _?) = steps[i],
-               case .convolution(let node, let layer, let primitive, let weights, let input, let output) = steps[i + 1],
-               mulOutput == x, input == x, output != x, layer.op.geometry.groups == 1,
-               engine.lastUse[inputCount + mulNode] == node,
-               primitive.weightsBytes / MemoryLayout<Float>.stride < count {
-                let map = try layer.inputChannelMap(primitive: primitive, context: engine.context)
-                kernelFloats = max(kernelFloats, primitive.weightsBytes / MemoryLayout<Float>.stride)
-                result.append(.gatedConvolution(node: node, mulNode: mulNode, layer: layer, primitive: primitive, weights: weights,
-                                                channelOfWeight: map, x: x, gate: gate, output: output))
-                i += 2
-            } else {
-                result.append(steps[i])
-                i += 1
+            if i + 1 < steps.count, case .mul(let mulNode, let x, let gate, let mulOutput, let count, _?) = steps[i],
+               mulOutput == x {
+                let readBy = engine.lastUse[inputCount + mulNode]
+                switch steps[i + 1] {
+                case .convolution(let node, let layer, let primitive, let weights, let input, let output)
+                    where readBy == node && input == x && output != x && layer.op.geometry.groups == 1
+                    && primitive.weightsBytes / MemoryLayout<Float>.stride < count:
+                    if let chunks = try GateChunks.map(primitive: primitive, context: engine.context, node: layer.node) {
+                        kernelFloats = max(kernelFloats, primitive.weightsBytes / MemoryLayout<Float>.stride)
+                        result.append(.gatedConvolution(node: node, mulNode: mulNode, layer: layer, primitive: primitive, weights: weights,
+                                                        gateChunks: chunks, x: x, gate: gate, output: output))
+                        i += 2
+                        continue
+                    }
+                case .dynamicConvolution(let node, let layer, nil, let input, let output, _)
+                    where readBy == node && input == x && output != x && layer.attentionOp == nil && layer.primitive.shape.geometry.groups == 1:
+                    if let chunks = try GateChunks.map(primitive: layer.primitive, context: engine.context, node: layer.node) {
+                        result.append(.gatedDynamicConvolution(node: node, mulNode: mulNode, layer: layer, gateChunks: chunks,
+                                                               x: x, gate: gate, output: output))
+                        i += 2
+                        continue
+                    }
+                default:
+                    break
+                }
             }
+            result.append(steps[i])
+            i += 1
         }
         return result
+    }
+
+    /// A pixel-split pooling of `channels` channels, one partial row per thread of the engine.
+    private func pooling(_ channels: Int) -> PixelSplitPooling {
+        PixelSplitPooling(channels: channels, slots: engine.context.streams.count)
     }
 
     /// Whether the last step appended is node `index`'s own (global pooling writes a tensor, not a buffer).
     private func stepCovers(_ index: Int) -> Bool {
         switch steps.last {
-        case .globalAvgPool(let node, _, _, _), .linear(let node, _, _, _), .expertRouting(let node, _, _, _, _): return node == index
+        case .globalAvgPool(let node, _, _, _, _), .linear(let node, _, _, _), .expertRouting(let node, _, _, _, _, _): return node == index
         default: return false
         }
     }

@@ -11,6 +11,13 @@ final class StaticConvLayer: @unchecked Sendable {
     let inputShape: [Int]
     let outputShape: [Int]
     let bias: AlignedBuffer?
+    /// The plain `[out, in]` weights when the convolution is a matrix-vector product (1x1 kernel, one group,
+    /// stride 1, 1x1 input and output) that runs faster as FC rows on one thread than as a oneDNN call
+    /// (`FastStep.pointwiseConvolution`): a squeeze-excitation's reduce (rows at least as long as they are
+    /// many), or a small expand. A large expand's many short rows are left to oneDNN. Else nil.
+    let pointwiseMatrix: AlignedBuffer?
+    /// Weights up to which an expand-shaped 1x1 convolution of a 1x1 input still runs as FC rows.
+    static let smallMatrix = 2_400
     private var packed: [(desc: dnnl_memory_desc_t, buffer: AlignedBuffer)] = []
 
     init(op: Conv2d, node: String, postOp: ActivationKind?, inputShape: [Int], outputShape: [Int]) {
@@ -25,6 +32,16 @@ final class StaticConvLayer: @unchecked Sendable {
             bias = buffer
         } else {
             bias = nil
+        }
+        let g = op.geometry
+        if g.kernelH == 1, g.kernelW == 1, g.groups == 1, g.strideH == 1, g.strideW == 1,
+           self.inputShape[2] == 1, self.inputShape[3] == 1, self.outputShape[2] == 1, self.outputShape[3] == 1,
+           self.inputShape[1] >= self.outputShape[1] || op.weight.count <= Self.smallMatrix {
+            let matrix = AlignedBuffer(floats: op.weight.count)
+            for i in 0..<op.weight.count { matrix.floats[i] = op.weight.data[i] }
+            pointwiseMatrix = matrix
+        } else {
+            pointwiseMatrix = nil
         }
     }
 
@@ -45,25 +62,5 @@ final class StaticConvLayer: @unchecked Sendable {
         }
         packed.append((wanted, buffer))
         return (primitive, buffer)
-    }
-
-    /// The input channel of every element of `primitive`'s weights, as `Int32`s in the primitive's layout:
-    /// a plain weight tensor holding each element's input channel, reordered like the weights (so padding
-    /// elements, whose weights are zero, get channel 0). Groups 1 only. Called while a plan is built.
-    func inputChannelMap(primitive: ConvPrimitive, context: DNNLContext) throws(FastEngineError) -> AlignedBuffer {
-        precondition(op.geometry.groups == 1, "\(node): input channel map of a grouped convolution")
-        let dims = primitive.shape.weightDims
-        let (inputs, taps) = (dims[1], dims[2] * dims[3])
-        let plain = (0..<op.weight.count).map { Float($0 / taps % inputs) }
-        let staging = AlignedBuffer(byteCount: primitive.weightsBytes)
-        let plainDesc = try DNNLContext.plainDesc(dims, primitive.shape.plainWeightTag)
-        try plain.withUnsafeBufferPointer { (w) throws(FastEngineError) in
-            try context.reorder(plainDesc, UnsafeRawPointer(w.baseAddress!), into: primitive.weightsDesc, staging.raw, node: node)
-        }
-        let count = primitive.weightsBytes / MemoryLayout<Float>.stride
-        let map = AlignedBuffer(byteCount: count * MemoryLayout<Int32>.stride)
-        let channels = map.raw.assumingMemoryBound(to: Int32.self)
-        for i in 0..<count { channels[i] = Int32(staging.floats[i]) }
-        return map
     }
 }
