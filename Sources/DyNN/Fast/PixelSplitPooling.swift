@@ -28,8 +28,8 @@ final class PixelSplitPooling: @unchecked Sendable {
         var output: UnsafeMutablePointer<Float>
     }
 
-    /// Inputs from this many elements up may split (pooling costs about 0.3 ns per element on one thread;
-    /// two save half of it, when that pays for the parallel region).
+    /// Inputs from this many elements up may split: below it, the half of the pooling a second thread
+    /// saves does not pay for the parallel region.
     static let parallelThreshold = 16_384
 
     /// Channel means of the NHWC sample `x` of `pixels` pixels into `means`, then `fc1` when given.
