@@ -15,29 +15,11 @@ seconds=${2:-5}
 bin=${LOADTEST_BIN:-.build/release/dyserve}
 port=${LOADTEST_PORT:-18283}
 models=(mobilenetv2 dy-mobilenetv2)
-command -v wrk >/dev/null || { echo "served-vs-bench: wrk is not installed (apt-get install wrk)" >&2; exit 2; }
-[[ -x "$bin" ]] || { echo "served-vs-bench: $bin not found; run: swift build -c release --product dyserve" >&2; exit 2; }
-
-tmp=$(mktemp -d)
-pid=""
-trap '[[ -n "$pid" ]] && kill -TERM "$pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$tmp"' EXIT
-python3 - "$tmp" <<'PY'
-import struct, sys
-n = 3 * 224 * 224
-open(f"{sys.argv[1]}/image.bin", "wb").write(struct.pack(f"<{n}f", *[((i * 31) % 255) / 255.0 for i in range(n)]))
-PY
-
-"$bin" serve --config config/dyserve.yaml --port "$port" --models "$(IFS=,; echo "${models[*]}")" \
-  >"$tmp/server.out" 2>"$tmp/server.err" &
-pid=$!
-for _ in $(seq 1 1200); do
-  curl -sf -o /dev/null "http://127.0.0.1:$port/readyz" && break
-  kill -0 "$pid" 2>/dev/null || { cat "$tmp/server.err" >&2; exit 1; }
-  sleep 0.1
-done
+source scripts/loadtest/load-server.sh
+start_load_server served-vs-bench "$(IFS=,; echo "${models[*]}")"
 
 served() {  # $1 = model, $2 = seconds: wrk's p50 in ms
-  LOADTEST_BODY=$tmp/image.bin LOADTEST_CONTENT_TYPE=application/octet-stream LOADTEST_SHAPE=1,3,224,224 \
+  LOADTEST_BODY=$tmp/mobilenet.bin LOADTEST_CONTENT_TYPE=application/octet-stream LOADTEST_SHAPE=1,3,224,224 \
     wrk -t1 -c1 -d"$2"s --timeout 30s -s scripts/loadtest/post.lua "http://127.0.0.1:$port/infer?model=$1" \
     | sed -n 's/^RESULT.* p50_ms=\([^ ]*\).*/\1/p'
 }

@@ -20,28 +20,8 @@ seconds=${1:-10}
 bin=${LOADTEST_BIN:-.build/release/dyserve}
 port=${LOADTEST_PORT:-18282}
 flood=${LOADTEST_FLOOD:-8}
-command -v wrk >/dev/null || { echo "small-behind-big: wrk is not installed (apt-get install wrk)" >&2; exit 2; }
-[[ -x "$bin" ]] || { echo "small-behind-big: $bin not found; run: swift build -c release --product dyserve" >&2; exit 2; }
-
-tmp=$(mktemp -d)
-pid=""
-trap '[[ -n "$pid" ]] && kill -TERM "$pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$tmp"' EXIT
-python3 - "$tmp" <<'PY'
-import struct, sys
-out = sys.argv[1]
-open(f"{out}/digits.bin", "wb").write(struct.pack("<64f", *[float((r * 8 + c) * 7 % 17) for r in range(8) for c in range(8)]))
-n = 3 * 224 * 224
-open(f"{out}/mobilenet.bin", "wb").write(struct.pack(f"<{n}f", *[((i * 31) % 255) / 255.0 for i in range(n)]))
-PY
-
-"$bin" serve --config config/dyserve.yaml --port "$port" --models dy-digits,dy-mobilenetv2 \
-  >"$tmp/server.out" 2>"$tmp/server.err" &
-pid=$!
-for _ in $(seq 1 1200); do
-  curl -sf -o /dev/null "http://127.0.0.1:$port/readyz" && break
-  kill -0 "$pid" 2>/dev/null || { cat "$tmp/server.err" >&2; exit 1; }
-  sleep 0.1
-done
+source scripts/loadtest/load-server.sh
+start_load_server small-behind-big dy-digits,dy-mobilenetv2
 
 health() {  # $1 = seconds
   LOADTEST_BODY= wrk -t1 -c1 -d"$1"s --timeout 30s -s scripts/loadtest/post.lua "http://127.0.0.1:$port/healthz" | grep '^RESULT'
