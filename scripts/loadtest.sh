@@ -42,17 +42,12 @@ n = 3 * 224 * 224
 open(f"{out}/mobilenet.bin", "wb").write(struct.pack(f"<{n}f", *[((i * 31) % 255) / 255.0 for i in range(n)]))
 PY
 
+source scripts/loadtest/load-server.sh
 start_server() {  # $1 = max_batch_size
   DYSERVE_SCHEDULER_MAX_BATCH_SIZE=$1 "$bin" serve --config config/dyserve.yaml --port "$port" \
     --models dy-digits,dy-mobilenetv2 >"$tmp/server.out" 2>"$tmp/server.err" &
   pid=$!
-  for _ in $(seq 1 1200); do
-    curl -sf -o /dev/null "http://127.0.0.1:$port/readyz" && return 0
-    kill -0 "$pid" 2>/dev/null || { cat "$tmp/server.err" >&2; exit 1; }
-    sleep 0.1
-  done
-  echo "loadtest: server not ready after 120 s" >&2
-  exit 1
+  wait_until_ready loadtest
 }
 
 run_case() {  # $1 = case, $2 = connections, $3 = batching label

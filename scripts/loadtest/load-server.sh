@@ -1,4 +1,5 @@
-# Sourced by the load scripts that start their own server (small-behind-big.sh, served-vs-bench.sh).
+# Sourced by the load scripts that start their own server (loadtest.sh, small-behind-big.sh,
+# served-vs-bench.sh).
 # start_load_server NAME MODELS: checks for wrk and "$bin", makes "$tmp" (removed on exit, with the
 # server stopped), writes the request bodies $tmp/digits.bin (1x1x8x8) and $tmp/mobilenet.bin
 # (1x3x224x224), raw FP32, then starts "$bin" serve on "$port" with MODELS (comma-separated) and the
@@ -21,11 +22,17 @@ PY
   "$bin" serve --config config/dyserve.yaml --port "$port" --models "$models" \
     >"$tmp/server.out" 2>"$tmp/server.err" &
   pid=$!
+  wait_until_ready "$name"
+}
+
+# wait_until_ready NAME: returns once the server "$pid" on "$port" answers /readyz; exits with its
+# stderr ("$tmp/server.err") if it died, or after 120 s.
+wait_until_ready() {
   for _ in $(seq 1 1200); do
     curl -sf -o /dev/null "http://127.0.0.1:$port/readyz" && return 0
     kill -0 "$pid" 2>/dev/null || { cat "$tmp/server.err" >&2; exit 1; }
     sleep 0.1
   done
-  echo "$name: server not ready after 120 s" >&2
+  echo "$1: server not ready after 120 s" >&2
   exit 1
 }
