@@ -16,8 +16,8 @@ import Foundation
 extension FastExecution {
     func dyReLU(_ layer: DyReLULayer, input: UnsafeMutablePointer<Float>, output: UnsafeMutablePointer<Float>,
                 avx2: Bool) -> LayerTrace? {
-        // About 0.3 ns per element serially for the three touches of the activation; two threads save
-        // about half. The hyper weights count too: on small late activations the FCs are most of the pass.
+        // Two threads save about half of the three touches of the activation per element. The hyper weights
+        // count too: on small late activations the FCs are most of the pass.
         let elements = layer.batch * layer.pixels * layer.channels + layer.hyperWeights
         if layer.workers > 1, OpenMPThreads.worthSplitting(elements, savedPerElement: 0.15, floor: 32_768),
            OpenMPThreads.forEachThread(layer.workers, { me, team in

@@ -277,8 +277,8 @@ struct FastExecution {
 
     /// Runs `body` over `0..<count`, one contiguous slice per worker thread (bounds at multiples of 16, so
     /// slices of floats start on cache lines), or whole on the calling thread when the engine has one
-    /// worker or the split would not pay for its parallel region (`OpenMPThreads.worthSplitting`; Normalize
-    /// saves about 0.3 ns per pixel, an add 0.12 ns per element). For the element-wise passes, which would
+    /// worker or the split would not pay for its parallel region (`OpenMPThreads.worthSplitting`, given what
+    /// the pass saves per element). For the element-wise passes, which would
     /// otherwise leave every other thread idle.
     private func onWorkers(_ count: Int, savedPerElement: Double, _ body: (Range<Int>) -> Void) {
         let workers = engine.sampleWorkers

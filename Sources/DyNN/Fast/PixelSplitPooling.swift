@@ -37,20 +37,27 @@ final class PixelSplitPooling: @unchecked Sendable {
     func run(_ x: UnsafePointer<Float>, pixels: Int, into means: UnsafeMutablePointer<Float>, fc1: FC1? = nil,
              avx2: Bool, threads: Int) {
         if threads != 1, OpenMPThreads.worthSplitting(pixels * channels, savedPerElement: 0.15, floor: Self.parallelThreshold),
-           let parallel = OpenMPThreads.parallel,
-           let number = OpenMPThreads.threadNumber, let count = OpenMPThreads.threadCount, let barrier = OpenMPThreads.barrier {
-            var job = dy_attention_job(x: x, pixels: Int32(pixels), channels: Int32(channels), means: means,
-                                       partials: partials.floats, partial_slots: Int32(slots),
-                                       fc1: fc1?.weights, fc1_half: fc1?.half == true ? 1 : 0, fc1_bias: fc1?.bias,
-                                       hidden: Int32(fc1?.hidden ?? 0), h: fc1?.output,
-                                       avx2: avx2 ? 1 : 0, thread_number: number, thread_count: count, barrier: barrier)
-            dy_attention_parallel(&job, UInt32(threads), parallel)
-        } else {
-            NHWCKernels.channelMeans(x, pixels: pixels, channels: channels, into: means, avx2: avx2)
-            if let fc1 {
-                dy_fc_rows(fc1.weights, fc1.half ? 1 : 0, fc1.bias, means, 0, Int32(fc1.hidden), Int32(channels), 1,
-                           avx2 ? 1 : 0, fc1.output)
-            }
+           runSplit(x, pixels: pixels, into: means, fc1: fc1, avx2: avx2, threads: threads) {
+            return
         }
+        NHWCKernels.channelMeans(x, pixels: pixels, channels: channels, into: means, avx2: avx2)
+        if let fc1 {
+            dy_fc_rows(fc1.weights, fc1.half ? 1 : 0, fc1.bias, means, 0, Int32(fc1.hidden), Int32(channels), 1,
+                       avx2 ? 1 : 0, fc1.output)
+        }
+    }
+
+    /// The split alone, whatever the size; false, without running, when libgomp's entry points are missing.
+    func runSplit(_ x: UnsafePointer<Float>, pixels: Int, into means: UnsafeMutablePointer<Float>, fc1: FC1? = nil,
+                  avx2: Bool, threads: Int) -> Bool {
+        guard let parallel = OpenMPThreads.parallel, let number = OpenMPThreads.threadNumber,
+              let count = OpenMPThreads.threadCount, let barrier = OpenMPThreads.barrier else { return false }
+        var job = dy_attention_job(x: x, pixels: Int32(pixels), channels: Int32(channels), means: means,
+                                   partials: partials.floats, partial_slots: Int32(slots),
+                                   fc1: fc1?.weights, fc1_half: fc1?.half == true ? 1 : 0, fc1_bias: fc1?.bias,
+                                   hidden: Int32(fc1?.hidden ?? 0), h: fc1?.output,
+                                   avx2: avx2 ? 1 : 0, thread_number: number, thread_count: count, barrier: barrier)
+        dy_attention_parallel(&job, UInt32(threads), parallel)
+        return true
     }
 }
